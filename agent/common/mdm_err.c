@@ -1,0 +1,87 @@
+/* mdm_err.c - error records. */
+#include "mdm_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void mdm_err_clear(struct mdm_err *err)
+{
+    if (err == NULL)
+        return;
+    err->code = 0;
+    err->msg[0] = '\0';
+}
+
+int mdm_err_set(struct mdm_err *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return code;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* strnlen is POSIX, not C11. */
+static size_t bounded_len(const char *s, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && s[n] != '\0')
+        n++;
+    return n;
+}
+
+void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...)
+{
+    char prefix[MDM_ERR_MSG_MAX];
+    char old[MDM_ERR_MSG_MAX];
+    va_list ap;
+
+    if (err == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof(old));
+    /* Both parts are bounded; a message longer than the record is cut. */
+    size_t plen = bounded_len(prefix, sizeof(err->msg) - 1);
+    memcpy(err->msg, prefix, plen);
+    size_t olen = bounded_len(old, sizeof(err->msg) - 1 - plen);
+    memcpy(err->msg + plen, old, olen);
+    err->msg[plen + olen] = '\0';
+}
+
+const char *mdm_strerror(int code)
+{
+    switch (code) {
+    case MDM_OK:
+        return "success";
+    case MDM_ENOMEM:
+        return "out of memory";
+    case MDM_EINVAL:
+        return "invalid argument";
+    case MDM_EIO:
+        return "input/output error";
+    case MDM_EPARSE:
+        return "malformed input";
+    case MDM_EUNSUPPORTED:
+        return "unsupported construct";
+    case MDM_ETOOBIG:
+        return "input exceeds a size limit";
+    case MDM_EAGAIN:
+        return "no data available yet";
+    case MDM_ENOTFOUND:
+        return "not found";
+    case MDM_EBADRECORD:
+        return "damaged record";
+    case MDM_EOF:
+        return "end of input";
+    default:
+        return "unknown error";
+    }
+}

@@ -1,0 +1,66 @@
+/*
+ * mdm_err.h - error codes and error messages shared by every mdmhealth module.
+ *
+ * Every function returns 0 on success or one of the negative MDM_E* codes below.
+ * Functions that can fail for a reason an operator must read also take a
+ * struct mdm_err, which receives one full sentence naming the file, the
+ * position and the cause.
+ */
+#ifndef MDM_ERR_H
+#define MDM_ERR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    MDM_OK = 0,
+    MDM_ENOMEM = -1,       /* allocation failed */
+    MDM_EINVAL = -2,       /* invalid argument or configuration */
+    MDM_EIO = -3,          /* read/write/open failed */
+    MDM_EPARSE = -4,       /* malformed input */
+    MDM_EUNSUPPORTED = -5, /* valid input using a construct we do not implement */
+    MDM_ETOOBIG = -6,      /* input exceeds a hard cap */
+    MDM_EAGAIN = -7,       /* nothing available now (followed source) */
+    MDM_ENOTFOUND = -8,    /* the requested item does not exist */
+    MDM_EBADRECORD = -9,   /* one record is damaged; the caller may go on */
+    MDM_EOF = -10,         /* end of input */
+};
+
+#define MDM_ERR_MSG_MAX 512
+
+struct mdm_err {
+    int code;
+    char msg[MDM_ERR_MSG_MAX];
+};
+
+/* Clears an error record. */
+void mdm_err_clear(struct mdm_err *err);
+
+/*
+ * Records code and a printf-style message in err (which may be NULL) and
+ * returns code, so that callers can write `return mdm_err_set(err, ...)`.
+ */
+int mdm_err_set(struct mdm_err *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Prefixes the existing message with a printf-style context ("file:12: "). */
+void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* A static English name for an error code ("out of memory"). */
+const char *mdm_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

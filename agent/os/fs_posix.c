@@ -1,0 +1,204 @@
+/* fs_posix.c - POSIX implementation of mdm_fs.h. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "mdm_fs.h"
+
+#include "mdm_alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Flushes the directory holding path so that a rename in it is durable. */
+static void sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    size_t len;
+    int fd;
+
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        len = (size_t)(slash - path);
+        if (len == 0)
+            len = 1;
+        if (len >= sizeof(dir))
+            return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err)
+{
+    char tmp[4096];
+    const char *p = data;
+    int fd = -1;
+    int rc;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return mdm_err_set(err, MDM_EINVAL, "%s: path too long", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = mdm_err_set(err, MDM_EIO, "%s: write failed: %s", tmp, strerror(errno));
+            goto out;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        rc = mdm_err_set(err, MDM_EIO, "%s: close failed: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot replace: %s", path, strerror(errno));
+        goto out;
+    }
+    sync_parent_dir(path);
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0)
+        unlink(tmp);
+    return rc;
+}
+
+int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *data = NULL;
+    size_t used = 0, cap = 0, n;
+    int rc;
+
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return MDM_ENOTFOUND;
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    for (;;) {
+        if (used == cap) {
+            char *grown;
+            if (cap > max) {
+                rc = mdm_err_set(err, MDM_ETOOBIG, "%s: larger than %zu bytes", path, max);
+                goto out;
+            }
+            cap = cap ? cap * 2 : 4096;
+            grown = mdm_realloc(data, cap + 1);
+            if (grown == NULL) {
+                rc = mdm_err_set(err, MDM_ENOMEM, "%s: out of memory", path);
+                goto out;
+            }
+            data = grown;
+        }
+        n = fread(data + used, 1, cap - used, f);
+        used += n;
+        if (n == 0)
+            break;
+    }
+    if (ferror(f)) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: read error", path);
+        goto out;
+    }
+    if (used > max) {
+        rc = mdm_err_set(err, MDM_ETOOBIG, "%s: larger than %zu bytes", path, max);
+        goto out;
+    }
+    data[used] = '\0';
+    *out = data;
+    *len = used;
+    data = NULL;
+    rc = 0;
+out:
+    mdm_free(data);
+    fclose(f);
+    return rc;
+}
+
+int mdm_fs_mkdirs(const char *path, struct mdm_err *err)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+
+    if (len == 0 || len >= sizeof(buf))
+        return mdm_err_set(err, MDM_EINVAL, "invalid directory name \"%s\"", path);
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return mdm_err_set(err, MDM_EIO, "%s: cannot create directory: %s", buf,
+                               strerror(errno));
+        buf[i] = path[i];
+    }
+    return 0;
+}
+
+/* Default locations on POSIX systems. */
+const char *mdm_fs_default_config_path(void)
+{
+    return "/etc/mdmhealth/mdmhealth.conf";
+}
+
+const char *mdm_fs_default_state_dir(void)
+{
+    return "/var/lib/mdmhealth";
+}
+
+static void fill_info(const struct stat *st, struct mdm_fs_info *out)
+{
+    out->dev = (uint64_t)st->st_dev;
+    out->ino = (uint64_t)st->st_ino;
+    out->size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+}
+
+int mdm_fs_stat(const char *path, struct mdm_fs_info *out)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return errno == ENOENT || errno == ENOTDIR ? MDM_ENOTFOUND : MDM_EIO;
+    fill_info(&st, out);
+    return 0;
+}
+
+int mdm_fs_fstat(FILE *fp, struct mdm_fs_info *out)
+{
+    struct stat st;
+
+    if (fstat(fileno(fp), &st) != 0)
+        return MDM_EIO;
+    fill_info(&st, out);
+    return 0;
+}
+
+int mdm_fs_seek(FILE *fp, uint64_t offset)
+{
+    if (offset > (uint64_t)INT64_MAX || fseeko(fp, (off_t)offset, SEEK_SET) != 0)
+        return MDM_EIO;
+    return 0;
+}

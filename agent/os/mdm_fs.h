@@ -1,0 +1,60 @@
+/*
+ * mdm_fs.h - file system operations that differ per OS (fs_posix.c, fs_win.c).
+ */
+#ifndef MDM_FS_H
+#define MDM_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mdm_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Replaces the file at path with data atomically: writes "path.tmp",
+ * flushes it to disk, then renames it over path (and flushes the directory
+ * on POSIX). A crash at any instant leaves either the old or the new file.
+ * The file is created owner-only (0600 / the creator's ACL).
+ */
+int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err);
+
+/*
+ * Reads a whole file of at most max bytes. On success *out (NUL-terminated,
+ * owned by the caller, mdm_free) and *len are set. MDM_ENOTFOUND when the
+ * file does not exist, MDM_ETOOBIG past max.
+ */
+int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err);
+
+/* Creates a directory (and missing parents) owner-only; existing is fine. */
+int mdm_fs_mkdirs(const char *path, struct mdm_err *err);
+
+/*
+ * The identity and size of a file: two stats with equal dev and ino name the
+ * same file, so a followed file that was replaced (rotated) is noticed.
+ */
+struct mdm_fs_info {
+    uint64_t dev;
+    uint64_t ino;
+    uint64_t size;
+};
+
+/* Stats path; MDM_ENOTFOUND when it does not exist, MDM_EIO otherwise. */
+int mdm_fs_stat(const char *path, struct mdm_fs_info *out);
+/* Stats an open stream. */
+int mdm_fs_fstat(FILE *fp, struct mdm_fs_info *out);
+/* Moves an open stream to a byte offset from the start (64-bit safe). */
+int mdm_fs_seek(FILE *fp, uint64_t offset);
+
+/* The platform's default configuration file and state directory. */
+const char *mdm_fs_default_config_path(void);
+const char *mdm_fs_default_state_dir(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
