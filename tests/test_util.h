@@ -1,0 +1,37 @@
+/* test_util.h - helpers shared by the GoogleTest files. */
+#ifndef MDM_TEST_UTIL_H
+#define MDM_TEST_UTIL_H
+
+#include <string>
+#include <vector>
+
+namespace mdmtest
+{
+
+/* Reads a whole file; fails the current test when it cannot. */
+std::string read_file(const std::string &path);
+/* Writes data to path (truncating). */
+void write_file(const std::string &path, const std::string &data);
+/* A fresh empty directory under the test's scratch area; removed by the caller if wanted. */
+std::string make_temp_dir(const std::string &tag);
+/* True when path exists. */
+bool file_exists(const std::string &path);
+
+struct RunResult {
+    int status; /* exit status, or -1 when killed/failed to start */
+    std::string out;
+    std::string err;
+};
+/* Runs argv (argv[0] is a path) with optional stdin data, capturing stdout/stderr. */
+RunResult run_program(const std::vector<std::string> &argv, const std::string &stdin_data = "");
+
+/* An Event XML document as `wevtutil qe /f:xml` prints it. */
+std::string event_xml(const std::string &provider, unsigned event_id, unsigned long long record_id,
+                      const std::string &computer,
+                      const std::string &time = "2026-11-25T05:00:00.000Z",
+                      const std::string &channel = "Mobile Device Manager",
+                      const std::string &message = "", unsigned qualifiers = 0);
+
+} // namespace mdmtest
+
+#endif

@@ -1,0 +1,216 @@
+// Event XML parser (wevt/event_xml.c): every field of the event model, the
+// description fallback, and hostile input (DTDs, entities, oversize fields,
+// invalid UTF-8) that must give a clear error and never a crash.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "event.h"
+#include "mdm_alloc.h"
+
+namespace
+{
+
+const char kFull[] =
+    "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>\n"
+    "  <System>\n"
+    "    <Provider Name='Device Manager' Guid='{12345678-1234-1234-1234-123456789abc}'"
+    " EventSourceName='Device Manager'/>\n"
+    "    <EventID Qualifiers='49152'>1003</EventID>\n"
+    "    <Version>0</Version><Level>2</Level><Task>3</Task><Opcode>1</Opcode>\n"
+    "    <Keywords>0x80000000000000</Keywords>\n"
+    "    <TimeCreated SystemTime='2026-11-25T05:36:30.1234567Z'/>\n"
+    "    <EventRecordID>4242</EventRecordID>\n"
+    "    <Channel>Mobile Device Manager</Channel>\n"
+    "    <Computer>DM01.contoso.com</Computer>\n"
+    "    <Security UserID='S-1-5-20'/>\n"
+    "  </System>\n"
+    "  <EventData><Data Name='Url'>https://enroll.contoso.com:8445/</Data>"
+    "<Data>(401) Unauthorized</Data></EventData>\n"
+    "  <RenderingInfo Culture='en-US'><Message>Cannot connect &amp; retry.</Message>"
+    "</RenderingInfo>\n"
+    "</Event>\n";
+
+class EventXml : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        mdm_event_init(&ev);
+        mdm_err_clear(&err);
+    }
+    void TearDown() override
+    {
+        mdm_event_free(&ev);
+    }
+    int parse(const std::string &xml)
+    {
+        mdm_event_reset(&ev);
+        return mdm_event_parse_xml(&ev, xml.data(), xml.size(), &err);
+    }
+    struct mdm_event ev;
+    struct mdm_err err;
+};
+
+TEST_F(EventXml, ReadsEverySystemField)
+{
+    ASSERT_EQ(0, parse(kFull)) << err.msg;
+    EXPECT_STREQ("Device Manager", ev.provider);
+    EXPECT_STREQ("{12345678-1234-1234-1234-123456789abc}", ev.provider_guid);
+    EXPECT_EQ(1003u, ev.event_id);
+    EXPECT_TRUE(ev.has_qualifiers);
+    EXPECT_EQ(49152u, ev.qualifiers);
+    EXPECT_EQ(1003u, mdm_event_display_number(&ev));
+    EXPECT_EQ((49152u << 16) | 1003u, mdm_event_number(&ev));
+    EXPECT_EQ(2, ev.level);
+    EXPECT_EQ(1, mdm_event_scom_level(&ev)); // Error
+    EXPECT_EQ(3, ev.task);
+    EXPECT_EQ(1, ev.opcode);
+    EXPECT_EQ(0x80000000000000ull, ev.keywords);
+    EXPECT_STREQ("2026-11-25T05:36:30.1234567Z", ev.time_created);
+    EXPECT_EQ(1795584990123ll, ev.time_unix_ms);
+    EXPECT_EQ(4242u, ev.record_id);
+    EXPECT_STREQ("Mobile Device Manager", ev.channel);
+    EXPECT_STREQ("DM01.contoso.com", ev.computer);
+    EXPECT_STREQ("S-1-5-20", ev.user_sid);
+    ASSERT_EQ(2u, ev.data_count);
+    EXPECT_STREQ("Url", ev.data[0].name);
+    EXPECT_STREQ("https://enroll.contoso.com:8445/", ev.data[0].value);
+    EXPECT_EQ(nullptr, ev.data[1].name);
+    EXPECT_STREQ("(401) Unauthorized", ev.data[1].value);
+    EXPECT_STREQ("Cannot connect & retry.", ev.message);
+    EXPECT_STREQ("Cannot connect & retry.", ev.description);
+}
+
+TEST_F(EventXml, DescriptionFallsBackToInsertionStrings)
+{
+    std::string xml = kFull;
+    xml.erase(xml.find("  <RenderingInfo"),
+              xml.find("</RenderingInfo>\n") + 17 - xml.find("  <RenderingInfo"));
+    ASSERT_EQ(0, parse(xml)) << err.msg;
+    EXPECT_EQ(nullptr, ev.message);
+    EXPECT_STREQ("https://enroll.contoso.com:8445/; (401) Unauthorized", ev.description);
+}
+
+TEST_F(EventXml, UserDataLeavesBecomeDataValues)
+{
+    ASSERT_EQ(0, parse("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"
+                       "<System><Provider Name='P'/><EventID>7</EventID></System>"
+                       "<UserData><Custom xmlns='urn:x'><Server>es1</Server><Port>8445</Port>"
+                       "</Custom></UserData></Event>"))
+        << err.msg;
+    ASSERT_NE(nullptr, ev.user_data);
+    EXPECT_NE(std::string::npos, std::string(ev.user_data).find("<Server>es1</Server>"));
+    ASSERT_EQ(2u, ev.data_count);
+    EXPECT_STREQ("Server", ev.data[0].name);
+    EXPECT_STREQ("es1", ev.data[0].value);
+    EXPECT_STREQ("8445", ev.data[1].value);
+    EXPECT_STREQ("es1; 8445", ev.description);
+}
+
+TEST_F(EventXml, MinimalEventHasEmptyOptionalFields)
+{
+    ASSERT_EQ(0, parse("<Event><System><Provider Name='P'/><EventID>5</EventID></System></Event>"))
+        << err.msg;
+    EXPECT_FALSE(ev.has_qualifiers);
+    EXPECT_EQ(nullptr, ev.provider_guid);
+    EXPECT_EQ(nullptr, ev.user_sid);
+    EXPECT_EQ(0u, ev.data_count);
+    EXPECT_STREQ("", ev.description);
+}
+
+TEST_F(EventXml, DtdAndEntitiesAreRefused)
+{
+    // "Billion laughs": must be refused, not expanded.
+    std::string laughs = "<?xml version='1.0'?><!DOCTYPE Event [<!ENTITY a 'lol'>"
+                         "<!ENTITY b '&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;'>"
+                         "<!ENTITY c '&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;'>]>"
+                         "<Event><System><Provider Name='&c;'/><EventID>1</EventID></System>"
+                         "</Event>";
+    EXPECT_EQ(MDM_EPARSE, parse(laughs));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("DTD")) << err.msg;
+
+    // An external entity must never be fetched or read.
+    std::string xxe = "<!DOCTYPE Event [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>"
+                      "<Event><System><Provider Name='P'/><EventID>1</EventID></System>"
+                      "<EventData><Data>&x;</Data></EventData></Event>";
+    EXPECT_EQ(MDM_EPARSE, parse(xxe));
+    EXPECT_EQ(nullptr, ev.provider); // outputs only on success
+
+    // An undeclared entity is malformed XML, reported with its position.
+    EXPECT_EQ(MDM_EPARSE, parse("<Event><System><Provider Name='&nope;'/></System></Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("event line 1")) << err.msg;
+}
+
+TEST_F(EventXml, MalformedInputNamesTheCause)
+{
+    EXPECT_EQ(MDM_EPARSE, parse("<Event><System><Provider Name='P'/>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("malformed XML")) << err.msg;
+
+    EXPECT_EQ(MDM_EPARSE, parse("<Other/>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("<Other>")) << err.msg;
+
+    EXPECT_EQ(MDM_EPARSE, parse("<Event><EventData/></Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("no <System>")) << err.msg;
+
+    EXPECT_EQ(MDM_EPARSE,
+              parse("<Event><System><Provider Name='P'/><EventID>99999999999</EventID></System>"
+                    "</Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("EventID")) << err.msg;
+
+    EXPECT_EQ(MDM_EPARSE, parse("<Event><System><Provider Name='P'/><EventID>1</EventID>"
+                                "<TimeCreated SystemTime='yesterday'/></System></Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("ISO 8601")) << err.msg;
+
+    // Invalid UTF-8 is malformed XML for libxml2: an error, not garbage in the output.
+    EXPECT_EQ(MDM_EPARSE, parse("<Event><System><Provider Name='\xff\xfe'/><EventID>1</EventID>"
+                                "</System></Event>"));
+}
+
+TEST_F(EventXml, SizesAreCapped)
+{
+    std::string big(MDM_EVENT_XML_MAX + 1, ' ');
+    EXPECT_EQ(MDM_ETOOBIG, parse(big));
+
+    // A field longer than MDM_EVENT_FIELD_MAX is cut, not refused.
+    std::string long_value(MDM_EVENT_FIELD_MAX + 5000, 'x');
+    ASSERT_EQ(0, parse("<Event><System><Provider Name='P'/><EventID>1</EventID></System>"
+                       "<EventData><Data>" +
+                       long_value + "</Data></EventData></Event>"))
+        << err.msg;
+    ASSERT_EQ(1u, ev.data_count);
+    EXPECT_EQ(MDM_EVENT_FIELD_MAX, std::string(ev.data[0].value).size());
+
+    // More values than MDM_EVENT_DATA_MAX: the first ones are kept and the loss is flagged.
+    std::string many;
+    for (unsigned i = 0; i < MDM_EVENT_DATA_MAX + 10; i++)
+        many += "<Data>v" + std::to_string(i) + "</Data>";
+    ASSERT_EQ(0, parse("<Event><System><Provider Name='P'/><EventID>1</EventID></System>"
+                       "<EventData>" +
+                       many + "</EventData></Event>"))
+        << err.msg;
+    EXPECT_EQ(MDM_EVENT_DATA_MAX, ev.data_count);
+    EXPECT_TRUE(ev.data_truncated);
+    EXPECT_LE(std::string(ev.description).size(), MDM_EVENT_DESCRIPTION_MAX);
+}
+
+TEST_F(EventXml, AllocationFailuresAreReportedNotCrashed)
+{
+    // c-ares style: fail the Nth allocation for every N until the parse succeeds.
+    int n = 0;
+    for (;; n++) {
+        struct mdm_event fresh;
+        mdm_event_init(&fresh);
+        mdm_alloc_fail_after(n);
+        int rc = mdm_event_parse_xml(&fresh, kFull, sizeof(kFull) - 1, &err);
+        mdm_alloc_fail_after(-1);
+        mdm_event_free(&fresh);
+        if (rc == 0)
+            break;
+        ASSERT_EQ(MDM_ENOMEM, rc) << "allocation " << n << ": " << err.msg;
+        ASSERT_LT(n, 1000);
+    }
+    EXPECT_GT(n, 0);
+}
+
+} // namespace

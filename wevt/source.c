@@ -1,0 +1,96 @@
+/* source.c - dispatches the generic source calls to the backend's ops table. */
+#include "source_impl.h"
+
+#include "mdm_alloc.h"
+#include "mdm_text.h"
+
+#include <string.h>
+
+int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out)
+{
+    if (strcmp(name, "xml") == 0)
+        *out = MDM_SOURCE_XML;
+    else if (strcmp(name, "xml-follow") == 0)
+        *out = MDM_SOURCE_XML_FOLLOW;
+    else if (strcmp(name, "evtx") == 0)
+        *out = MDM_SOURCE_EVTX;
+    else
+        return MDM_EINVAL;
+    return 0;
+}
+
+enum mdm_source_kind mdm_source_kind_guess(const char *path)
+{
+    size_t len = strlen(path);
+
+    if (len >= 5 && mdm_ascii_iequal(path + len - 5, ".evtx"))
+        return MDM_SOURCE_EVTX;
+    return MDM_SOURCE_XML;
+}
+
+int mdm_source_open(struct mdm_source **out, enum mdm_source_kind kind, const char *path,
+                    struct mdm_err *err)
+{
+    struct mdm_source *src = mdm_calloc(1, sizeof(*src));
+    int rc;
+
+    if (src == NULL || (src->path = mdm_strdup(path)) == NULL) {
+        mdm_free(src);
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    }
+    src->kind = kind;
+    switch (kind) {
+    case MDM_SOURCE_XML:
+        src->ops = &mdm_source_xml_ops;
+        break;
+    case MDM_SOURCE_XML_FOLLOW:
+        src->ops = &mdm_source_xml_follow_ops;
+        break;
+    default:
+        src->ops = &mdm_source_evtx_ops;
+        break;
+    }
+    rc = src->ops->open(src, path, err);
+    if (rc != 0) {
+        mdm_free(src->path);
+        mdm_free(src);
+        return rc;
+    }
+    *out = src;
+    return 0;
+}
+
+int mdm_source_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err)
+{
+    mdm_event_reset(ev);
+    return src->ops->next(src, ev, err);
+}
+
+int mdm_source_wait(struct mdm_source *src, int timeout_ms)
+{
+    return src->ops->wait ? src->ops->wait(src, timeout_ms) : 0;
+}
+
+int mdm_source_pollfd(struct mdm_source *src)
+{
+    return src->ops->pollfd ? src->ops->pollfd(src) : -1;
+}
+
+int mdm_source_position(struct mdm_source *src, char *buf, size_t size)
+{
+    return src->ops->position(src, buf, size);
+}
+
+int mdm_source_seek(struct mdm_source *src, const char *position, struct mdm_err *err)
+{
+    return src->ops->seek(src, position, err);
+}
+
+void mdm_source_close(struct mdm_source *src)
+{
+    if (src == NULL)
+        return;
+    src->ops->close(src);
+    mdm_free(src->path);
+    mdm_free(src);
+}

@@ -1,0 +1,100 @@
+/*
+ * source.h - event sources behind one small ops table.
+ *
+ * A source yields events one at a time. Portable kinds: "xml" (a file or
+ * stdin with one or many <Event> documents, concatenated as `wevtutil qe
+ * /f:xml` prints them or wrapped in any root element), "xml-follow" (a growing
+ * file, woken by inotify), and "evtx" (an exported .evtx read through
+ * libevtx). The Windows EvtSubscribe source plugs into the same table.
+ */
+#ifndef MDM_SOURCE_H
+#define MDM_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "mdm_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum mdm_source_kind {
+    MDM_SOURCE_XML,
+    MDM_SOURCE_XML_FOLLOW,
+    MDM_SOURCE_EVTX,
+};
+
+struct mdm_source;
+
+#define MDM_SOURCE_POSITION_MAX 64
+
+struct mdm_source_ops {
+    const char *name;
+    int (*open)(struct mdm_source *src, const char *path, struct mdm_err *err);
+    int (*next)(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err);
+    int (*wait)(struct mdm_source *src, int timeout_ms);
+    int (*pollfd)(struct mdm_source *src);
+    int (*position)(struct mdm_source *src, char *buf, size_t size);
+    int (*seek)(struct mdm_source *src, const char *position, struct mdm_err *err);
+    void (*close)(struct mdm_source *src);
+};
+
+struct mdm_source {
+    const struct mdm_source_ops *ops;
+    enum mdm_source_kind kind;
+    char *path; /* as given; "-" is stdin */
+    void *impl; /* backend state */
+};
+
+/* Parses "xml", "xml-follow" or "evtx"; MDM_EINVAL otherwise. */
+int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out);
+/* Picks a kind from a file name: ".evtx" (any case) is evtx, everything else xml. */
+enum mdm_source_kind mdm_source_kind_guess(const char *path);
+
+/*
+ * Opens a source. On success *out is owned by the caller (mdm_source_close).
+ * Errors name the path and the cause.
+ */
+int mdm_source_open(struct mdm_source **out, enum mdm_source_kind kind, const char *path,
+                    struct mdm_err *err);
+
+/*
+ * Reads the next event into ev (reset first by the source). Returns:
+ *   0               an event is in ev (ev->origin / offset / line are set);
+ *   MDM_EOF         the input is exhausted (never for xml-follow);
+ *   MDM_EAGAIN      xml-follow only: no complete event yet, wait and retry;
+ *   MDM_EBADRECORD  one record was damaged and skipped; err names the file,
+ *                   the position and the cause; call again for the next one;
+ *   other negative  the source cannot go on (err says why).
+ */
+int mdm_source_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err);
+
+/*
+ * Blocks until the source may have more data or timeout_ms passes (-1 = no
+ * limit). For xml-follow this waits on inotify; other kinds return at once.
+ * Returns 0, or a negative code on failure.
+ */
+int mdm_source_wait(struct mdm_source *src, int timeout_ms);
+
+/* A descriptor that becomes readable when the source has news, or -1. */
+int mdm_source_pollfd(struct mdm_source *src);
+
+/*
+ * Writes an opaque resume position (after the last event returned) into buf:
+ * a byte offset for XML sources, "record-id:N" (the last EventRecordID)
+ * for evtx. Returns 0.
+ */
+int mdm_source_position(struct mdm_source *src, char *buf, size_t size);
+/* Continues after a position returned by mdm_source_position(). */
+int mdm_source_seek(struct mdm_source *src, const char *position, struct mdm_err *err);
+
+/* Closes the source and frees it; NULL is allowed. */
+void mdm_source_close(struct mdm_source *src);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
