@@ -1,0 +1,395 @@
+/* config.c - reads mdmhealth.conf (see config.h). */
+#include "config.h"
+
+#include "mdm_alloc.h"
+#include "mdm_fs.h"
+#include "mdm_text.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * The Net-SNMP directives that mdmhealth.conf may carry (snmpd.conf(5),
+ * snmptrapd.conf(5) and the USM/VACM/AgentX ones).
+ */
+static const char *const snmp_directives[] = {
+    "trapsink",
+    "trap2sink",
+    "informsink",
+    "trapsess",
+    "trapcommunity",
+    "authtrapenable",
+    "agentaddress",
+    "agentAddress",
+    "rocommunity",
+    "rocommunity6",
+    "rouser",
+    "createUser",
+    "com2sec",
+    "com2sec6",
+    "group",
+    "view",
+    "access",
+    "authcommunity",
+    "authuser",
+    "authgroup",
+    "master",
+    "agentXSocket",
+    "agentxsocket",
+    "agentXPerms",
+    "agentXTimeout",
+    "agentXRetries",
+    "agentXPingInterval",
+    "engineID",
+    "engineIDType",
+    "engineIDNic",
+    "defaultMonitors",
+    "sysLocation",
+    "sysContact",
+    "sysName",
+    "sysDescr",
+    "sysObjectID",
+    "sysServices",
+    "v1trapaddress",
+    "informretries",
+    "informtimeout",
+    "defContext",
+    "defSecurityName",
+    "defAuthType",
+    "defPrivType",
+    "defSecurityLevel",
+    "defVersion",
+    "defCommunity",
+    "clientaddr",
+    "dontLogTCPWrappersConnects",
+    "doDebugging",
+    "debugTokens",
+    "mibdirs",
+    "mibs",
+    "persistentDir",
+    "noPersistentLoad",
+    "noPersistentSave",
+    "tsmUseTransportPrefix",
+    "sourceFilterType",
+    "sourceFilterAddress",
+    "maxGetbulkRepeats",
+    "maxGetbulkResponses",
+    "leave_pidfile",
+    "snmpTlsPrivateKey",
+    "snmpTlsCertificate",
+    "trustCert",
+    "certSecName",
+    "localCert",
+    "peerCert",
+    NULL,
+};
+
+bool mdm_config_is_snmp_directive(const char *name)
+{
+    for (size_t i = 0; snmp_directives[i] != NULL; i++)
+        if (strcmp(snmp_directives[i], name) == 0)
+            return true;
+    return false;
+}
+
+struct mdm_config *mdm_config_new(void)
+{
+    struct mdm_config *cfg = mdm_calloc(1, sizeof(*cfg));
+
+    if (cfg == NULL)
+        return NULL;
+    cfg->channel = mdm_strdup(MDM_DEFAULT_CHANNEL);
+    cfg->ad_group = mdm_strdup(MDM_DEFAULT_AD_GROUP);
+    cfg->state_dir = mdm_strdup(mdm_fs_default_state_dir());
+    cfg->enrollment_ports[0] = MDM_DEFAULT_ENROLLMENT_PORT;
+    cfg->enrollment_ports[1] = MDM_DEFAULT_DM_ADMIN_PORT;
+    if (cfg->channel == NULL || cfg->ad_group == NULL || cfg->state_dir == NULL) {
+        mdm_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void mdm_config_free(struct mdm_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    mdm_free(cfg->path);
+    mdm_free(cfg->pack_path);
+    mdm_free(cfg->channel);
+    mdm_free(cfg->source_path);
+    for (size_t i = 0; i < cfg->target_count; i++)
+        mdm_free(cfg->targets[i]);
+    mdm_free(cfg->targets);
+    mdm_free(cfg->state_dir);
+    mdm_free(cfg->enrollment_server);
+    mdm_free(cfg->ad_group);
+    mdm_free(cfg->ldap_uri);
+    for (size_t i = 0; i < cfg->snmp_line_count; i++) {
+        mdm_free(cfg->snmp_lines[i].directive);
+        mdm_free(cfg->snmp_lines[i].value);
+    }
+    mdm_free(cfg->snmp_lines);
+    mdm_free(cfg);
+}
+
+static bool is_absolute(const char *path)
+{
+    return path[0] == '/' || path[0] == '\\' || (isalpha((unsigned char)path[0]) && path[1] == ':');
+}
+
+/* Returns path resolved against base_dir as a new string (caller frees), or NULL. */
+static char *resolve_path(const char *base_dir, const char *path)
+{
+    size_t len;
+    char *out;
+
+    if (base_dir == NULL || base_dir[0] == '\0' || is_absolute(path))
+        return mdm_strdup(path);
+    len = strlen(base_dir) + 1 + strlen(path) + 1;
+    out = mdm_malloc(len);
+    if (out != NULL)
+        snprintf(out, len, "%s/%s", base_dir, path);
+    return out;
+}
+
+/* Replaces *slot with a copy of value. */
+static int set_string(char **slot, const char *value)
+{
+    char *copy = mdm_strdup(value);
+
+    if (copy == NULL)
+        return MDM_ENOMEM;
+    mdm_free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+static int parse_port(const char *s, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+
+    if (end == s || *end != '\0' || v == 0 || v > 65535 || s[0] == '-' || s[0] == '+')
+        return MDM_EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
+                         const char *base_dir, struct mdm_err *err)
+{
+    if (strcmp(name, "pack") == 0 || strcmp(name, "state-dir") == 0) {
+        char *path;
+        if (value[0] == '\0')
+            return mdm_err_set(err, MDM_EINVAL, "%s needs a path", name);
+        path = resolve_path(base_dir, value);
+        if (path == NULL)
+            return MDM_ENOMEM;
+        if (name[0] == 'p') {
+            mdm_free(cfg->pack_path);
+            cfg->pack_path = path;
+        } else {
+            mdm_free(cfg->state_dir);
+            cfg->state_dir = path;
+        }
+        return 0;
+    }
+    if (strcmp(name, "channel") == 0) {
+        if (value[0] == '\0')
+            return mdm_err_set(err, MDM_EINVAL, "channel needs a channel name");
+        return set_string(&cfg->channel, value);
+    }
+    if (strcmp(name, "source") == 0) {
+        char kind[32];
+        const char *path = value;
+        size_t n = 0;
+        char *resolved;
+        while (*path != '\0' && !isspace((unsigned char)*path) && n < sizeof(kind) - 1)
+            kind[n++] = *path++;
+        kind[n] = '\0';
+        while (isspace((unsigned char)*path))
+            path++;
+        if (mdm_source_kind_parse(kind, &cfg->source_kind) != 0)
+            return mdm_err_set(err, MDM_EINVAL,
+                               "source kind \"%s\" is not one of evtx, xml, xml-follow", kind);
+        if (*path == '\0')
+            return mdm_err_set(err, MDM_EINVAL, "source %s needs a file name", kind);
+        resolved = strcmp(path, "-") == 0 ? mdm_strdup(path) : resolve_path(base_dir, path);
+        if (resolved == NULL)
+            return MDM_ENOMEM;
+        mdm_free(cfg->source_path);
+        cfg->source_path = resolved;
+        cfg->has_source = true;
+        return 0;
+    }
+    if (strcmp(name, "target") == 0) {
+        char **grown;
+        if (value[0] == '\0' || strchr(value, ' ') != NULL)
+            return mdm_err_set(err, MDM_EINVAL, "target needs one computer name");
+        if (cfg->target_count >= MDM_CONFIG_TARGETS_MAX)
+            return mdm_err_set(err, MDM_EINVAL, "more than %u target lines",
+                               MDM_CONFIG_TARGETS_MAX);
+        for (size_t i = 0; i < cfg->target_count; i++)
+            if (mdm_ascii_iequal(cfg->targets[i], value))
+                return mdm_err_set(err, MDM_EINVAL, "target %s is listed twice", value);
+        grown = mdm_realloc(cfg->targets, (cfg->target_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return MDM_ENOMEM;
+        cfg->targets = grown;
+        cfg->targets[cfg->target_count] = mdm_strdup(value);
+        if (cfg->targets[cfg->target_count] == NULL)
+            return MDM_ENOMEM;
+        cfg->target_count++;
+        return 0;
+    }
+    if (strcmp(name, "enrollment-server") == 0) {
+        if (value[0] == '\0' || strchr(value, ' ') != NULL)
+            return mdm_err_set(err, MDM_EINVAL, "enrollment-server needs one host name");
+        return set_string(&cfg->enrollment_server, value);
+    }
+    if (strcmp(name, "enrollment-ports") == 0) {
+        char a[16], b[16], extra[2];
+        unsigned pa, pb;
+        int n = sscanf(value, "%15s %15s %1s", a, b, extra);
+        if (n != 2 || parse_port(a, &pa) != 0 || parse_port(b, &pb) != 0)
+            return mdm_err_set(err, MDM_EINVAL,
+                               "enrollment-ports needs two TCP ports (Enrollment Server admin "
+                               "port, DM server admin port), e.g. \"8445 8446\"");
+        cfg->enrollment_ports[0] = pa;
+        cfg->enrollment_ports[1] = pb;
+        return 0;
+    }
+    if (strcmp(name, "ad-group") == 0) {
+        if (value[0] == '\0')
+            return mdm_err_set(err, MDM_EINVAL, "ad-group needs a group common name");
+        return set_string(&cfg->ad_group, value);
+    }
+    if (strcmp(name, "ldap-uri") == 0) {
+        if (strncmp(value, "ldap://", 7) != 0 && strncmp(value, "ldaps://", 8) != 0 &&
+            strncmp(value, "ldapi://", 8) != 0)
+            return mdm_err_set(err, MDM_EINVAL,
+                               "ldap-uri must start with ldap://, ldaps:// or ldapi://");
+        return set_string(&cfg->ldap_uri, value);
+    }
+    return MDM_ENOTFOUND;
+}
+
+static int keep_snmp_line(struct mdm_config *cfg, const char *name, const char *value,
+                          unsigned line)
+{
+    struct mdm_config_snmp_line *grown;
+    struct mdm_config_snmp_line *l;
+
+    if (cfg->snmp_line_count >= MDM_CONFIG_SNMP_LINES_MAX)
+        return MDM_ETOOBIG;
+    grown = mdm_realloc(cfg->snmp_lines, (cfg->snmp_line_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return MDM_ENOMEM;
+    cfg->snmp_lines = grown;
+    l = &cfg->snmp_lines[cfg->snmp_line_count];
+    l->directive = mdm_strdup(name);
+    l->value = mdm_strdup(value);
+    l->line = line;
+    if (l->directive == NULL || l->value == NULL) {
+        mdm_free(l->directive);
+        mdm_free(l->value);
+        return MDM_ENOMEM;
+    }
+    cfg->snmp_line_count++;
+    return 0;
+}
+
+int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *err)
+{
+    struct mdm_config *cfg = NULL;
+    char *data = NULL, *line, *next;
+    char *base_dir = NULL;
+    const char *slash;
+    size_t len, lineno = 0;
+    int rc;
+
+    rc = mdm_fs_read_all(path, MDM_CONFIG_MAX_BYTES, &data, &len, err);
+    if (rc == MDM_ENOTFOUND)
+        rc = mdm_err_set(err, MDM_ENOTFOUND, "%s: no such configuration file", path);
+    if (rc != 0)
+        goto out;
+    if (strlen(data) != len) {
+        rc = mdm_err_set(err, MDM_EINVAL, "%s: contains a NUL byte; not a text file", path);
+        goto out;
+    }
+    cfg = mdm_config_new();
+    if (cfg == NULL || (cfg->path = mdm_strdup(path)) == NULL) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    slash = strrchr(path, '/');
+    if (slash == NULL)
+        slash = strrchr(path, '\\');
+    base_dir = slash ? mdm_strndup(path, (size_t)(slash - path)) : mdm_strdup(".");
+    if (base_dir == NULL) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (line = data; line != NULL; line = next) {
+        char name[64];
+        char *value, *end;
+        size_t n = 0;
+
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        lineno++;
+        if (strlen(line) > MDM_CONFIG_LINE_MAX) {
+            rc = mdm_err_set(err, MDM_EINVAL, "%s:%zu: line longer than %u bytes", path, lineno,
+                             MDM_CONFIG_LINE_MAX);
+            goto out;
+        }
+        while (isspace((unsigned char)*line))
+            line++;
+        if (*line == '\0' || *line == '#')
+            continue;
+        end = line + strlen(line);
+        while (end > line && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        while (*line != '\0' && !isspace((unsigned char)*line) && n < sizeof(name) - 1)
+            name[n++] = *line++;
+        name[n] = '\0';
+        value = line;
+        while (isspace((unsigned char)*value))
+            value++;
+        rc = mdm_config_directive(cfg, name, value, base_dir, err);
+        if (rc == MDM_ENOTFOUND) {
+            if (mdm_config_is_snmp_directive(name)) {
+                rc = keep_snmp_line(cfg, name, value, (unsigned)lineno);
+                if (rc != 0) {
+                    rc = mdm_err_set(err, rc, "%s:%zu: %s: %s", path, lineno, name,
+                                     mdm_strerror(rc));
+                    goto out;
+                }
+                continue;
+            }
+            rc = mdm_err_set(err, MDM_EINVAL, "%s:%zu: unknown directive \"%s\"", path, lineno,
+                             name);
+            goto out;
+        }
+        if (rc == MDM_ENOMEM) {
+            rc = mdm_err_set(err, rc, "out of memory");
+            goto out;
+        }
+        if (rc != 0) {
+            mdm_err_prefix(err, "%s:%zu: ", path, lineno);
+            goto out;
+        }
+    }
+    *out = cfg;
+    cfg = NULL;
+    rc = 0;
+out:
+    mdm_config_free(cfg);
+    mdm_free(base_dir);
+    mdm_free(data);
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * config.h - mdmhealth.conf: our own directives (DESIGN.md section 2).
+ *
+ * The file uses Net-SNMP's syntax: one directive per line, `#` comments, the
+ * directive name then its value (the rest of the line). The standard SNMP
+ * directives (trap2sink, informsink, trapsess, agentaddress, rocommunity,
+ * rouser, createUser, master, agentXSocket, ...) are collected with their
+ * line numbers for the SNMP layer, which hands them to Net-SNMP's own
+ * config machinery. mdm_config_directive() is the single handler for our
+ * directives, so the same code serves a Net-SNMP registered handler.
+ */
+#ifndef MDM_CONFIG_H
+#define MDM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mdm_err.h"
+#include "source.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MDM_CONFIG_MAX_BYTES      (1024u * 1024u)
+#define MDM_CONFIG_LINE_MAX       4096u
+#define MDM_CONFIG_TARGETS_MAX    256u
+#define MDM_CONFIG_SNMP_LINES_MAX 1024u
+
+#define MDM_DEFAULT_CHANNEL         "Mobile Device Manager"
+#define MDM_DEFAULT_AD_GROUP        "SCMDM2008DeviceManagementServers"
+#define MDM_DEFAULT_ENROLLMENT_PORT 8445
+#define MDM_DEFAULT_DM_ADMIN_PORT   8446
+
+/* A standard Net-SNMP directive, kept verbatim for the SNMP layer. */
+struct mdm_config_snmp_line {
+    char *directive;
+    char *value;
+    unsigned line;
+};
+
+struct mdm_config {
+    char *path;      /* the file read, or NULL for built-in defaults */
+    char *pack_path; /* resolved against the config file's directory; NULL = built-in pack */
+    char *channel;
+    bool has_source;
+    enum mdm_source_kind source_kind;
+    char *source_path;
+    char **targets;
+    size_t target_count;
+    char *state_dir;
+    char *enrollment_server;
+    unsigned enrollment_ports[2]; /* Enrollment Server admin port, DM server admin port */
+    char *ad_group;
+    char *ldap_uri;
+    struct mdm_config_snmp_line *snmp_lines;
+    size_t snmp_line_count;
+};
+
+/* Returns a configuration holding the defaults (owned by the caller), or NULL when out of memory.
+ */
+struct mdm_config *mdm_config_new(void);
+void mdm_config_free(struct mdm_config *cfg);
+
+/*
+ * Reads path into a new configuration. Errors are "FILE:LINE: message" with
+ * MDM_EINVAL (bad directive or value), MDM_EIO or MDM_ENOTFOUND (no file).
+ */
+int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *err);
+
+/*
+ * Applies one directive (name and the rest of the line) to cfg. `base_dir`
+ * resolves relative paths. Returns 0, MDM_ENOTFOUND for a name that is not
+ * ours, or MDM_EINVAL with err saying what is wrong with the value.
+ */
+int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
+                         const char *base_dir, struct mdm_err *err);
+
+/* True for the standard Net-SNMP directives that the SNMP layer handles. */
+bool mdm_config_is_snmp_directive(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * monitor.h - the two-state event monitor, per monitor definition x target.
+ *
+ * Evaluates Microsoft.Windows.2SingleEventLog2StateMonitorType exactly as
+ * SCOM does: an event that matches a detector's log, computer and expression
+ * moves the monitor to that detector's health state. An alert is raised only
+ * on entering AlertOnState (or worse); a repeat while already there is counted
+ * and raises nothing; with AutoResolve the return below AlertOnState resolves
+ * the open alert.
+ *
+ * Targets: a monitor runs once per target computer. Either the targets are
+ * fixed (mdm_engine_add_target), or with `dynamic_targets` every computer
+ * that appears in the events becomes a target of its own, in order of first
+ * appearance (restricted to the fixed ones when any are given).
+ */
+#ifndef MDM_MONITOR_H
+#define MDM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "mdm_err.h"
+#include "pack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MDM_TARGETS_MAX           4096u /* dynamic targets kept; more are reported, not tracked */
+#define MDM_COMPUTER_NAME_MAX     256u  /* longer computer names are cut */
+#define MDM_ALERT_TEXT_MAX        2048u /* alert description after parameter substitution */
+#define MDM_STATE_DESCRIPTION_MAX 1024u /* description kept in the monitor state */
+
+enum mdm_alert_action {
+    MDM_ALERT_NONE = 0,
+    MDM_ALERT_RAISED,
+    MDM_ALERT_RESOLVED,
+    MDM_ALERT_UPDATED, /* an open alert changed severity (Warning <-> Error) */
+};
+
+/* The persisted state of one monitor x target (one row of mdmMonitorTable). */
+struct mdm_monitor_state {
+    enum mdm_health health;
+    bool alert_active;
+    enum mdm_severity alert_severity; /* of the open alert */
+    uint64_t repeat_count;            /* events confirming the current state since it changed */
+    uint64_t change_count;            /* state changes seen */
+    int64_t last_change_ms;           /* time of the event that caused the last change */
+    uint32_t last_event_id;           /* display number of the last matching event */
+    uint64_t last_record_id;
+    int64_t last_event_ms;
+    char last_description[MDM_STATE_DESCRIPTION_MAX];
+};
+
+struct mdm_instance {
+    unsigned index; /* 1-based row index: target-major, monitors in pack order */
+    const struct mdm_monitor_def *def;
+    size_t target; /* index into the engine's target list */
+    struct mdm_monitor_state state;
+};
+
+/* One state change, handed to the caller's callback. Valid during the call only. */
+struct mdm_transition {
+    const struct mdm_instance *instance;
+    const struct mdm_monitor_def *def;
+    const char *target;
+    enum mdm_health from, to;
+    enum mdm_alert_action alert;
+    enum mdm_severity severity; /* of the alert raised/resolved/updated, NONE otherwise */
+    enum mdm_priority priority;
+    const struct mdm_event *event;
+    const char *description; /* the event's EventDescription */
+    const char *alert_name;  /* alert title, when an alert is raised/resolved/updated */
+    const char *alert_text;  /* alert description with {0}.. filled, or "" */
+    uint64_t repeats_before; /* repeats of the previous state that this change ended */
+};
+
+typedef int (*mdm_transition_cb)(const struct mdm_transition *t, void *ctx);
+
+struct mdm_engine_stats {
+    uint64_t events;  /* events offered */
+    uint64_t matched; /* events that matched a detector of some instance */
+    uint64_t changes; /* state changes */
+    uint64_t repeats; /* matches that confirmed the current state */
+    uint64_t alerts_raised;
+    uint64_t alerts_resolved;
+    uint64_t targets_dropped; /* events from computers beyond MDM_TARGETS_MAX */
+};
+
+struct mdm_engine;
+
+/*
+ * Creates an engine over `pack` (which must outlive the engine). With
+ * dynamic_targets, computers become targets as events arrive. On success
+ * *out is owned by the caller (mdm_engine_free).
+ */
+int mdm_engine_new(const struct mdm_pack *pack, bool dynamic_targets, struct mdm_engine **out,
+                   struct mdm_err *err);
+void mdm_engine_free(struct mdm_engine *engine);
+
+/*
+ * Adds a fixed target computer (config `target` lines, or this computer).
+ * When fixed targets exist, events from other computers are not evaluated.
+ * Returns its target index through *index_out (may be NULL).
+ */
+int mdm_engine_add_target(struct mdm_engine *engine, const char *computer, size_t *index_out);
+
+/*
+ * Adds a target learned earlier (restored from the state store) without
+ * making the target list fixed. Returns its index through *index_out.
+ */
+int mdm_engine_learn_target(struct mdm_engine *engine, const char *computer, size_t *index_out);
+
+/* The instance of monitor `monitor_id` for target index `target`, or NULL. */
+struct mdm_instance *mdm_engine_find_instance(struct mdm_engine *engine, size_t target,
+                                              const char *monitor_id);
+
+/*
+ * Evaluates one event. For each state change, calls cb (which may be NULL);
+ * a negative return from cb stops processing and is returned. Returns 0 or
+ * a negative error code.
+ */
+int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, mdm_transition_cb cb,
+                       void *ctx, struct mdm_err *err);
+
+size_t mdm_engine_instance_count(const struct mdm_engine *engine);
+/* The i-th instance (0-based; its row index is i + 1). */
+struct mdm_instance *mdm_engine_instance(struct mdm_engine *engine, size_t i);
+size_t mdm_engine_target_count(const struct mdm_engine *engine);
+const char *mdm_engine_target(const struct mdm_engine *engine, size_t i);
+const struct mdm_pack *mdm_engine_pack(const struct mdm_engine *engine);
+const struct mdm_engine_stats *mdm_engine_stats(const struct mdm_engine *engine);
+
+/* Case-insensitive computer name match; "dm01" also matches "DM01.contoso.com". */
+bool mdm_computer_matches(const char *a, const char *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

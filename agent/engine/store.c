@@ -1,0 +1,245 @@
+/*
+ * store.c - the state file: a small line-oriented text format,
+ *
+ *   mdmhealth-state 1
+ *   position <escaped>
+ *   target <escaped computer>                     (in target order)
+ *   row <target#> <escaped monitor id> <health> <alert 0|1> <alert severity>
+ *       <repeats> <changes> <last change ms> <event id> <record id> <event ms>
+ *       <escaped description>                     (one line)
+ *
+ * where <escaped> is the text with '%', controls, spaces and DEL written as
+ * %XX, so every field is one token. Text is easy to inspect in support cases.
+ */
+#include "store.h"
+
+#include "mdm_alloc.h"
+#include "mdm_buf.h"
+#include "mdm_fs.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_MAGIC "mdmhealth-state 1"
+
+static int add_escaped(struct mdm_buf *buf, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int rc = 0;
+
+    if (*s == '\0')
+        return mdm_buf_adds(buf, "%");
+    for (; *s != '\0' && rc == 0; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= 0x20 || c == '%' || c == 0x7F) {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            rc = mdm_buf_add(buf, esc, 3);
+        } else {
+            rc = mdm_buf_add(buf, s, 1);
+        }
+    }
+    return rc;
+}
+
+/* Decodes an escaped token in place; a lone "%" is the empty string. */
+static int unescape(char *s)
+{
+    char *w = s;
+
+    if (strcmp(s, "%") == 0) {
+        s[0] = '\0';
+        return 0;
+    }
+    for (char *r = s; *r != '\0'; r++) {
+        if (*r == '%') {
+            char hex[3] = {r[1], r[1] ? r[2] : '\0', '\0'};
+            char *end;
+            long v = strtol(hex, &end, 16);
+            if (hex[0] == '\0' || hex[1] == '\0' || *end != '\0' || v == 0)
+                return MDM_EPARSE;
+            *w++ = (char)v;
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}
+
+static char *state_path(const char *state_dir, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", state_dir, MDM_STORE_FILE);
+    return buf;
+}
+
+int mdm_store_save(const char *state_dir, struct mdm_engine *engine, const char *position,
+                   struct mdm_err *err)
+{
+    struct mdm_buf buf;
+    char path[4096];
+    int rc;
+
+    mdm_buf_init(&buf, MDM_STORE_MAX_BYTES);
+    rc = mdm_buf_adds(&buf, STORE_MAGIC "\nposition ");
+    if (rc == 0)
+        rc = add_escaped(&buf, position ? position : "");
+    for (size_t t = 0; rc == 0 && t < mdm_engine_target_count(engine); t++) {
+        rc = mdm_buf_adds(&buf, "\ntarget ");
+        if (rc == 0)
+            rc = add_escaped(&buf, mdm_engine_target(engine, t));
+    }
+    for (size_t i = 0; rc == 0 && i < mdm_engine_instance_count(engine); i++) {
+        const struct mdm_instance *inst = mdm_engine_instance(engine, i);
+        const struct mdm_monitor_state *st = &inst->state;
+        rc = mdm_buf_printf(&buf, "\nrow %zu ", inst->target);
+        if (rc == 0)
+            rc = add_escaped(&buf, inst->def->id);
+        if (rc == 0)
+            rc = mdm_buf_printf(&buf,
+                                " %d %d %d %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRIu32 " %" PRIu64
+                                " %" PRId64 " ",
+                                (int)st->health, st->alert_active ? 1 : 0, (int)st->alert_severity,
+                                st->repeat_count, st->change_count, st->last_change_ms,
+                                st->last_event_id, st->last_record_id, st->last_event_ms);
+        if (rc == 0)
+            rc = add_escaped(&buf, st->last_description);
+    }
+    if (rc == 0)
+        rc = mdm_buf_adds(&buf, "\n");
+    if (rc != 0) {
+        rc = mdm_err_set(err, rc, "%s: cannot serialize the monitor state: %s", state_dir,
+                         mdm_strerror(rc));
+        goto out;
+    }
+    rc = mdm_fs_write_atomic(state_path(state_dir, path, sizeof(path)), buf.data, buf.len, err);
+out:
+    mdm_buf_free(&buf);
+    return rc;
+}
+
+/* Splits line into at most max whitespace-separated tokens; returns the count. */
+static size_t tokenize(char *line, char **tok, size_t max)
+{
+    size_t n = 0;
+    char *save = line;
+
+    while (n < max) {
+        while (*save == ' ')
+            save++;
+        if (*save == '\0')
+            break;
+        tok[n++] = save;
+        while (*save != ' ' && *save != '\0')
+            save++;
+        if (*save == ' ')
+            *save++ = '\0';
+    }
+    return n;
+}
+
+static int parse_row(struct mdm_engine *engine, char **tok, size_t *target_map,
+                     size_t target_map_len, size_t *dropped)
+{
+    struct mdm_instance *inst;
+    struct mdm_monitor_state st;
+    unsigned long long target;
+    int health, alert, severity;
+
+    memset(&st, 0, sizeof(st));
+    if (sscanf(tok[1], "%llu", &target) != 1 || target >= target_map_len)
+        return MDM_EPARSE;
+    if (unescape(tok[2]) != 0 || unescape(tok[12]) != 0)
+        return MDM_EPARSE;
+    if (sscanf(tok[3], "%d", &health) != 1 || health < 0 || health > 3 ||
+        sscanf(tok[4], "%d", &alert) != 1 || sscanf(tok[5], "%d", &severity) != 1 || severity < 0 ||
+        severity > 3 || sscanf(tok[6], "%" SCNu64, &st.repeat_count) != 1 ||
+        sscanf(tok[7], "%" SCNu64, &st.change_count) != 1 ||
+        sscanf(tok[8], "%" SCNd64, &st.last_change_ms) != 1 ||
+        sscanf(tok[9], "%" SCNu32, &st.last_event_id) != 1 ||
+        sscanf(tok[10], "%" SCNu64, &st.last_record_id) != 1 ||
+        sscanf(tok[11], "%" SCNd64, &st.last_event_ms) != 1)
+        return MDM_EPARSE;
+    inst = mdm_engine_find_instance(engine, target_map[target], tok[2]);
+    if (inst == NULL) {
+        if (dropped != NULL)
+            (*dropped)++;
+        return 0;
+    }
+    st.health = (enum mdm_health)health;
+    st.alert_active = alert != 0;
+    st.alert_severity = (enum mdm_severity)severity;
+    snprintf(st.last_description, sizeof(st.last_description), "%s", tok[12]);
+    inst->state = st;
+    return 0;
+}
+
+int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
+                   size_t *dropped, struct mdm_err *err)
+{
+    char path[4096];
+    char *data = NULL, *line, *next;
+    size_t len = 0, lineno = 0;
+    size_t *target_map = NULL, targets = 0;
+    int rc;
+
+    if (dropped != NULL)
+        *dropped = 0;
+    rc = mdm_fs_read_all(state_path(state_dir, path, sizeof(path)), MDM_STORE_MAX_BYTES, &data,
+                         &len, err);
+    if (rc != 0)
+        return rc;
+    target_map = mdm_calloc(MDM_TARGETS_MAX, sizeof(*target_map));
+    if (target_map == NULL) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    position[0] = '\0';
+    for (line = data; line != NULL && *line != '\0'; line = next) {
+        char *tok[13];
+        size_t n;
+
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        lineno++;
+        if (lineno == 1) {
+            if (strcmp(line, STORE_MAGIC) != 0) {
+                rc = mdm_err_set(err, MDM_EPARSE, "%s:1: not an mdmhealth state file", path);
+                goto out;
+            }
+            continue;
+        }
+        n = tokenize(line, tok, 13);
+        if (n == 2 && strcmp(tok[0], "position") == 0) {
+            if (unescape(tok[1]) != 0 || strlen(tok[1]) >= size)
+                goto bad;
+            strcpy(position, tok[1]);
+        } else if (n == 2 && strcmp(tok[0], "target") == 0) {
+            if (unescape(tok[1]) != 0 || targets >= MDM_TARGETS_MAX)
+                goto bad;
+            rc = mdm_engine_learn_target(engine, tok[1], &target_map[targets]);
+            if (rc != 0) {
+                rc = mdm_err_set(err, rc, "%s:%zu: cannot restore target: %s", path, lineno,
+                                 mdm_strerror(rc));
+                goto out;
+            }
+            targets++;
+        } else if (n == 13 && strcmp(tok[0], "row") == 0) {
+            if (parse_row(engine, tok, target_map, targets, dropped) != 0)
+                goto bad;
+        } else if (n > 0) {
+            goto bad;
+        }
+    }
+    rc = 0;
+    goto out;
+bad:
+    rc = mdm_err_set(err, MDM_EPARSE, "%s:%zu: damaged state line", path, lineno);
+out:
+    mdm_free(target_map);
+    mdm_free(data);
+    return rc;
+}

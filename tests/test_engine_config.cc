@@ -1,0 +1,123 @@
+// test_engine_config.cc - mdmhealth.conf directives and their error messages.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "config.h"
+#include "test_util.h"
+
+namespace
+{
+
+struct Conf {
+    std::string dir, path;
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    int rc;
+    explicit Conf(const std::string &text)
+    {
+        dir = mdmtest::make_temp_dir("conf");
+        path = dir + "/mdmhealth.conf";
+        mdmtest::write_file(path, text);
+        mdm_err_clear(&err);
+        rc = mdm_config_load(path.c_str(), &cfg, &err);
+    }
+    ~Conf()
+    {
+        mdm_config_free(cfg);
+        std::string cmd = "rm -rf '" + dir + "'";
+        if (system(cmd.c_str()) != 0)
+            ADD_FAILURE() << "cleanup failed";
+    }
+};
+
+TEST(Config, DefaultsWithoutDirectives)
+{
+    Conf c("# only a comment\n\n");
+    ASSERT_EQ(0, c.rc) << c.err.msg;
+    EXPECT_STREQ("Mobile Device Manager", c.cfg->channel);
+    EXPECT_STREQ("SCMDM2008DeviceManagementServers", c.cfg->ad_group);
+    EXPECT_EQ(8445u, c.cfg->enrollment_ports[0]);
+    EXPECT_EQ(8446u, c.cfg->enrollment_ports[1]);
+    EXPECT_EQ(nullptr, c.cfg->pack_path);
+    EXPECT_FALSE(c.cfg->has_source);
+    EXPECT_EQ(0u, c.cfg->snmp_line_count);
+}
+
+TEST(Config, EveryDirective)
+{
+    Conf c("pack packs/custom.xml\n"
+           "channel   Custom Channel  \n"
+           "source xml-follow /var/log/mdm.xml\n"
+           "target DM01.contoso.com\n"
+           "target DM02.contoso.com\n"
+           "state-dir /var/lib/x\n"
+           "enrollment-server enroll.contoso.com\n"
+           "enrollment-ports 9445 9446\n"
+           "ad-group MyGroup\n"
+           "ldap-uri ldap://127.0.0.1:3389\n"
+           "trap2sink 127.0.0.1:1162 secret\n"
+           "  rouser   admin authPriv\n");
+    ASSERT_EQ(0, c.rc) << c.err.msg;
+    EXPECT_EQ(c.dir + "/packs/custom.xml", c.cfg->pack_path);
+    EXPECT_STREQ("Custom Channel", c.cfg->channel);
+    EXPECT_TRUE(c.cfg->has_source);
+    EXPECT_EQ(MDM_SOURCE_XML_FOLLOW, c.cfg->source_kind);
+    EXPECT_STREQ("/var/log/mdm.xml", c.cfg->source_path);
+    ASSERT_EQ(2u, c.cfg->target_count);
+    EXPECT_STREQ("DM02.contoso.com", c.cfg->targets[1]);
+    EXPECT_STREQ("/var/lib/x", c.cfg->state_dir);
+    EXPECT_STREQ("enroll.contoso.com", c.cfg->enrollment_server);
+    EXPECT_EQ(9445u, c.cfg->enrollment_ports[0]);
+    EXPECT_EQ(9446u, c.cfg->enrollment_ports[1]);
+    EXPECT_STREQ("MyGroup", c.cfg->ad_group);
+    EXPECT_STREQ("ldap://127.0.0.1:3389", c.cfg->ldap_uri);
+    ASSERT_EQ(2u, c.cfg->snmp_line_count);
+    EXPECT_STREQ("trap2sink", c.cfg->snmp_lines[0].directive);
+    EXPECT_STREQ("127.0.0.1:1162 secret", c.cfg->snmp_lines[0].value);
+    EXPECT_EQ(11u, c.cfg->snmp_lines[0].line);
+    EXPECT_STREQ("rouser", c.cfg->snmp_lines[1].directive);
+}
+
+struct BadCase {
+    const char *text;
+    const char *expect;
+};
+
+TEST(Config, ErrorsNameFileLineAndDirective)
+{
+    const BadCase cases[] = {
+        {"channel x\nfrobnicate 1\n", ":2: unknown directive \"frobnicate\""},
+        {"source tcp /x\n", ":1: source kind \"tcp\" is not one of evtx, xml, xml-follow"},
+        {"source evtx\n", ":1: source evtx needs a file name"},
+        {"enrollment-ports 8445\n", ":1: enrollment-ports needs two TCP ports"},
+        {"enrollment-ports 8445 70000\n", ":1: enrollment-ports needs two TCP ports"},
+        {"\n\ntarget a b\n", ":3: target needs one computer name"},
+        {"target a\ntarget A\n", ":2: target A is listed twice"},
+        {"ldap-uri http://x\n", ":1: ldap-uri must start with"},
+        {"pack\n", ":1: pack needs a path"},
+    };
+    for (const auto &bc : cases) {
+        Conf c(bc.text);
+        EXPECT_EQ(MDM_EINVAL, c.rc) << bc.text;
+        EXPECT_NE(std::string::npos, std::string(c.err.msg).find(c.path + bc.expect))
+            << "got: " << c.err.msg << "\nwanted: " << bc.expect;
+    }
+}
+
+TEST(Config, MissingFileIsNotFound)
+{
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_ENOTFOUND, mdm_config_load("/nonexistent/mdmhealth.conf", &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("/nonexistent/mdmhealth.conf"));
+}
+
+TEST(Config, BinaryFileIsRejected)
+{
+    Conf c(std::string("channel x\n\0garbage", 19));
+    EXPECT_EQ(MDM_EINVAL, c.rc);
+    EXPECT_NE(std::string::npos, std::string(c.err.msg).find("NUL byte")) << c.err.msg;
+}
+
+} // namespace

@@ -1,0 +1,213 @@
+// test_engine_pack.cc - management pack loading and its error messages.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine_fixtures.h"
+#include "mdm_alloc.h"
+#include "pack.h"
+#include "test_util.h"
+
+using mdmtest::PackOptions;
+
+namespace
+{
+
+struct Loaded {
+    mdm_pack *pack = nullptr;
+    int rc = 0;
+    mdm_err err;
+    explicit Loaded(const std::string &xml)
+    {
+        mdm_err_clear(&err);
+        rc = mdm_pack_load_memory(xml.data(), xml.size(), "pack.xml", &pack, &err);
+    }
+    ~Loaded()
+    {
+        mdm_pack_free(pack);
+    }
+};
+
+TEST(Pack, DefaultPackIsTheSeedMonitor)
+{
+    mdm_pack *pack = nullptr;
+    mdm_err err;
+    ASSERT_EQ(0, mdm_pack_load_default(&pack, &err)) << err.msg;
+    ASSERT_EQ(1u, pack->monitor_count);
+    const mdm_monitor_def &m = pack->monitors[0];
+    EXPECT_STREQ("Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver."
+                 "EnrollmentConnection.MobileDeviceManager.EnrollmentConnection.EventBased."
+                 "UnitMonitor",
+                 m.id);
+    EXPECT_TRUE(m.enabled);
+    EXPECT_TRUE(m.remotable);
+    EXPECT_TRUE(m.confirm_delivery);
+    EXPECT_STREQ("Mobile Device Manager", m.detectors[0].log_name);
+    EXPECT_EQ(MDM_PARAM_TARGET_NAME, m.detectors[0].computer.kind);
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, m.detectors[0].health);
+    EXPECT_STREQ("Success", m.detectors[0].state_id);
+    EXPECT_EQ(MDM_HEALTH_ERROR, m.detectors[1].health);
+    EXPECT_STREQ("Negative", m.detectors[1].state_id);
+    EXPECT_TRUE(m.alert_generate);
+    EXPECT_EQ(MDM_HEALTH_ERROR, m.alert_on_state);
+    EXPECT_TRUE(m.auto_resolve);
+    EXPECT_TRUE(m.severity_matches_health);
+    EXPECT_EQ(MDM_PRIORITY_NORMAL, m.priority);
+    EXPECT_STREQ("Enrollment Connection Alert", m.alert_name);
+    EXPECT_STREQ("{0}", m.alert_description);
+    ASSERT_EQ(1u, m.alert_param_count);
+    EXPECT_EQ(MDM_PARAM_EVENT_FIELD, m.alert_params[0].kind);
+    EXPECT_EQ(MDM_FIELD_EVENT_DESCRIPTION, m.alert_params[0].field.id);
+    EXPECT_STREQ("Enrollment Connection Health Monitor (Mobile Device Manager Log)",
+                 m.display_name);
+    mdm_pack_free(pack);
+}
+
+TEST(Pack, ShippedPackFileEqualsTheBuiltIn)
+{
+    mdm_pack *pack = nullptr;
+    mdm_err err;
+    ASSERT_EQ(0, mdm_pack_load_file(MDM_PACKS_DIR "/enrollment-connection.xml", &pack, &err))
+        << err.msg;
+    EXPECT_EQ(1u, pack->monitor_count);
+    mdm_pack_free(pack);
+}
+
+TEST(Pack, BareUnitMonitorFragmentLoads)
+{
+    PackOptions o;
+    Loaded l(mdmtest::unit_monitor_xml(o));
+    ASSERT_EQ(0, l.rc) << l.err.msg;
+    ASSERT_EQ(1u, l.pack->monitor_count);
+    // Without DisplayStrings the alert name falls back to the message ID.
+    EXPECT_STREQ("Test.Monitor.AlertMessage", l.pack->monitors[0].alert_name);
+    EXPECT_EQ(nullptr, l.pack->monitors[0].alert_description);
+}
+
+TEST(Pack, UnsupportedMonitorTypeNamesElementAndLine)
+{
+    PackOptions o;
+    o.type = "Windows!Microsoft.Windows.3SingleEventLog3StateMonitorType";
+    Loaded l(mdmtest::pack_xml(o));
+    EXPECT_EQ(MDM_EUNSUPPORTED, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("pack.xml:5:")) << l.err.msg;
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("3SingleEventLog3StateMonitorType"))
+        << l.err.msg;
+}
+
+TEST(Pack, UnknownElementInUnitMonitorIsRejected)
+{
+    std::string xml = mdmtest::pack_xml();
+    xml.replace(xml.find("<Category>"), 0, "<Frobnicate/>");
+    Loaded l(xml);
+    EXPECT_EQ(MDM_EUNSUPPORTED, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("<Frobnicate>")) << l.err.msg;
+}
+
+TEST(Pack, UnknownConfigurationElementIsRejected)
+{
+    std::string xml = mdmtest::pack_xml();
+    xml.replace(xml.find("<Configuration>") + 15, 0, "<FirstTimer>5</FirstTimer>");
+    Loaded l(xml);
+    EXPECT_EQ(MDM_EUNSUPPORTED, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("<FirstTimer>")) << l.err.msg;
+}
+
+TEST(Pack, MalformedXmlGivesLineAndColumn)
+{
+    Loaded l("<ManagementPack>\n<Monitoring>\n<Monitors>\n</Monitoring>\n");
+    EXPECT_EQ(MDM_EPARSE, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("pack.xml:4:")) << l.err.msg;
+}
+
+TEST(Pack, DoctypeIsRejectedWithoutExpansion)
+{
+    std::string xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE ManagementPack [<!ENTITY a "
+                      "\"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n" +
+                      mdmtest::unit_monitor_xml(PackOptions());
+    Loaded l(xml);
+    EXPECT_EQ(MDM_EPARSE, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("DTD")) << l.err.msg;
+}
+
+TEST(Pack, NoUnitMonitorIsAnError)
+{
+    Loaded l("<ManagementPack><Monitoring/></ManagementPack>");
+    EXPECT_EQ(MDM_EPARSE, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("no <UnitMonitor>")) << l.err.msg;
+}
+
+TEST(Pack, BadHealthStateIsRejected)
+{
+    PackOptions o;
+    o.second_health = "Broken";
+    Loaded l(mdmtest::pack_xml(o));
+    EXPECT_EQ(MDM_EPARSE, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("Broken")) << l.err.msg;
+}
+
+TEST(Pack, MissingOperationalStatesIsRejected)
+{
+    std::string xml = mdmtest::pack_xml();
+    size_t a = xml.find("<OperationalStates>");
+    size_t b = xml.find("</OperationalStates>") + strlen("</OperationalStates>");
+    xml.erase(a, b - a);
+    Loaded l(xml);
+    EXPECT_EQ(MDM_EPARSE, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("OperationalStates")) << l.err.msg;
+}
+
+TEST(Pack, UnsupportedAlertParameterReferenceIsRejected)
+{
+    PackOptions o;
+    o.alert_param = "$Data/Context/NoSuchThing$";
+    Loaded l(mdmtest::pack_xml(o));
+    EXPECT_NE(0, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("NoSuchThing")) << l.err.msg;
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("pack.xml:")) << l.err.msg;
+}
+
+TEST(Pack, UnsupportedExpressionElementIsRejectedWithLine)
+{
+    std::string xml = mdmtest::pack_xml();
+    size_t a = xml.find("<FirstExpression>") + strlen("<FirstExpression>");
+    size_t b = xml.find("</FirstExpression>");
+    xml.replace(a, b - a, "\n<DayTimeExpression/>\n");
+    Loaded l(xml);
+    EXPECT_EQ(MDM_EUNSUPPORTED, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("DayTimeExpression")) << l.err.msg;
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find("pack.xml:")) << l.err.msg;
+}
+
+TEST(Pack, MissingFileIsAnIoError)
+{
+    mdm_pack *pack = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EIO, mdm_pack_load_file("/nonexistent/pack.xml", &pack, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("/nonexistent/pack.xml"));
+}
+
+TEST(Pack, AllocationFailuresAreReportedAndCleanedUp)
+{
+    std::string xml = mdmtest::pack_xml();
+    // Fail the first, second, ... allocation until loading succeeds; each
+    // failure must return an error (LeakSanitizer checks the cleanup).
+    for (long n = 0; n < 10000; n++) {
+        mdm_pack *pack = nullptr;
+        mdm_err err;
+        mdm_err_clear(&err);
+        mdm_alloc_fail_after(n);
+        int rc = mdm_pack_load_memory(xml.data(), xml.size(), "pack.xml", &pack, &err);
+        mdm_alloc_fail_after(-1);
+        if (rc == 0) {
+            EXPECT_GT(n, 10);
+            mdm_pack_free(pack);
+            return;
+        }
+        EXPECT_EQ(nullptr, pack);
+        EXPECT_LT(rc, 0);
+    }
+    FAIL() << "loading never succeeded";
+}
+
+} // namespace

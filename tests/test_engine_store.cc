@@ -1,0 +1,171 @@
+// test_engine_store.cc - the atomic state file: round trip, damage, missing file.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "engine_fixtures.h"
+#include "monitor.h"
+#include "pack.h"
+#include "store.h"
+#include "test_util.h"
+
+using mdmtest::PackOptions;
+using mdmtest::TestEvent;
+
+namespace
+{
+
+class StoreTest : public ::testing::Test
+{
+  protected:
+    mdm_pack *pack = nullptr;
+    std::string dir;
+    mdm_err err;
+
+    void SetUp() override
+    {
+        std::string xml = mdmtest::pack_xml();
+        mdm_err_clear(&err);
+        ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "t.xml", &pack, &err));
+        dir = mdmtest::make_temp_dir("store");
+    }
+    void TearDown() override
+    {
+        mdm_pack_free(pack);
+        std::string cmd = "rm -rf '" + dir + "'";
+        ASSERT_EQ(0, system(cmd.c_str()));
+    }
+    mdm_engine *engine()
+    {
+        mdm_engine *e = nullptr;
+        EXPECT_EQ(0, mdm_engine_new(pack, true, &e, &err));
+        return e;
+    }
+    void feed(mdm_engine *e, unsigned id, const char *computer, unsigned long long rec,
+              const std::string &desc)
+    {
+        TestEvent ev("Device Manager", id, computer, rec, "Mobile Device Manager", 0, desc);
+        ASSERT_EQ(0, mdm_engine_process(e, &ev.ev, nullptr, nullptr, &err)) << err.msg;
+    }
+};
+
+TEST_F(StoreTest, RoundTripKeepsRowsTargetsAndPosition)
+{
+    mdm_engine *a = engine();
+    feed(a, 1004, "DM02", 1, "fine");
+    feed(a, 1003, "DM01", 2, "broken: 100% \"down\"\nsecond line");
+    feed(a, 1003, "DM01", 3, "still broken");
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "offset 12345", &err)) << err.msg;
+    EXPECT_FALSE(mdmtest::file_exists(dir + "/state.tmp"));
+    struct stat st;
+    ASSERT_EQ(0, stat((dir + "/state").c_str(), &st));
+    EXPECT_EQ(0600u, st.st_mode & 0777u);
+
+    mdm_engine *b = engine();
+    char position[256];
+    size_t dropped = 99;
+    ASSERT_EQ(0, mdm_store_load(dir.c_str(), b, position, sizeof(position), &dropped, &err))
+        << err.msg;
+    EXPECT_STREQ("offset 12345", position);
+    EXPECT_EQ(0u, dropped);
+    ASSERT_EQ(2u, mdm_engine_target_count(b));
+    EXPECT_STREQ("DM02", mdm_engine_target(b, 0));
+    EXPECT_STREQ("DM01", mdm_engine_target(b, 1));
+    const mdm_monitor_state &s = mdm_engine_instance(b, 1)->state;
+    EXPECT_EQ(MDM_HEALTH_ERROR, s.health);
+    EXPECT_TRUE(s.alert_active);
+    EXPECT_EQ(MDM_SEVERITY_CRITICAL, s.alert_severity);
+    EXPECT_EQ(1u, s.repeat_count);
+    EXPECT_EQ(3u, s.last_record_id);
+    EXPECT_EQ(1003u, s.last_event_id);
+    EXPECT_STREQ("still broken", s.last_description);
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, mdm_engine_instance(b, 0)->state.health);
+
+    // The restored engine continues: a repeat raises nothing, 1004 resolves.
+    int changes = 0;
+    auto count = [](const mdm_transition *t, void *ctx) {
+        if (t->alert == MDM_ALERT_RESOLVED)
+            ++*static_cast<int *>(ctx);
+        return 0;
+    };
+    TestEvent again("Device Manager", 1003, "DM01", 4);
+    ASSERT_EQ(0, mdm_engine_process(b, &again.ev, count, &changes, &err));
+    EXPECT_EQ(0, changes);
+    TestEvent ok("Device Manager", 1004, "DM01", 5);
+    ASSERT_EQ(0, mdm_engine_process(b, &ok.ev, count, &changes, &err));
+    EXPECT_EQ(1, changes);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+TEST_F(StoreTest, DescriptionWithEveryAwkwardByteSurvives)
+{
+    mdm_engine *a = engine();
+    std::string desc = "tab\there %41 % %% \x01\x7f end ";
+    feed(a, 1003, "DM01", 1, desc);
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "", &err));
+    mdm_engine *b = engine();
+    char position[64];
+    ASSERT_EQ(0, mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err))
+        << err.msg;
+    EXPECT_EQ(desc, mdm_engine_instance(b, 0)->state.last_description);
+    EXPECT_STREQ("", position);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+TEST_F(StoreTest, MissingFileIsNotFound)
+{
+    mdm_engine *b = engine();
+    char position[64];
+    EXPECT_EQ(MDM_ENOTFOUND,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
+    mdm_engine_free(b);
+}
+
+TEST_F(StoreTest, DamagedFileNamesTheLine)
+{
+    mdmtest::write_file(dir + "/state", "mdmhealth-state 1\nposition %\ntarget DM01\nrow 0 x\n");
+    mdm_engine *b = engine();
+    char position[64];
+    EXPECT_EQ(MDM_EPARSE,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("state:4:")) << err.msg;
+    mdm_engine_free(b);
+
+    mdmtest::write_file(dir + "/state", "something else\n");
+    b = engine();
+    EXPECT_EQ(MDM_EPARSE,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not an mdmhealth state file"));
+    mdm_engine_free(b);
+}
+
+TEST_F(StoreTest, RowsOfMonitorsNoLongerInThePackAreDropped)
+{
+    mdmtest::write_file(dir + "/state", "mdmhealth-state 1\nposition 7\ntarget DM01\n"
+                                        "row 0 Gone.Monitor 3 1 3 0 1 0 1003 1 0 x\n"
+                                        "row 0 Test.Monitor 3 1 3 0 1 0 1003 1 0 y\n");
+    mdm_engine *b = engine();
+    char position[64];
+    size_t dropped = 0;
+    ASSERT_EQ(0, mdm_store_load(dir.c_str(), b, position, sizeof(position), &dropped, &err))
+        << err.msg;
+    EXPECT_EQ(1u, dropped);
+    EXPECT_EQ(MDM_HEALTH_ERROR, mdm_engine_instance(b, 0)->state.health);
+    EXPECT_STREQ("y", mdm_engine_instance(b, 0)->state.last_description);
+    mdm_engine_free(b);
+}
+
+TEST_F(StoreTest, UnwritableDirectoryIsAClearError)
+{
+    mdm_engine *a = engine();
+    EXPECT_EQ(MDM_EIO, mdm_store_save("/nonexistent/dir", a, "", &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("/nonexistent/dir/state.tmp"))
+        << err.msg;
+    mdm_engine_free(a);
+}
+
+} // namespace
