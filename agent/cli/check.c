@@ -1,0 +1,101 @@
+/*
+ * check.c - `mdmhealth check`: validate the configuration and the management
+ * pack without running anything; errors are printed as FILE:LINE: message.
+ */
+#include "cli.h"
+
+#include "mdm_fs.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char check_usage[] =
+    "usage: mdmhealth check [-c FILE] [--pack FILE]\n"
+    "\n"
+    "Validates the configuration (default %s) and the management pack it names\n"
+    "(or --pack FILE), then prints what the agent would monitor.\n"
+    "Exit status: 0 valid; 2 an error, printed as FILE:LINE: message.\n";
+
+static void print_detector(const char *label, const struct mdm_detector *d)
+{
+    printf("    %s: log \"%s\", computer %s -> %s (operational state %s)\n", label, d->log_name,
+           d->computer.text, mdm_health_name(d->health), d->state_id ? d->state_id : "?");
+}
+
+static void print_monitor(const struct mdm_monitor_def *def)
+{
+    printf("  %s%s\n", def->id, def->enabled ? "" : "  [disabled: Enabled=\"false\"]");
+    if (def->display_name != NULL)
+        printf("    name: %s\n", def->display_name);
+    print_detector("first ", &def->detectors[0]);
+    print_detector("second", &def->detectors[1]);
+    if (!def->alert_generate) {
+        printf("    alert: none (no <AlertSettings>)\n");
+        return;
+    }
+    printf("    alert: on %s%s, severity %s, priority %s, auto-resolve %s\n",
+           mdm_health_name(def->alert_on_state),
+           def->alert_on_state == MDM_HEALTH_WARNING ? " or error" : "",
+           def->severity_matches_health ? "matches health" : mdm_severity_name(def->severity),
+           mdm_priority_name(def->priority), def->auto_resolve ? "yes" : "no");
+    printf("    alert text: \"%s\" / \"%s\"\n", def->alert_name ? def->alert_name : "",
+           def->alert_description ? def->alert_description : "(the event description)");
+}
+
+int mdm_cmd_check(int argc, char **argv)
+{
+    const char *cfg_path = NULL, *pack_path = NULL;
+    struct mdm_config *cfg = NULL;
+    struct mdm_pack *pack = NULL;
+    int status = MDM_EXIT_USAGE;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            printf(check_usage, mdm_fs_default_config_path());
+            return MDM_EXIT_OK;
+        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
+            cfg_path = argv[++i];
+        } else if (strcmp(a, "--pack") == 0 && i + 1 < argc) {
+            pack_path = argv[++i];
+        } else {
+            mdm_cli_error("check: unknown argument or missing value: %s (see mdmhealth check "
+                          "--help)",
+                          a);
+            return MDM_EXIT_USAGE;
+        }
+    }
+    if (mdm_cli_load(cfg_path, pack_path, &cfg, &pack) != 0)
+        goto out;
+    if (cfg->path != NULL)
+        printf("%s: OK\n", cfg->path);
+    else
+        printf("no configuration file (%s does not exist): built-in defaults\n",
+               mdm_fs_default_config_path());
+    printf("  channel: %s\n", cfg->channel);
+    if (cfg->has_source)
+        printf("  source: %s %s\n",
+               cfg->source_kind == MDM_SOURCE_EVTX
+                   ? "evtx"
+                   : (cfg->source_kind == MDM_SOURCE_XML ? "xml" : "xml-follow"),
+               cfg->source_path);
+    for (size_t i = 0; i < cfg->target_count; i++)
+        printf("  target: %s\n", cfg->targets[i]);
+    printf("  state-dir: %s\n", cfg->state_dir);
+    printf("  enrollment-server: %s, ports %u %u\n",
+           cfg->enrollment_server ? cfg->enrollment_server : "(not set)", cfg->enrollment_ports[0],
+           cfg->enrollment_ports[1]);
+    printf("  ad-group: %s\n", cfg->ad_group);
+    if (cfg->snmp_line_count > 0)
+        printf("  %zu SNMP directive(s) for the agent\n", cfg->snmp_line_count);
+    else
+        printf("  no SNMP directives: no notifications are sent and no SNMP access exists\n");
+    printf("%s: OK, %zu unit monitor(s)\n", pack->origin, pack->monitor_count);
+    for (size_t m = 0; m < pack->monitor_count; m++)
+        print_monitor(&pack->monitors[m]);
+    status = MDM_EXIT_OK;
+out:
+    mdm_pack_free(pack);
+    mdm_config_free(cfg);
+    return status;
+}

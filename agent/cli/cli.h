@@ -1,0 +1,51 @@
+/*
+ * cli.h - the mdmhealth commands. Each returns the process exit status:
+ * 0 success, 1 runtime failure, 2 usage or configuration error.
+ */
+#ifndef MDM_CLI_H
+#define MDM_CLI_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "mdm_buf.h"
+#include "monitor.h"
+#include "pack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { MDM_EXIT_OK = 0, MDM_EXIT_FAILURE = 1, MDM_EXIT_USAGE = 2 };
+
+int mdm_cmd_replay(int argc, char **argv);
+int mdm_cmd_check(int argc, char **argv);
+
+/*
+ * Loads the configuration named by -c (cfg_path, may be NULL: the default
+ * file if it exists, else built-in defaults) and the pack (pack_override,
+ * else the config's `pack`, else the built-in pack). Prints errors to
+ * stderr. Returns 0 or MDM_EXIT_USAGE; on success *cfg and *pack are owned by
+ * the caller.
+ */
+int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
+                 struct mdm_pack **pack);
+
+/* Prints "mdmhealth: " and a formatted message to stderr. */
+void mdm_cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Appends one state change as a JSON object (one line, with '\n'). */
+int mdm_output_transition_json(struct mdm_buf *buf, const struct mdm_transition *t);
+/* Writes the header / one row of the human-readable table. */
+void mdm_output_table_header(FILE *out);
+void mdm_output_transition_row(FILE *out, const struct mdm_transition *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * main.c - the mdmhealth command line: dispatches to the commands.
+ */
+#include "cli.h"
+#include "mdm_version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+    "mdmhealth %s - SCMDM 2008 Enrollment Connection health, as SNMP\n"
+    "\n"
+    "usage:\n"
+    "  mdmhealth replay   [-c FILE] [--pack FILE] [--json] EVENTS...\n"
+    "                     evaluate .evtx or Event XML files ('-' = stdin) and print\n"
+    "                     each state change\n"
+    "  mdmhealth check    [-c FILE] [--pack FILE]\n"
+    "                     validate the configuration and the management pack\n"
+    "  mdmhealth run      [-c FILE] [-f]        the SNMP agent (not in this version yet)\n"
+    "  mdmhealth diagnose [-c FILE] [--json]    the diagnoser (not in this version yet)\n"
+    "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]   (not in this version yet)\n"
+    "  mdmhealth service  install|uninstall|start|stop   Windows only (not in this version yet)\n"
+    "  mdmhealth --help | --version\n"
+    "\n"
+    "`mdmhealth COMMAND --help` describes each command.\n"
+    "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+
+    if (cmd == NULL) {
+        fprintf(stderr, usage, MDM_VERSION);
+        return MDM_EXIT_USAGE;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        printf(usage, MDM_VERSION);
+        return MDM_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("mdmhealth %s\n", MDM_VERSION);
+        return MDM_EXIT_OK;
+    }
+    if (strcmp(cmd, "replay") == 0)
+        return mdm_cmd_replay(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return mdm_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "diagnose") == 0 || strcmp(cmd, "resolve") == 0 ||
+        strcmp(cmd, "service") == 0) {
+        /* Honest refusal: these commands arrive with the SNMP, diagnoser and Windows work. */
+        mdm_cli_error("%s: not available in mdmhealth %s yet", cmd, MDM_VERSION);
+        return MDM_EXIT_FAILURE;
+    }
+    mdm_cli_error("unknown command \"%s\" (see mdmhealth --help)", cmd);
+    return MDM_EXIT_USAGE;
+}
