@@ -19,7 +19,7 @@ namespace
 
 const std::string kBinary = MDM_BINARY;
 const std::string kSequence = std::string(MDM_TEST_DATA_DIR) + "/mdm-enrollment-sequence.xml";
-const std::string kEvtxDir = MDM_SHARED_EVTX_DIR;
+const std::string kEvtxDir = mdmtest::shared_evtx_dir();
 
 std::vector<std::string> lines(const std::string &text)
 {

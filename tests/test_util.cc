@@ -105,6 +105,12 @@ RunResult run_program(const std::vector<std::string> &argv, const std::string &s
     return result;
 }
 
+std::string shared_evtx_dir()
+{
+    const char *env = getenv("MDM_SHARED_EVTX_DIR");
+    return env != nullptr && *env != '\0' ? env : MDM_SHARED_EVTX_DIR;
+}
+
 std::string event_xml(const std::string &provider, unsigned event_id, unsigned long long record_id,
                       const std::string &computer, const std::string &time,
                       const std::string &channel, const std::string &message, unsigned qualifiers)

@@ -14,6 +14,12 @@ std::string read_file(const std::string &path);
 void write_file(const std::string &path, const std::string &data);
 /* A fresh empty directory under the test's scratch area; removed by the caller if wanted. */
 std::string make_temp_dir(const std::string &tag);
+/*
+ * The folder of real .evtx files: $MDM_SHARED_EVTX_DIR when set (a clone
+ * outside the workspace can point at the data), else ../shared/data/evtx
+ * next to the source tree. Tests skip when it is absent.
+ */
+std::string shared_evtx_dir();
 /* True when path exists. */
 bool file_exists(const std::string &path);
 

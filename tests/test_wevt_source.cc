@@ -341,7 +341,7 @@ TEST_F(FollowSource, StdinCannotBeFollowed)
 
 // --- evtx through libevtx, on the real files in ../shared/data/evtx ---
 
-const std::string kEvtxDir = MDM_SHARED_EVTX_DIR;
+const std::string kEvtxDir = mdmtest::shared_evtx_dir();
 
 bool have(const std::string &file)
 {
