@@ -89,7 +89,7 @@ static const char *const snmp_directives[] = {
 bool mdm_config_is_snmp_directive(const char *name)
 {
     for (size_t i = 0; snmp_directives[i] != NULL; i++)
-        if (strcmp(snmp_directives[i], name) == 0)
+        if (mdm_ascii_iequal(snmp_directives[i], name))
             return true;
     return false;
 }

@@ -16,7 +16,8 @@ static const char usage[] =
     "                     each state change\n"
     "  mdmhealth check    [-c FILE] [--pack FILE]\n"
     "                     validate the configuration and the management pack\n"
-    "  mdmhealth run      [-c FILE] [-f]        the SNMP agent (not in this version yet)\n"
+    "  mdmhealth run      [-c FILE] [-f]        the agent: follow events, send SNMP\n"
+    "                     notifications, answer SNMP requests\n"
     "  mdmhealth diagnose [-c FILE] [--json]    the diagnoser (not in this version yet)\n"
     "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]   (not in this version yet)\n"
     "  mdmhealth service  install|uninstall|start|stop   Windows only (not in this version yet)\n"
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
         return mdm_cmd_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return mdm_cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "diagnose") == 0 || strcmp(cmd, "resolve") == 0 ||
+    if (strcmp(cmd, "run") == 0)
+        return mdm_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "diagnose") == 0 || strcmp(cmd, "resolve") == 0 ||
         strcmp(cmd, "service") == 0) {
         /* Honest refusal: these commands arrive with the SNMP, diagnoser and Windows work. */
         mdm_cli_error("%s: not available in mdmhealth %s yet", cmd, MDM_VERSION);

@@ -20,6 +20,7 @@ enum { MDM_EXIT_OK = 0, MDM_EXIT_FAILURE = 1, MDM_EXIT_USAGE = 2 };
 
 int mdm_cmd_replay(int argc, char **argv);
 int mdm_cmd_check(int argc, char **argv);
+int mdm_cmd_run(int argc, char **argv);
 
 /*
  * Loads the configuration named by -c (cfg_path, may be NULL: the default

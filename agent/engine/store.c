@@ -18,13 +18,14 @@
 #include "mdm_fs.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STORE_MAGIC "mdmhealth-state 1"
 
-static int add_escaped(struct mdm_buf *buf, const char *s)
+int mdm_store_escape(struct mdm_buf *buf, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = 0;
@@ -44,7 +45,7 @@ static int add_escaped(struct mdm_buf *buf, const char *s)
 }
 
 /* Decodes an escaped token in place; a lone "%" is the empty string. */
-static int unescape(char *s)
+int mdm_store_unescape(char *s)
 {
     char *w = s;
 
@@ -78,6 +79,12 @@ static char *state_path(const char *state_dir, char *buf, size_t size)
 int mdm_store_save(const char *state_dir, struct mdm_engine *engine, const char *position,
                    struct mdm_err *err)
 {
+    return mdm_store_save_ex(state_dir, engine, position, NULL, err);
+}
+
+int mdm_store_save_ex(const char *state_dir, struct mdm_engine *engine, const char *position,
+                      const struct mdm_store_extra *extra, struct mdm_err *err)
+{
     struct mdm_buf buf;
     char path[4096];
     int rc;
@@ -85,18 +92,18 @@ int mdm_store_save(const char *state_dir, struct mdm_engine *engine, const char 
     mdm_buf_init(&buf, MDM_STORE_MAX_BYTES);
     rc = mdm_buf_adds(&buf, STORE_MAGIC "\nposition ");
     if (rc == 0)
-        rc = add_escaped(&buf, position ? position : "");
+        rc = mdm_store_escape(&buf, position ? position : "");
     for (size_t t = 0; rc == 0 && t < mdm_engine_target_count(engine); t++) {
         rc = mdm_buf_adds(&buf, "\ntarget ");
         if (rc == 0)
-            rc = add_escaped(&buf, mdm_engine_target(engine, t));
+            rc = mdm_store_escape(&buf, mdm_engine_target(engine, t));
     }
     for (size_t i = 0; rc == 0 && i < mdm_engine_instance_count(engine); i++) {
         const struct mdm_instance *inst = mdm_engine_instance(engine, i);
         const struct mdm_monitor_state *st = &inst->state;
         rc = mdm_buf_printf(&buf, "\nrow %zu ", inst->target);
         if (rc == 0)
-            rc = add_escaped(&buf, inst->def->id);
+            rc = mdm_store_escape(&buf, inst->def->id);
         if (rc == 0)
             rc = mdm_buf_printf(&buf,
                                 " %d %d %d %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRIu32 " %" PRIu64
@@ -105,8 +112,10 @@ int mdm_store_save(const char *state_dir, struct mdm_engine *engine, const char 
                                 st->repeat_count, st->change_count, st->last_change_ms,
                                 st->last_event_id, st->last_record_id, st->last_event_ms);
         if (rc == 0)
-            rc = add_escaped(&buf, st->last_description);
+            rc = mdm_store_escape(&buf, st->last_description);
     }
+    if (rc == 0 && extra != NULL && extra->save != NULL)
+        rc = extra->save(extra->ctx, &buf);
     if (rc == 0)
         rc = mdm_buf_adds(&buf, "\n");
     if (rc != 0) {
@@ -151,7 +160,7 @@ static int parse_row(struct mdm_engine *engine, char **tok, size_t *target_map,
     memset(&st, 0, sizeof(st));
     if (sscanf(tok[1], "%llu", &target) != 1 || target >= target_map_len)
         return MDM_EPARSE;
-    if (unescape(tok[2]) != 0 || unescape(tok[12]) != 0)
+    if (mdm_store_unescape(tok[2]) != 0 || mdm_store_unescape(tok[12]) != 0)
         return MDM_EPARSE;
     if (sscanf(tok[3], "%d", &health) != 1 || health < 0 || health > 3 ||
         sscanf(tok[4], "%d", &alert) != 1 || sscanf(tok[5], "%d", &severity) != 1 || severity < 0 ||
@@ -178,6 +187,19 @@ static int parse_row(struct mdm_engine *engine, char **tok, size_t *target_map,
 
 int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
                    size_t *dropped, struct mdm_err *err)
+{
+    return mdm_store_load_ex(state_dir, engine, position, size, dropped, NULL, err);
+}
+
+static bool is_store_keyword(const char *line)
+{
+    size_t n = strcspn(line, " ");
+    return (n == 8 && strncmp(line, "position", 8) == 0) ||
+           (n == 6 && strncmp(line, "target", 6) == 0) || (n == 3 && strncmp(line, "row", 3) == 0);
+}
+
+int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
+                      size_t *dropped, const struct mdm_store_extra *extra, struct mdm_err *err)
 {
     char path[4096];
     char *data = NULL, *line, *next;
@@ -212,13 +234,18 @@ int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *posit
             }
             continue;
         }
+        if (*line != '\0' && !is_store_keyword(line) && extra != NULL && extra->load_line != NULL) {
+            if (extra->load_line(extra->ctx, line) != 0)
+                goto bad;
+            continue;
+        }
         n = tokenize(line, tok, 13);
         if (n == 2 && strcmp(tok[0], "position") == 0) {
-            if (unescape(tok[1]) != 0 || strlen(tok[1]) >= size)
+            if (mdm_store_unescape(tok[1]) != 0 || strlen(tok[1]) >= size)
                 goto bad;
             strcpy(position, tok[1]);
         } else if (n == 2 && strcmp(tok[0], "target") == 0) {
-            if (unescape(tok[1]) != 0 || targets >= MDM_TARGETS_MAX)
+            if (mdm_store_unescape(tok[1]) != 0 || targets >= MDM_TARGETS_MAX)
                 goto bad;
             rc = mdm_engine_learn_target(engine, tok[1], &target_map[targets]);
             if (rc != 0) {

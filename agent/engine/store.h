@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "mdm_buf.h"
 #include "mdm_err.h"
 #include "monitor.h"
 
@@ -36,6 +37,32 @@ int mdm_store_save(const char *state_dir, struct mdm_engine *engine, const char 
  */
 int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
                    size_t *dropped, struct mdm_err *err);
+
+/*
+ * Other modules (the notification outbox) keep their durable data in the
+ * same file, so that it is replaced in the same atomic step as the states
+ * and the position. Their lines start with a keyword of their own.
+ */
+struct mdm_store_extra {
+    /* Appends lines, each starting with "\n" and a keyword, at save. */
+    int (*save)(void *ctx, struct mdm_buf *buf);
+    /* Receives each line with a keyword the store does not know, at load. */
+    int (*load_line)(void *ctx, char *line);
+    void *ctx;
+};
+
+int mdm_store_save_ex(const char *state_dir, struct mdm_engine *engine, const char *position,
+                      const struct mdm_store_extra *extra, struct mdm_err *err);
+int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
+                      size_t *dropped, const struct mdm_store_extra *extra, struct mdm_err *err);
+
+/*
+ * The store's token escaping, for extra lines: '%', controls, spaces and DEL
+ * become %XX so that every field is one token; "" is written "%".
+ */
+int mdm_store_escape(struct mdm_buf *buf, const char *s);
+/* Decodes an escaped token in place. Returns 0 or MDM_EPARSE. */
+int mdm_store_unescape(char *s);
 
 #ifdef __cplusplus
 }

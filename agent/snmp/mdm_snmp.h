@@ -1,0 +1,106 @@
+/*
+ * mdm_snmp.h - the SNMP side of the agent: Net-SNMP set up from
+ * mdmhealth.conf, the MDM-HEALTH-MIB handlers, and notification delivery.
+ *
+ * Net-SNMP is not thread-safe, so every function here runs on the main loop
+ * thread. Net-SNMP's state is global, so this module is a singleton.
+ *
+ * Configuration: Net-SNMP reads mdmhealth.conf itself (as snmpd reads
+ * snmpd.conf), so its standard directives behave exactly as documented for
+ * snmpd.conf: agentaddress, rocommunity, rouser, createUser, trap2sink,
+ * informsink, trapsess (-Ci for informs, -v 3 ...), agentXSocket, master,
+ * agentxPingInterval. mdmhealth's own directives are parsed by config.c and
+ * only registered here so that Net-SNMP does not call them unknown. Net-SNMP
+ * keeps its persistent data (engineBoots, localized v3 keys) in
+ * STATE-DIR/snmp, not in a system-wide directory.
+ *
+ * Roles: with `agentaddress` the agent answers on those addresses itself
+ * (embedded agent); with `agentXSocket` and no `agentaddress` it registers
+ * the MIB with that existing snmpd as an AgentX subagent, and reconnects when
+ * snmpd restarts; with neither it sends notifications only.
+ */
+#ifndef MDM_SNMP_H
+#define MDM_SNMP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mdm_err.h"
+#include "monitor.h"
+#include "outbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* mdmAgentSourceState */
+enum mdm_source_state { MDM_SOURCE_RUNNING = 1, MDM_SOURCE_RETRYING = 2, MDM_SOURCE_STOPPED = 3 };
+
+/* What the agent objects of the MIB show; owned and updated by the main loop. */
+struct mdm_agent_status {
+    int64_t start_ms;
+    enum mdm_source_state source_state;
+    char source_detail[256];
+    uint64_t events_read;
+    uint64_t events_matched;
+    uint64_t events_damaged;
+    uint64_t notifications_sent;
+    uint64_t notifications_failed;
+    uint64_t render_failures;
+    uint64_t resubscriptions;
+};
+
+struct mdm_snmp_options {
+    const char *config_path; /* mdmhealth.conf, read by Net-SNMP */
+    const char *persist_dir; /* Net-SNMP's persistent directory (STATE-DIR/snmp) */
+    bool foreground;         /* Net-SNMP logs to stderr rather than syslog */
+    bool check_only;         /* parse and validate only: no sockets, no sessions */
+};
+
+/*
+ * Starts Net-SNMP: reads the configuration, opens the agent or subagent,
+ * registers the MIB, creates the notification destinations. engine, status
+ * and outbox stay owned by the caller and must outlive the module (or be
+ * replaced with mdm_snmp_set_engine). Configuration errors are returned as
+ * MDM_EINVAL with err holding Net-SNMP's "FILE: line N: ..." message.
+ */
+int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine,
+                   struct mdm_agent_status *status, struct mdm_outbox *outbox, struct mdm_err *err);
+
+/* Validates the Net-SNMP directives of a configuration file without opening anything. */
+int mdm_snmp_check(const char *config_path, struct mdm_err *err);
+
+/* Points the MIB at a new engine (after a reload). */
+void mdm_snmp_set_engine(struct mdm_engine *engine);
+
+/*
+ * Re-reads the Net-SNMP directives (SIGHUP): destinations and access
+ * control are rebuilt; listening addresses stay as they are (as in snmpd).
+ */
+void mdm_snmp_reload(void);
+
+/* Sends what the outbox holds to every destination that is free to take it. */
+void mdm_snmp_deliver(void);
+
+/*
+ * True (once) when deliveries changed the outbox since the last call, so the
+ * caller saves the state file.
+ */
+bool mdm_snmp_outbox_changed(void);
+
+/*
+ * Adds Net-SNMP's descriptors to *fds / *maxfd and shortens *timeout_ms
+ * (-1 = none) to its next deadline (retransmissions, AgentX pings, delivery
+ * retries). Then, after select(), mdm_snmp_process() handles what is ready.
+ */
+void mdm_snmp_prepare(void *fds, int *maxfd, int *timeout_ms);
+void mdm_snmp_process(void *fds, int ready);
+
+/* Stops Net-SNMP and frees everything it holds. */
+void mdm_snmp_stop(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

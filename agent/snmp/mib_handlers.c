@@ -1,0 +1,280 @@
+/*
+ * mib_handlers.c - MDM-HEALTH-MIB answers: the agent scalars and counters
+ * (mdmAgent), and mdmMonitorTable from the monitor engine's rows. Read-only,
+ * shaped after Net-SNMP's mib2c scalar-group and table-iterator modules.
+ */
+#include "snmp_internal.h"
+
+#include "mdm_version.h"
+#include "pack.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static oid agent_oid[] = {MDM_MIB_ROOT, 1, 1};         /* mdmAgent */
+static oid monitor_table_oid[] = {MDM_MIB_ROOT, 1, 2}; /* mdmMonitorTable */
+
+static netsnmp_handler_registration *agent_reg, *monitor_reg;
+
+size_t mdm_date_and_time(int64_t ms, u_char out[11])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+
+    memset(out, 0, 11);
+    if (ms <= 0)
+        return 8;
+    /* gmtime is enough here: the main loop is the only caller. */
+    tm = *gmtime(&secs);
+    out[0] = (u_char)((tm.tm_year + 1900) >> 8);
+    out[1] = (u_char)((tm.tm_year + 1900) & 0xFF);
+    out[2] = (u_char)(tm.tm_mon + 1);
+    out[3] = (u_char)tm.tm_mday;
+    out[4] = (u_char)tm.tm_hour;
+    out[5] = (u_char)tm.tm_min;
+    out[6] = (u_char)tm.tm_sec;
+    out[7] = (u_char)((ms % 1000) / 100);
+    out[8] = '+';
+    out[9] = 0;
+    out[10] = 0;
+    return 11;
+}
+
+void mdm_mib_monitor_column(int column, unsigned row, oid *out, size_t *len)
+{
+    static const oid entry[] = {MDM_MIB_ROOT, 1, 2, 1};
+    size_t n = sizeof(entry) / sizeof(entry[0]);
+
+    memcpy(out, entry, sizeof(entry));
+    out[n] = (oid)column;
+    out[n + 1] = row;
+    *len = n + 2;
+}
+
+static void set_string(netsnmp_variable_list *var, const char *s)
+{
+    snmp_set_var_typed_value(var, ASN_OCTET_STR, s, strlen(s));
+}
+
+static void set_counter32(netsnmp_variable_list *var, uint64_t v)
+{
+    u_long c = (u_long)(v & 0xFFFFFFFFu);
+    snmp_set_var_typed_value(var, ASN_COUNTER, &c, sizeof(c));
+}
+
+static int agent_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
+                         netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+    const struct mdm_agent_status *st = mdm_snmp.status;
+    (void)handler;
+    (void)reg;
+
+    if (reqinfo->mode != MODE_GET)
+        return SNMP_ERR_NOERROR;
+    for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
+        netsnmp_variable_list *var = r->requestvb;
+        /* The scalar-group helper passes reg with the instance as root: index our own OID. */
+        oid item = var->name_length > OID_LENGTH(agent_oid) ? var->name[OID_LENGTH(agent_oid)] : 0;
+        u_char dt[11];
+        long l;
+        u_long g;
+
+        switch (item) {
+        case 1:
+            set_string(var, MDM_VERSION);
+            break;
+        case 2:
+            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt, mdm_date_and_time(st->start_ms, dt));
+            break;
+        case 3:
+            l = st->source_state;
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        case 4:
+            set_string(var, st->source_detail);
+            break;
+        case 5:
+            set_counter32(var, st->events_read);
+            break;
+        case 6:
+            set_counter32(var, st->events_matched);
+            break;
+        case 7:
+            set_counter32(var, st->events_damaged);
+            break;
+        case 8:
+            set_counter32(var, st->notifications_sent);
+            break;
+        case 9:
+            set_counter32(var, st->notifications_failed);
+            break;
+        case 10:
+            g = (u_long)mdm_outbox_count(mdm_snmp.outbox);
+            snmp_set_var_typed_value(var, ASN_GAUGE, &g, sizeof(g));
+            break;
+        case 11:
+            set_counter32(var, mdm_snmp.outbox->overflows);
+            break;
+        case 12:
+            set_counter32(var, st->render_failures);
+            break;
+        case 13:
+            set_counter32(var, st->resubscriptions);
+            break;
+        default:
+            netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
+            break;
+        }
+    }
+    return SNMP_ERR_NOERROR;
+}
+
+/*
+ * The table iterator walks the engine's rows in index order; the loop
+ * context is the next position in the engine's instance array.
+ */
+static netsnmp_variable_list *monitor_next(void **loop_ctx, void **data_ctx,
+                                           netsnmp_variable_list *index,
+                                           netsnmp_iterator_info *info)
+{
+    size_t i = (size_t)(uintptr_t)*loop_ctx;
+    struct mdm_instance *inst;
+    u_long row;
+    (void)info;
+
+    if (mdm_snmp.engine == NULL || i >= mdm_engine_instance_count(mdm_snmp.engine))
+        return NULL;
+    inst = mdm_engine_instance(mdm_snmp.engine, i);
+    row = inst->index;
+    snmp_set_var_typed_value(index, ASN_UNSIGNED, &row, sizeof(row));
+    *data_ctx = inst;
+    *loop_ctx = (void *)(uintptr_t)(i + 1);
+    return index;
+}
+
+static netsnmp_variable_list *monitor_first(void **loop_ctx, void **data_ctx,
+                                            netsnmp_variable_list *index,
+                                            netsnmp_iterator_info *info)
+{
+    *loop_ctx = (void *)(uintptr_t)0;
+    return monitor_next(loop_ctx, data_ctx, index, info);
+}
+
+static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
+                           netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+    (void)handler;
+    (void)reg;
+    if (reqinfo->mode != MODE_GET)
+        return SNMP_ERR_NOERROR;
+    for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
+        const struct mdm_instance *inst = netsnmp_extract_iterator_context(r);
+        netsnmp_table_request_info *ti = netsnmp_extract_table_info(r);
+        netsnmp_variable_list *var = r->requestvb;
+        const struct mdm_monitor_state *st;
+        char text[32];
+        u_char dt[11];
+        long l;
+        u_long u;
+
+        if (inst == NULL || ti == NULL) {
+            netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHINSTANCE);
+            continue;
+        }
+        st = &inst->state;
+        switch (ti->colnum) {
+        case MDM_COL_NAME:
+            set_string(var, inst->def->id);
+            break;
+        case MDM_COL_DISPLAY_NAME:
+            set_string(var, inst->def->display_name ? inst->def->display_name : inst->def->id);
+            break;
+        case MDM_COL_TARGET:
+            set_string(var, mdm_engine_target(mdm_snmp.engine, inst->target));
+            break;
+        case MDM_COL_STATE:
+            l = st->health;
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        case MDM_COL_LAST_CHANGE:
+            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt,
+                                     mdm_date_and_time(st->last_change_ms, dt));
+            break;
+        case MDM_COL_LAST_EVENT_ID:
+            u = st->last_event_id;
+            snmp_set_var_typed_value(var, ASN_UNSIGNED, &u, sizeof(u));
+            break;
+        case MDM_COL_LAST_RECORD_ID:
+            if (st->last_record_id == 0 && st->health == MDM_HEALTH_UNKNOWN)
+                text[0] = '\0';
+            else
+                snprintf(text, sizeof(text), "%" PRIu64, st->last_record_id);
+            set_string(var, text);
+            break;
+        case MDM_COL_LAST_DESCRIPTION:
+            set_string(var, st->last_description);
+            break;
+        case MDM_COL_ALERT_ACTIVE:
+            l = st->alert_active ? 1 : 2; /* TruthValue */
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        case MDM_COL_REPEAT_COUNT:
+            set_counter32(var, st->repeat_count);
+            break;
+        case MDM_COL_ALERT_SEVERITY:
+            l = st->alert_severity;
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        case MDM_COL_ALERT_PRIORITY:
+            l = inst->def->priority;
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        default:
+            netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
+            break;
+        }
+    }
+    return SNMP_ERR_NOERROR;
+}
+
+int mdm_mib_register(void)
+{
+    netsnmp_table_registration_info *table = NULL;
+    netsnmp_iterator_info *iter = NULL;
+
+    agent_reg = netsnmp_create_handler_registration("mdmAgent", agent_handler, agent_oid,
+                                                    OID_LENGTH(agent_oid), HANDLER_CAN_RONLY);
+    if (agent_reg == NULL || netsnmp_register_scalar_group(agent_reg, 1, 13) != SNMPERR_SUCCESS)
+        return MDM_ENOMEM;
+
+    monitor_reg =
+        netsnmp_create_handler_registration("mdmMonitorTable", monitor_handler, monitor_table_oid,
+                                            OID_LENGTH(monitor_table_oid), HANDLER_CAN_RONLY);
+    table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
+    if (monitor_reg == NULL || table == NULL || iter == NULL) {
+        SNMP_FREE(table);
+        SNMP_FREE(iter);
+        return MDM_ENOMEM;
+    }
+    netsnmp_table_helper_add_indexes(table, ASN_UNSIGNED, 0);
+    table->min_column = MDM_COL_NAME;
+    table->max_column = MDM_COL_ALERT_PRIORITY;
+    iter->get_first_data_point = monitor_first;
+    iter->get_next_data_point = monitor_next;
+    iter->table_reginfo = table;
+    if (netsnmp_register_table_iterator2(monitor_reg, iter) != SNMPERR_SUCCESS)
+        return MDM_ENOMEM;
+    return 0;
+}
+
+void mdm_mib_unregister(void)
+{
+    if (agent_reg != NULL)
+        netsnmp_unregister_handler(agent_reg);
+    if (monitor_reg != NULL)
+        netsnmp_unregister_handler(monitor_reg);
+    agent_reg = monitor_reg = NULL;
+}

@@ -1,0 +1,438 @@
+/*
+ * notify.c - notification destinations and delivery (ConfirmDelivery).
+ *
+ * The sink directives of snmpd.conf are handled here rather than by
+ * Net-SNMP's agent_trap.c, because agent_trap.c sends and forgets: it cannot
+ * tell us when a manager acknowledged an inform, and the state file may only
+ * forget a notice once it did. The directives keep snmpd.conf's syntax:
+ *
+ *   trap2sink  HOST [COMMUNITY [PORT]]     SNMPv2c trap
+ *   informsink HOST [COMMUNITY [PORT]]     SNMPv2c inform
+ *   trapsess   [snmpcmd options] HOST      any version; -Ci sends informs
+ *   trapcommunity COMMUNITY                default community for the sinks
+ *
+ * Every destination is independent: it takes the oldest notice still pending
+ * for it from the outbox, and an inform destination sends the next one only
+ * after the manager acknowledged the previous one, so each manager sees the
+ * notices in order. A destination whose manager does not answer (after the
+ * session's own -t timeout and -r retries) backs off, 5 s doubling to 5 min,
+ * while the others go on. Sessions are opened at first use, so an SNMPv3
+ * inform destination that is down at start-up is retried, not lost.
+ *
+ * SNMPv3 informs need the manager's engine ID; without `-e ENGINEID` on the
+ * trapsess line, Net-SNMP discovers it when the session is opened, which
+ * waits for the manager (up to the -t/-r limits). Give -e to avoid that.
+ */
+#include "snmp_internal.h"
+
+#include "mdm_log.h"
+#include "mdm_os.h"
+#include "pack.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NOTIFY_ARGS_MAX    64
+#define BACKOFF_FIRST_MS   5000
+#define BACKOFF_MAX_MS     300000
+#define DIRECTIVE_TEXT_MAX 2048
+
+struct dest {
+    size_t slot;
+    char directive[DIRECTIVE_TEXT_MAX]; /* token and arguments: the outbox key */
+    char label[160];                    /* for logs: never holds a secret */
+    int argc;
+    char *argv[NOTIFY_ARGS_MAX];
+    bool inform;
+    netsnmp_session *ss;
+    bool busy;         /* an inform is outstanding */
+    uint64_t busy_seq; /* ... for this notice */
+    int64_t retry_at_ms;
+    int backoff_ms;
+};
+
+static struct dest *dests[MDM_DEST_MAX];
+static size_t dest_count;
+static char trap_community[256];
+static bool deliver_again;
+
+/* -C i on a trapsess line; netsnmp_parse_args calls this for "C:". */
+static int parsed_pdu_type;
+
+static void opt_proc(int argc, char *const *argv, int opt)
+{
+    (void)argc;
+    (void)argv;
+    if (opt != 'C')
+        return;
+    for (const char *p = optarg; *p; p++) {
+        if (*p == 'i')
+            parsed_pdu_type = SNMP_MSG_INFORM;
+        else
+            config_perror("unknown argument to -C (only -Ci, send informs, is known)");
+    }
+}
+
+static void dest_free(struct dest *d)
+{
+    if (d == NULL)
+        return;
+    if (d->ss != NULL)
+        snmp_close(d->ss);
+    for (int i = 0; i < d->argc; i++)
+        free(d->argv[i]);
+    free(d);
+}
+
+void mdm_notify_free_destinations(void)
+{
+    for (size_t i = 0; i < dest_count; i++)
+        dest_free(dests[i]);
+    dest_count = 0;
+    memset(dests, 0, sizeof(dests));
+}
+
+static void free_sinks(void)
+{
+    mdm_notify_free_destinations();
+    trap_community[0] = '\0';
+}
+
+/*
+ * Parses the argument vector into a session (without opening it). Returns
+ * 0, or -1 after reporting the problem with config_perror when reporting.
+ */
+static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
+{
+    char *argv[NOTIFY_ARGS_MAX + 1];
+    int rc;
+
+    /* getopt may permute its vector: give it a copy. */
+    for (int i = 0; i < d->argc; i++)
+        argv[i] = d->argv[i];
+    argv[d->argc] = NULL;
+    parsed_pdu_type = SNMP_MSG_TRAP2;
+    optind = 1;
+    rc = netsnmp_parse_args(d->argc, argv, session, "C:", opt_proc,
+                            NETSNMP_PARSE_ARGS_NOLOGGING | NETSNMP_PARSE_ARGS_NOZERO);
+    if (rc < 0) { /* success is the index of the first argument after the options */
+        if (report)
+            config_perror("invalid options, or no manager address, in this notification "
+                          "destination");
+        return -1;
+    }
+    if (session->version == SNMP_VERSION_1) {
+        if (report)
+            config_perror("SNMPv1 traps are not supported: use -v 2c or -v 3");
+        return -1;
+    }
+    d->inform = parsed_pdu_type == SNMP_MSG_INFORM;
+    return 0;
+}
+
+/* Adds a destination from a directive; token is "trapsess" and args its options. */
+static void add_destination(const char *token, const char *args)
+{
+    struct dest *d;
+    netsnmp_session session;
+    char word[SPRINT_MAX_LEN];
+    const char *cp = args;
+
+    if (dest_count >= MDM_DEST_MAX) {
+        config_perror("too many notification destinations (at most 32)");
+        return;
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL) {
+        config_perror("out of memory");
+        return;
+    }
+    snprintf(d->directive, sizeof(d->directive), "%s %s", token, args);
+    d->argv[d->argc++] = strdup("mdmhealth-notify");
+    while (cp != NULL && *cp != '\0' && d->argc < NOTIFY_ARGS_MAX) {
+        cp = copy_nword((char *)cp, word, sizeof(word));
+        d->argv[d->argc++] = strdup(word);
+    }
+    for (int i = 0; i < d->argc; i++) {
+        if (d->argv[i] == NULL) {
+            config_perror("out of memory");
+            dest_free(d);
+            return;
+        }
+    }
+    if (dest_parse(d, &session, true) != 0) {
+        dest_free(d);
+        return;
+    }
+    snprintf(d->label, sizeof(d->label), "%s %s (SNMPv%s %s)",
+             d->inform ? "inform destination" : "trap destination",
+             session.peername ? session.peername : "?",
+             session.version == SNMP_VERSION_3 ? "3" : "2c", d->inform ? "inform" : "trap");
+    d->slot = dest_count;
+    dests[dest_count++] = d;
+}
+
+static void parse_trapsess(const char *token, char *line)
+{
+    if (strncmp(line, "-profile", 8) == 0 || strncmp(line, "-name", 5) == 0 ||
+        strncmp(line, "-tag", 4) == 0) {
+        config_perror("-profile, -name and -tag are not supported by mdmhealth");
+        return;
+    }
+    add_destination(token, line);
+}
+
+/* trap2sink / informsink HOST [COMMUNITY [PORT]] become trapsess options. */
+static void parse_sink(const char *token, char *line)
+{
+    char host[SPRINT_MAX_LEN], community[SPRINT_MAX_LEN], port[SPRINT_MAX_LEN];
+    char args[DIRECTIVE_TEXT_MAX];
+    char *cp = line;
+
+    host[0] = community[0] = port[0] = '\0';
+    cp = copy_nword(cp, host, sizeof(host));
+    if (cp != NULL)
+        cp = copy_nword(cp, community, sizeof(community));
+    if (cp != NULL)
+        copy_nword(cp, port, sizeof(port));
+    if (host[0] == '\0') {
+        config_perror("no manager address");
+        return;
+    }
+    if (community[0] == '\0') {
+        if (trap_community[0] == '\0') {
+            config_perror("no community: give one (there is no default community) or set "
+                          "trapcommunity first");
+            return;
+        }
+        snprintf(community, sizeof(community), "%s", trap_community);
+    }
+    snprintf(args, sizeof(args), "%s-v 2c -c %s %s%s%s",
+             strcmp(token, "informsink") == 0 ? "-Ci " : "", community, host, port[0] ? ":" : "",
+             port);
+    /* The key is the directive as written, so that rewording it is a new destination. */
+    add_destination(token, args);
+}
+
+static void parse_trapsink_v1(const char *token, char *line)
+{
+    (void)token;
+    (void)line;
+    config_perror("trapsink (SNMPv1) is not supported: use trap2sink, informsink or trapsess");
+}
+
+static void parse_trapcommunity(const char *token, char *line)
+{
+    (void)token;
+    copy_nword(line, trap_community, sizeof(trap_community));
+}
+
+void mdm_notify_register_directives(void)
+{
+    /* Registered after init_agent(), so these replace agent_trap.c's handlers. */
+    register_app_config_handler("trapsess", parse_trapsess, free_sinks, "[snmpcmdargs] host");
+    register_app_config_handler("trap2sink", parse_sink, free_sinks, "host [community] [port]");
+    register_app_config_handler("informsink", parse_sink, free_sinks, "host [community] [port]");
+    register_app_config_handler("trapsink", parse_trapsink_v1, free_sinks, "(not supported)");
+    register_app_config_handler("trapcommunity", parse_trapcommunity, NULL, "community");
+}
+
+/* After (re)reading the configuration: tell the outbox which destinations exist. */
+static void sync_outbox(void)
+{
+    uint64_t keys[MDM_DEST_MAX];
+
+    for (size_t i = 0; i < dest_count; i++)
+        keys[i] = mdm_outbox_dest_key(dests[i]->directive);
+    mdm_outbox_set_destinations(mdm_snmp.outbox, keys, dest_count);
+    mdm_snmp.outbox_changed = true;
+}
+
+void mdm_notify_destinations_ready(void)
+{
+    sync_outbox();
+    for (size_t i = 0; i < dest_count; i++)
+        mdm_log(MDM_LOG_INFO, "notifications: %s", dests[i]->label);
+    if (dest_count == 0)
+        mdm_log(MDM_LOG_INFO, "notifications: no destination configured (trap2sink, informsink "
+                              "or trapsess); state changes are not sent");
+}
+
+static int dest_open(struct dest *d)
+{
+    netsnmp_session session;
+    netsnmp_transport *transport;
+
+    if (dest_parse(d, &session, false) != 0)
+        return -1;
+    transport = netsnmp_transport_open_client("snmptrap", session.peername);
+    if (transport == NULL) {
+        mdm_log(MDM_LOG_WARNING, "%s: cannot open a transport to the manager", d->label);
+        return -1;
+    }
+    if (session.version == SNMP_VERSION_3 && !d->inform && session.securityEngineIDLen == 0) {
+        /* For v3 traps this agent is the authoritative engine. */
+        u_char id[SPRINT_MAX_LEN];
+        size_t len = snmpv3_get_engineID(id, sizeof(id));
+        session.securityEngineID = netsnmp_memdup(id, len);
+        session.securityEngineIDLen = len;
+    }
+    d->ss = snmp_add(&session, transport, NULL, NULL);
+    if (session.version == SNMP_VERSION_3 && !d->inform)
+        SNMP_FREE(session.securityEngineID);
+    if (d->ss == NULL) {
+        mdm_log(MDM_LOG_WARNING, "%s: cannot open the session (%s)", d->label,
+                snmp_api_errstring(snmp_errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void add_var(netsnmp_pdu *pdu, int column, unsigned row, u_char type, const void *value,
+                    size_t len)
+{
+    oid name[MAX_OID_LEN];
+    size_t name_len;
+
+    mdm_mib_monitor_column(column, row, name, &name_len);
+    snmp_pdu_add_variable(pdu, name, name_len, type, value, len);
+}
+
+/* Builds the notification PDU for a notice (varbinds as in MDM-HEALTH-MIB). */
+static netsnmp_pdu *build_pdu(const struct mdm_notice *n, int type)
+{
+    static const oid sys_uptime[] = {1, 3, 6, 1, 2, 1, 1, 3, 0};
+    static const oid trap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+    oid notification[] = {MDM_MIB_ROOT, 0, (oid)n->kind};
+    netsnmp_pdu *pdu = snmp_pdu_create(type);
+    u_long uptime = netsnmp_get_agent_uptime();
+    u_long event_id = n->event_id;
+    long health = n->health, severity = n->severity, priority = n->priority;
+    char record[32];
+    u_char dt[11];
+    size_t dt_len = mdm_date_and_time(n->time_ms, dt);
+
+    if (pdu == NULL)
+        return NULL;
+    snprintf(record, sizeof(record), "%" PRIu64, n->record_id);
+    snmp_pdu_add_variable(pdu, sys_uptime, OID_LENGTH(sys_uptime), ASN_TIMETICKS, &uptime,
+                          sizeof(uptime));
+    snmp_pdu_add_variable(pdu, trap_oid, OID_LENGTH(trap_oid), ASN_OBJECT_ID, notification,
+                          sizeof(notification));
+    add_var(pdu, MDM_COL_NAME, n->row, ASN_OCTET_STR, n->monitor, strlen(n->monitor));
+    add_var(pdu, MDM_COL_TARGET, n->row, ASN_OCTET_STR, n->target, strlen(n->target));
+    add_var(pdu, MDM_COL_STATE, n->row, ASN_INTEGER, &health, sizeof(health));
+    add_var(pdu, MDM_COL_LAST_EVENT_ID, n->row, ASN_UNSIGNED, &event_id, sizeof(event_id));
+    add_var(pdu, MDM_COL_LAST_RECORD_ID, n->row, ASN_OCTET_STR, record, strlen(record));
+    add_var(pdu, MDM_COL_LAST_CHANGE, n->row, ASN_OCTET_STR, dt, dt_len);
+    add_var(pdu, MDM_COL_LAST_DESCRIPTION, n->row, ASN_OCTET_STR, n->description,
+            strlen(n->description));
+    add_var(pdu, MDM_COL_ALERT_SEVERITY, n->row, ASN_INTEGER, &severity, sizeof(severity));
+    add_var(pdu, MDM_COL_ALERT_PRIORITY, n->row, ASN_INTEGER, &priority, sizeof(priority));
+    return pdu;
+}
+
+static void delivery_failed(struct dest *d, const char *why)
+{
+    mdm_snmp.status->notifications_failed++;
+    if (d->backoff_ms == 0)
+        mdm_log(MDM_LOG_WARNING, "%s: %s; notices stay queued and are retried", d->label, why);
+    d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (d->backoff_ms > BACKOFF_MAX_MS)
+        d->backoff_ms = BACKOFF_MAX_MS;
+    d->retry_at_ms = mdm_os_monotonic_ms() + d->backoff_ms;
+}
+
+static void delivered(struct dest *d, uint64_t seq)
+{
+    if (d->backoff_ms != 0)
+        mdm_log(MDM_LOG_INFO, "%s: delivering again", d->label);
+    d->backoff_ms = 0;
+    d->retry_at_ms = 0;
+    mdm_outbox_done(mdm_snmp.outbox, seq, d->slot);
+    mdm_snmp.status->notifications_sent++;
+    mdm_snmp.outbox_changed = true;
+}
+
+static int inform_callback(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
+                           void *magic)
+{
+    struct dest *d = magic;
+    (void)session;
+    (void)reqid;
+
+    d->busy = false;
+    deliver_again = true;
+    if (op == NETSNMP_CALLBACK_OP_RECEIVED_MESSAGE && pdu != NULL &&
+        pdu->command == SNMP_MSG_RESPONSE) {
+        delivered(d, d->busy_seq);
+    } else if (op == NETSNMP_CALLBACK_OP_TIMED_OUT) {
+        delivery_failed(d, "the manager did not acknowledge the inform");
+    } else {
+        delivery_failed(d, "the inform was refused (security or protocol error)");
+    }
+    return 1;
+}
+
+void mdm_snmp_deliver(void)
+{
+    int64_t now = mdm_os_monotonic_ms();
+
+    deliver_again = false;
+    if (mdm_snmp.check_only)
+        return;
+    for (size_t i = 0; i < dest_count; i++) {
+        struct dest *d = dests[i];
+
+        while (!d->busy && now >= d->retry_at_ms) {
+            const struct mdm_notice *n = mdm_outbox_next_for(mdm_snmp.outbox, d->slot);
+            netsnmp_pdu *pdu;
+
+            if (n == NULL)
+                break;
+            if (d->ss == NULL && dest_open(d) != 0) {
+                delivery_failed(d, "cannot open the session");
+                break;
+            }
+            pdu = build_pdu(n, d->inform ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
+            if (pdu == NULL) {
+                delivery_failed(d, "out of memory");
+                break;
+            }
+            if (d->inform) {
+                if (snmp_async_send(d->ss, pdu, inform_callback, d) == 0) {
+                    snmp_free_pdu(pdu);
+                    delivery_failed(d, snmp_api_errstring(d->ss->s_snmp_errno));
+                    break;
+                }
+                d->busy = true;
+                d->busy_seq = n->seq;
+                break;
+            }
+            if (snmp_send(d->ss, pdu) == 0) {
+                snmp_free_pdu(pdu);
+                delivery_failed(d, snmp_api_errstring(d->ss->s_snmp_errno));
+                break;
+            }
+            delivered(d, n->seq);
+        }
+    }
+}
+
+int mdm_notify_next_deadline_ms(void)
+{
+    int64_t now = mdm_os_monotonic_ms(), best = -1;
+
+    if (deliver_again)
+        return 0;
+    for (size_t i = 0; i < dest_count; i++) {
+        const struct dest *d = dests[i];
+        if (d->busy || d->retry_at_ms == 0 || mdm_outbox_next_for(mdm_snmp.outbox, d->slot) == NULL)
+            continue;
+        int64_t wait = d->retry_at_ms > now ? d->retry_at_ms - now : 0;
+        if (best < 0 || wait < best)
+            best = wait;
+    }
+    return best > INT32_MAX ? INT32_MAX : (int)best;
+}

@@ -1,0 +1,255 @@
+/*
+ * outbox.c - the durable notification queue (see outbox.h).
+ *
+ * Saved as two kinds of store lines:
+ *   outbox <next seq> <overflows> <key,key,...|->
+ *   notice <seq> <kind> <row> <health> <severity> <priority> <event id>
+ *          <record id> <time ms> <pending bits, hex> <monitor> <target> <description>
+ * where the pending bits refer to the key list of the outbox line and the
+ * texts use the store's escaping.
+ */
+#include "outbox.h"
+
+#include "mdm_alloc.h"
+#include "mdm_text.h"
+#include "store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int mdm_outbox_init(struct mdm_outbox *ob, size_t cap)
+{
+    memset(ob, 0, sizeof(*ob));
+    ob->cap = cap ? cap : MDM_OUTBOX_MAX;
+    ob->items = mdm_calloc(ob->cap, sizeof(*ob->items));
+    ob->next_seq = 1;
+    return ob->items ? 0 : MDM_ENOMEM;
+}
+
+void mdm_outbox_free(struct mdm_outbox *ob)
+{
+    mdm_free(ob->items);
+    memset(ob, 0, sizeof(*ob));
+}
+
+uint64_t mdm_outbox_dest_key(const char *directive)
+{
+    /* FNV-1a, 64 bits: stable across runs and platforms. */
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (const unsigned char *p = (const unsigned char *)directive; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ull;
+    }
+    return h ? h : 1;
+}
+
+static struct mdm_notice *at(const struct mdm_outbox *ob, size_t i)
+{
+    return &ob->items[(ob->head + i) % ob->cap];
+}
+
+/* Removes fully served notices from the head. */
+static void trim(struct mdm_outbox *ob)
+{
+    while (ob->count > 0 && at(ob, 0)->pending == 0) {
+        ob->head = (ob->head + 1) % ob->cap;
+        ob->count--;
+    }
+}
+
+int mdm_outbox_set_destinations(struct mdm_outbox *ob, const uint64_t *keys, size_t n)
+{
+    int map[MDM_DEST_MAX]; /* old slot -> new slot, or -1 */
+
+    if (n > MDM_DEST_MAX)
+        return MDM_EINVAL;
+    for (size_t old = 0; old < MDM_DEST_MAX; old++) {
+        map[old] = -1;
+        for (size_t i = 0; old < ob->dest_count && i < n; i++)
+            if (ob->dest_keys[old] == keys[i])
+                map[old] = (int)i;
+    }
+    for (size_t i = 0; i < ob->count; i++) {
+        struct mdm_notice *nt = at(ob, i);
+        uint32_t bits = 0;
+        for (size_t old = 0; old < MDM_DEST_MAX; old++)
+            if ((nt->pending & (1u << old)) && map[old] >= 0)
+                bits |= 1u << map[old];
+        nt->pending = bits;
+    }
+    /* Notices served by nobody anymore are dropped wherever they are. */
+    {
+        size_t w = 0;
+        for (size_t r = 0; r < ob->count; r++) {
+            struct mdm_notice *src = at(ob, r);
+            if (src->pending != 0) {
+                if (w != r)
+                    *at(ob, w) = *src;
+                w++;
+            }
+        }
+        ob->count = w;
+    }
+    memcpy(ob->dest_keys, keys, n * sizeof(*keys));
+    ob->dest_count = n;
+    return 0;
+}
+
+void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
+{
+    struct mdm_notice *slot;
+
+    if (ob->dest_count == 0)
+        return;
+    if (ob->count == ob->cap) {
+        ob->head = (ob->head + 1) % ob->cap;
+        ob->count--;
+        ob->overflows++;
+    }
+    slot = at(ob, ob->count);
+    *slot = *n;
+    mdm_utf8_copy(slot->monitor, sizeof(slot->monitor), n->monitor);
+    mdm_utf8_copy(slot->target, sizeof(slot->target), n->target);
+    mdm_utf8_copy(slot->description, sizeof(slot->description), n->description);
+    slot->seq = ob->next_seq++;
+    slot->pending = ob->dest_count == 32 ? 0xFFFFFFFFu : (1u << ob->dest_count) - 1;
+    ob->count++;
+}
+
+const struct mdm_notice *mdm_outbox_next_for(const struct mdm_outbox *ob, size_t slot)
+{
+    for (size_t i = 0; i < ob->count; i++) {
+        const struct mdm_notice *nt = at(ob, i);
+        if (nt->pending & (1u << slot))
+            return nt;
+    }
+    return NULL;
+}
+
+void mdm_outbox_done(struct mdm_outbox *ob, uint64_t seq, size_t slot)
+{
+    for (size_t i = 0; i < ob->count; i++) {
+        struct mdm_notice *nt = at(ob, i);
+        if (nt->seq == seq) {
+            nt->pending &= ~(1u << slot);
+            break;
+        }
+    }
+    trim(ob);
+}
+
+size_t mdm_outbox_count(const struct mdm_outbox *ob)
+{
+    return ob->count;
+}
+
+int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
+{
+    int rc = mdm_buf_printf(buf, "\noutbox %" PRIu64 " %" PRIu64 " ", ob->next_seq, ob->overflows);
+
+    for (size_t i = 0; rc == 0 && i < ob->dest_count; i++)
+        rc = mdm_buf_printf(buf, "%s%016" PRIx64, i ? "," : "", ob->dest_keys[i]);
+    if (rc == 0 && ob->dest_count == 0)
+        rc = mdm_buf_adds(buf, "-");
+    for (size_t i = 0; rc == 0 && i < ob->count; i++) {
+        const struct mdm_notice *nt = at(ob, i);
+        rc = mdm_buf_printf(buf,
+                            "\nnotice %" PRIu64 " %d %u %d %d %d %" PRIu32 " %" PRIu64 " %" PRId64
+                            " %" PRIx32 " ",
+                            nt->seq, (int)nt->kind, nt->row, nt->health, nt->severity, nt->priority,
+                            nt->event_id, nt->record_id, nt->time_ms, nt->pending);
+        if (rc == 0)
+            rc = mdm_store_escape(buf, nt->monitor);
+        if (rc == 0)
+            rc = mdm_buf_adds(buf, " ");
+        if (rc == 0)
+            rc = mdm_store_escape(buf, nt->target);
+        if (rc == 0)
+            rc = mdm_buf_adds(buf, " ");
+        if (rc == 0)
+            rc = mdm_store_escape(buf, nt->description);
+    }
+    return rc;
+}
+
+static size_t split(char *line, char **tok, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+
+    while (n < max && *p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        tok[n++] = p;
+        p += strcspn(p, " ");
+        if (*p == ' ')
+            *p++ = '\0';
+    }
+    return n;
+}
+
+static int load_outbox_line(struct mdm_outbox *ob, char **tok, size_t n)
+{
+    char *p;
+
+    if (n != 4 || sscanf(tok[1], "%" SCNu64, &ob->next_seq) != 1 ||
+        sscanf(tok[2], "%" SCNu64, &ob->overflows) != 1)
+        return MDM_EPARSE;
+    ob->dest_count = 0;
+    if (strcmp(tok[3], "-") == 0)
+        return 0;
+    for (p = tok[3]; p != NULL;) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL)
+            *comma = '\0';
+        if (ob->dest_count >= MDM_DEST_MAX ||
+            sscanf(p, "%" SCNx64, &ob->dest_keys[ob->dest_count]) != 1)
+            return MDM_EPARSE;
+        ob->dest_count++;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+int mdm_outbox_load_line(struct mdm_outbox *ob, char *line)
+{
+    char *tok[14];
+    size_t n = split(line, tok, 14);
+    struct mdm_notice nt;
+    int kind;
+
+    if (n > 0 && strcmp(tok[0], "outbox") == 0)
+        return load_outbox_line(ob, tok, n);
+    if (n != 14 || strcmp(tok[0], "notice") != 0)
+        return MDM_EPARSE;
+    memset(&nt, 0, sizeof(nt));
+    if (sscanf(tok[1], "%" SCNu64, &nt.seq) != 1 || sscanf(tok[2], "%d", &kind) != 1 ||
+        kind < MDM_NOTICE_RAISED || kind > MDM_NOTICE_DIAGNOSIS ||
+        sscanf(tok[3], "%u", &nt.row) != 1 || sscanf(tok[4], "%d", &nt.health) != 1 ||
+        sscanf(tok[5], "%d", &nt.severity) != 1 || sscanf(tok[6], "%d", &nt.priority) != 1 ||
+        sscanf(tok[7], "%" SCNu32, &nt.event_id) != 1 ||
+        sscanf(tok[8], "%" SCNu64, &nt.record_id) != 1 ||
+        sscanf(tok[9], "%" SCNd64, &nt.time_ms) != 1 ||
+        sscanf(tok[10], "%" SCNx32, &nt.pending) != 1 || mdm_store_unescape(tok[11]) != 0 ||
+        mdm_store_unescape(tok[12]) != 0 || mdm_store_unescape(tok[13]) != 0)
+        return MDM_EPARSE;
+    nt.kind = (enum mdm_notice_kind)kind;
+    mdm_utf8_copy(nt.monitor, sizeof(nt.monitor), tok[11]);
+    mdm_utf8_copy(nt.target, sizeof(nt.target), tok[12]);
+    mdm_utf8_copy(nt.description, sizeof(nt.description), tok[13]);
+    if (ob->count == ob->cap) {
+        ob->head = (ob->head + 1) % ob->cap;
+        ob->count--;
+        ob->overflows++;
+    }
+    *at(ob, ob->count) = nt;
+    ob->count++;
+    if (nt.seq >= ob->next_seq)
+        ob->next_seq = nt.seq + 1;
+    return 0;
+}

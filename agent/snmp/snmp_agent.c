@@ -1,0 +1,269 @@
+/*
+ * snmp_agent.c - Net-SNMP set-up and its place in the main loop (see
+ * mdm_snmp.h for the roles and how the configuration is read).
+ */
+#include "snmp_internal.h"
+
+#include "mdm_log.h"
+#include "mdm_os.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/select.h>
+
+struct mdm_snmp_state mdm_snmp;
+
+static bool started;
+static bool capture_errors;
+static int config_errors;
+static char first_error[MDM_ERR_MSG_MAX];
+
+/* mdmhealth's own directives: parsed by config.c, only made known to Net-SNMP here. */
+static const char *const own_directives[] = {
+    "pack",
+    "channel",
+    "source",
+    "target",
+    "state-dir",
+    "enrollment-server",
+    "enrollment-ports",
+    "ad-group",
+    "ldap-uri",
+    NULL,
+};
+
+static void ignore_directive(const char *token, char *line)
+{
+    (void)token;
+    (void)line;
+}
+
+/*
+ * Net-SNMP's log messages arrive here: configuration errors are counted (the
+ * first is kept for the caller), and everything goes to our log.
+ */
+static int log_callback(int major, int minor, void *server_arg, void *client_arg)
+{
+    const struct snmp_log_message *m = server_arg;
+    char text[MDM_ERR_MSG_MAX];
+    size_t n;
+    (void)major;
+    (void)minor;
+    (void)client_arg;
+
+    if (m == NULL || m->msg == NULL)
+        return 0;
+    snprintf(text, sizeof(text), "%s", m->msg);
+    n = strlen(text);
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        text[--n] = '\0';
+    if (n == 0)
+        return 0;
+    if (capture_errors && m->priority <= LOG_ERR && strstr(text, ": line ") != NULL) {
+        if (config_errors++ == 0)
+            snprintf(first_error, sizeof(first_error), "%s", text);
+    }
+    mdm_log(m->priority <= LOG_ERR       ? MDM_LOG_ERROR
+            : m->priority <= LOG_WARNING ? MDM_LOG_WARNING
+            : m->priority <= LOG_INFO    ? MDM_LOG_INFO
+                                         : MDM_LOG_DEBUG,
+            "net-snmp: %s", text);
+    return 0;
+}
+
+/* True when the configuration file holds the directive (case-insensitive, as Net-SNMP reads). */
+static bool config_has(const char *path, const char *directive)
+{
+    char line[4096];
+    size_t len = strlen(directive);
+    bool found = false;
+    FILE *fp = fopen(path, "r");
+
+    if (fp == NULL)
+        return false;
+    while (!found && fgets(line, sizeof(line), fp) != NULL) {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, directive, len) == 0 && (p[len] == ' ' || p[len] == '\t'))
+            found = true;
+    }
+    fclose(fp);
+    return found;
+}
+
+static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
+{
+    /*
+     * Read only our file and Net-SNMP's persistent data in persist_dir: not
+     * /etc/snmp or ~/.snmp, which belong to other programs. No MIB files are
+     * loaded; every OID here is numeric.
+     */
+    mdm_os_setenv("SNMPCONFPATH", opt->persist_dir);
+    mdm_os_setenv("MIBS", "");
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, opt->persist_dir);
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, opt->config_path);
+    netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE,
+                           subagent ? 1 : 0); /* SUB_AGENT : MASTER_AGENT */
+    if (subagent &&
+        netsnmp_ds_get_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL) == 0)
+        /* Notice a restarted snmpd and register again (agentxPingInterval overrides). */
+        netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, 5);
+    if (opt->check_only) {
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+        netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+    }
+    snmp_disable_log();
+    snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL);
+    snmp_enable_calllog();
+}
+
+static void register_directives(void)
+{
+    for (size_t i = 0; own_directives[i] != NULL; i++)
+        register_app_config_handler(own_directives[i], ignore_directive, NULL, NULL);
+    mdm_notify_register_directives();
+}
+
+int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine,
+                   struct mdm_agent_status *status, struct mdm_outbox *outbox, struct mdm_err *err)
+{
+    bool has_address = config_has(opt->config_path, "agentaddress");
+    bool subagent = !has_address && config_has(opt->config_path, "agentXSocket");
+    int rc;
+
+    if (started)
+        return mdm_err_set(err, MDM_EINVAL, "the SNMP module is already started");
+    memset(&mdm_snmp, 0, sizeof(mdm_snmp));
+    mdm_snmp.engine = engine;
+    mdm_snmp.status = status;
+    mdm_snmp.outbox = outbox;
+    mdm_snmp.check_only = opt->check_only;
+    config_errors = 0;
+    first_error[0] = '\0';
+
+    setup_library(opt, subagent);
+    if (init_agent("mdmhealth") != 0)
+        return mdm_err_set(err, MDM_EIO, "cannot initialise the Net-SNMP agent library");
+    register_directives();
+    if (!opt->check_only && (rc = mdm_mib_register()) != 0) {
+        snmp_shutdown("mdmhealth");
+        return mdm_err_set(err, rc, "cannot register MDM-HEALTH-MIB");
+    }
+    capture_errors = true;
+    init_snmp("mdmhealth");
+    capture_errors = false;
+    started = true;
+    if (config_errors > 0) {
+        rc = mdm_err_set(err, MDM_EINVAL, "%s%s", first_error,
+                         config_errors > 1 ? " (and more errors, see the log)" : "");
+        mdm_snmp_stop();
+        return rc;
+    }
+    if (opt->check_only)
+        return 0;
+    mdm_notify_destinations_ready();
+    if (has_address) {
+        if (init_master_agent() != 0) {
+            rc = mdm_err_set(err, MDM_EIO,
+                             "%s: cannot listen on the agentaddress (in use, or needs "
+                             "privileges?)",
+                             opt->config_path);
+            mdm_snmp_stop();
+            return rc;
+        }
+        mdm_log(MDM_LOG_INFO, "answering SNMP requests on %s",
+                netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_PORTS));
+    } else if (subagent) {
+        mdm_log(MDM_LOG_INFO, "AgentX subagent of the snmpd at %s",
+                netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET));
+    } else {
+        mdm_log(MDM_LOG_INFO, "no agentaddress or agentXSocket: not answering SNMP requests");
+    }
+    return 0;
+}
+
+int mdm_snmp_check(const char *config_path, struct mdm_err *err)
+{
+    struct mdm_snmp_options opt = {config_path, "/nonexistent-mdmhealth-check", true, true};
+    struct mdm_agent_status status;
+    struct mdm_outbox outbox;
+    int rc;
+
+    memset(&status, 0, sizeof(status));
+    if (mdm_outbox_init(&outbox, 1) != 0)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    rc = mdm_snmp_start(&opt, NULL, &status, &outbox, err);
+    if (rc == 0)
+        mdm_snmp_stop();
+    mdm_outbox_free(&outbox);
+    return rc;
+}
+
+void mdm_snmp_set_engine(struct mdm_engine *engine)
+{
+    mdm_snmp.engine = engine;
+}
+
+void mdm_snmp_reload(void)
+{
+    config_errors = 0;
+    capture_errors = true;
+    update_config();
+    capture_errors = false;
+    if (config_errors > 0)
+        mdm_log(MDM_LOG_ERROR, "reload: %s", first_error);
+    mdm_notify_destinations_ready();
+}
+
+bool mdm_snmp_outbox_changed(void)
+{
+    bool changed = mdm_snmp.outbox_changed;
+
+    mdm_snmp.outbox_changed = false;
+    return changed;
+}
+
+void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
+{
+    fd_set *fds = fds_arg;
+    int numfds = *maxfd + 1;
+    int block = 1;
+    int deadline;
+    struct timeval tv = {0, 0};
+
+    snmp_select_info(&numfds, fds, &tv, &block);
+    *maxfd = numfds - 1;
+    if (!block) {
+        long ms = (long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+        if (*timeout_ms < 0 || ms < *timeout_ms)
+            *timeout_ms = (int)ms;
+    }
+    deadline = mdm_notify_next_deadline_ms();
+    if (deadline >= 0 && (*timeout_ms < 0 || deadline < *timeout_ms))
+        *timeout_ms = deadline;
+}
+
+void mdm_snmp_process(void *fds_arg, int ready)
+{
+    if (ready > 0)
+        snmp_read((fd_set *)fds_arg);
+    snmp_timeout();
+    run_alarms();
+    netsnmp_check_outstanding_agent_requests();
+}
+
+void mdm_snmp_stop(void)
+{
+    if (!started)
+        return;
+    if (!mdm_snmp.check_only)
+        mdm_mib_unregister();
+    mdm_notify_free_destinations();
+    snmp_shutdown("mdmhealth");
+    shutdown_agent();
+    snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL, 1);
+    started = false;
+}

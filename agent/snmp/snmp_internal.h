@@ -1,0 +1,61 @@
+/*
+ * snmp_internal.h - what the files of agent/snmp share: the module state and
+ * the MDM-HEALTH-MIB object identifiers (defined once, in mib_handlers.c).
+ */
+#ifndef MDM_SNMP_INTERNAL_H
+#define MDM_SNMP_INTERNAL_H
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+
+#include "mdm_snmp.h"
+
+struct mdm_snmp_state {
+    struct mdm_engine *engine;
+    struct mdm_agent_status *status;
+    struct mdm_outbox *outbox;
+    bool check_only;
+    bool outbox_changed;
+};
+
+extern struct mdm_snmp_state mdm_snmp;
+
+/* 1.3.6.1.4.1.8072.9999.9999: the provisional enterprise arc (see mib/MDM-HEALTH-MIB.txt). */
+#define MDM_MIB_ROOT     1, 3, 6, 1, 4, 1, 8072, 9999, 9999
+#define MDM_MIB_ROOT_LEN 9
+
+/* mdmMonitorEntry columns */
+enum {
+    MDM_COL_INDEX = 1,
+    MDM_COL_NAME,
+    MDM_COL_DISPLAY_NAME,
+    MDM_COL_TARGET,
+    MDM_COL_STATE,
+    MDM_COL_LAST_CHANGE,
+    MDM_COL_LAST_EVENT_ID,
+    MDM_COL_LAST_RECORD_ID,
+    MDM_COL_LAST_DESCRIPTION,
+    MDM_COL_ALERT_ACTIVE,
+    MDM_COL_REPEAT_COUNT,
+    MDM_COL_ALERT_SEVERITY,
+    MDM_COL_ALERT_PRIORITY,
+};
+
+/* Registers the MIB handlers. Returns 0 or a negative code. */
+int mdm_mib_register(void);
+void mdm_mib_unregister(void);
+
+/* Encodes ms since 1970 UTC as an 11-octet DateAndTime (all zero when ms is 0). */
+size_t mdm_date_and_time(int64_t ms, u_char out[11]);
+
+/* Column OID of mdmMonitorEntry (root.1.2.1.column), for notification varbinds. */
+void mdm_mib_monitor_column(int column, unsigned row, oid *out, size_t *len);
+
+/* Notification destinations (notify.c). */
+void mdm_notify_register_directives(void);
+void mdm_notify_free_destinations(void);
+int mdm_notify_next_deadline_ms(void);    /* -1 when nothing is scheduled */
+void mdm_notify_destinations_ready(void); /* after the configuration was read */
+
+#endif
