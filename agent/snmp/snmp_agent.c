@@ -64,9 +64,10 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
         if (config_errors++ == 0)
             snprintf(first_error, sizeof(first_error), "%s", text);
     }
+    /* Net-SNMP's informational chatter (one line per request) is debug output here. */
     mdm_log(m->priority <= LOG_ERR       ? MDM_LOG_ERROR
             : m->priority <= LOG_WARNING ? MDM_LOG_WARNING
-            : m->priority <= LOG_INFO    ? MDM_LOG_INFO
+            : m->priority <= LOG_NOTICE  ? MDM_LOG_INFO
                                          : MDM_LOG_DEBUG,
             "net-snmp: %s", text);
     return 0;
@@ -105,6 +106,8 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, opt->persist_dir);
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, opt->config_path);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS,
+                           1);
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE,
                            subagent ? 1 : 0); /* SUB_AGENT : MASTER_AGENT */
     if (subagent &&
