@@ -1,0 +1,180 @@
+// The notification outbox (agent/snmp/outbox.c): per-destination order and
+// completion, the bound and its overflow counter, persistence through the
+// state-file lines, and remapping when destinations change across restarts.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mdm_buf.h"
+#include "mdm_text.h"
+#include "outbox.h"
+
+namespace
+{
+
+mdm_notice make_notice(unsigned record, const std::string &description = "text")
+{
+    mdm_notice n;
+    memset(&n, 0, sizeof(n));
+    n.kind = MDM_NOTICE_RAISED;
+    n.row = 1;
+    n.health = 3;
+    n.severity = 3;
+    n.priority = 1;
+    n.event_id = 1003;
+    n.record_id = record;
+    n.time_ms = 1795597200000;
+    snprintf(n.monitor, sizeof(n.monitor), "%s", "Monitor.Id");
+    snprintf(n.target, sizeof(n.target), "%s", "DM01 contoso%com");
+    snprintf(n.description, sizeof(n.description), "%s", description.c_str());
+    return n;
+}
+
+std::vector<std::string> save_lines(mdm_outbox *ob)
+{
+    mdm_buf buf;
+    mdm_buf_init(&buf, 1 << 20);
+    EXPECT_EQ(0, mdm_outbox_save(ob, &buf));
+    std::vector<std::string> lines;
+    std::string text = mdm_buf_str(&buf), line;
+    for (char c : text) {
+        if (c == '\n') {
+            if (!line.empty())
+                lines.push_back(line);
+            line.clear();
+        } else {
+            line += c;
+        }
+    }
+    if (!line.empty())
+        lines.push_back(line);
+    mdm_buf_free(&buf);
+    return lines;
+}
+
+TEST(Outbox, NothingIsQueuedWithoutDestinations)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    mdm_notice n = make_notice(1);
+    mdm_outbox_push(&ob, &n);
+    EXPECT_EQ(0u, mdm_outbox_count(&ob));
+    mdm_outbox_free(&ob);
+}
+
+TEST(Outbox, EachDestinationGetsEveryNoticeInOrder)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    uint64_t keys[] = {mdm_outbox_dest_key("a"), mdm_outbox_dest_key("b")};
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, keys, 2));
+    for (unsigned r = 1; r <= 3; r++) {
+        mdm_notice n = make_notice(r);
+        mdm_outbox_push(&ob, &n);
+    }
+    ASSERT_EQ(3u, mdm_outbox_count(&ob));
+    // Destination 0 takes all three; destination 1 has not started.
+    for (unsigned r = 1; r <= 3; r++) {
+        const mdm_notice *n = mdm_outbox_next_for(&ob, 0);
+        ASSERT_NE(nullptr, n);
+        EXPECT_EQ(r, n->record_id);
+        mdm_outbox_done(&ob, n->seq, 0);
+    }
+    EXPECT_EQ(nullptr, mdm_outbox_next_for(&ob, 0));
+    EXPECT_EQ(3u, mdm_outbox_count(&ob)); // still pending for destination 1
+    const mdm_notice *first = mdm_outbox_next_for(&ob, 1);
+    ASSERT_NE(nullptr, first);
+    EXPECT_EQ(1u, first->record_id);
+    mdm_outbox_done(&ob, first->seq, 1);
+    EXPECT_EQ(2u, mdm_outbox_count(&ob));
+    mdm_outbox_free(&ob);
+}
+
+TEST(Outbox, FullOutboxDropsTheOldestAndCountsIt)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 3));
+    uint64_t key = mdm_outbox_dest_key("only");
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, &key, 1));
+    for (unsigned r = 1; r <= 5; r++) {
+        mdm_notice n = make_notice(r);
+        mdm_outbox_push(&ob, &n);
+    }
+    EXPECT_EQ(3u, mdm_outbox_count(&ob));
+    EXPECT_EQ(2u, ob.overflows);
+    EXPECT_EQ(3u, mdm_outbox_next_for(&ob, 0)->record_id);
+    mdm_outbox_free(&ob);
+}
+
+TEST(Outbox, TextIsCutTo255OctetsOnACharacterBoundary)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    uint64_t key = mdm_outbox_dest_key("only");
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, &key, 1));
+    std::string text(254, 'x');
+    text += "\xc3\xa9\xc3\xa9"; // two 2-octet characters: the first would straddle octet 255
+    mdm_notice n = make_notice(1);
+    // As the agent fills a notice (agent/cli/run.c): cut to the field, then queued.
+    mdm_utf8_copy(n.description, sizeof(n.description), text.c_str());
+    mdm_outbox_push(&ob, &n);
+    const mdm_notice *q = mdm_outbox_next_for(&ob, 0);
+    ASSERT_NE(nullptr, q);
+    EXPECT_EQ(254u, strlen(q->description));
+    mdm_outbox_free(&ob);
+}
+
+TEST(Outbox, SurvivesARestartAndFollowsChangedDestinations)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    uint64_t keys[] = {mdm_outbox_dest_key("trap2sink a"), mdm_outbox_dest_key("informsink b")};
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, keys, 2));
+    mdm_notice n1 = make_notice(10, "first, with spaces and 100% text");
+    mdm_notice n2 = make_notice(11);
+    mdm_outbox_push(&ob, &n1);
+    mdm_outbox_push(&ob, &n2);
+    mdm_outbox_done(&ob, mdm_outbox_next_for(&ob, 0)->seq, 0); // "a" sent notice 10
+    std::vector<std::string> lines = save_lines(&ob);
+    mdm_outbox_free(&ob);
+    ASSERT_EQ(3u, lines.size());
+
+    // After the restart: "b" is now first, "a" is gone, "c" is new.
+    mdm_outbox back;
+    ASSERT_EQ(0, mdm_outbox_init(&back, 0));
+    for (std::string &l : lines)
+        ASSERT_EQ(0, mdm_outbox_load_line(&back, &l[0])) << l;
+    EXPECT_EQ(2u, mdm_outbox_count(&back));
+    uint64_t now[] = {mdm_outbox_dest_key("informsink b"), mdm_outbox_dest_key("trapsess c")};
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&back, now, 2));
+    const mdm_notice *q = mdm_outbox_next_for(&back, 0); // "b" still owes both
+    ASSERT_NE(nullptr, q);
+    EXPECT_EQ(10u, q->record_id);
+    EXPECT_STREQ("first, with spaces and 100% text", q->description);
+    EXPECT_STREQ("DM01 contoso%com", q->target);
+    EXPECT_EQ(1795597200000, q->time_ms);
+    // "c" did not exist when these were queued: nothing is owed to it.
+    EXPECT_EQ(nullptr, mdm_outbox_next_for(&back, 1));
+    // Sequence numbers keep growing after the restart.
+    mdm_notice n3 = make_notice(12);
+    mdm_outbox_push(&back, &n3);
+    EXPECT_GT(mdm_outbox_next_for(&back, 1)->seq, q->seq);
+    mdm_outbox_free(&back);
+}
+
+TEST(Outbox, DamagedLinesAreRefused)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    char bad1[] = "notice 1 9 1 3 3 1 1003 10 0 1 a b c"; // kind 9
+    char bad2[] = "notice 1 1 1 3 3 1 1003 10 0 1 a b";   // a field missing
+    char bad3[] = "outbox 2 0 zz-not-hex";
+    EXPECT_EQ(MDM_EPARSE, mdm_outbox_load_line(&ob, bad1));
+    EXPECT_EQ(MDM_EPARSE, mdm_outbox_load_line(&ob, bad2));
+    EXPECT_EQ(MDM_EPARSE, mdm_outbox_load_line(&ob, bad3));
+    mdm_outbox_free(&ob);
+}
+
+} // namespace
