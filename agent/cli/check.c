@@ -5,8 +5,10 @@
 #include "cli.h"
 
 #include "mdm_fs.h"
+#include "mdm_snmp.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char check_usage[] =
@@ -42,6 +44,38 @@ static void print_monitor(const struct mdm_monitor_def *def)
            def->alert_description ? def->alert_description : "(the event description)");
 }
 
+/*
+ * Validates the Net-SNMP directives as `run` would read them (Net-SNMP's own
+ * parsers: trapsess options, createUser, rouser...). Net-SNMP words its
+ * errors "FILE: line N: Error: message"; they are printed as FILE:N: message
+ * like every other configuration error. Returns 0 or an exit status.
+ */
+static int check_snmp_lines(const char *path)
+{
+    struct mdm_err err;
+    const char *msg, *at;
+    char *end;
+    unsigned long line;
+    int rc;
+
+    mdm_err_clear(&err);
+    rc = mdm_snmp_check(path, &err);
+    if (rc == 0)
+        return MDM_EXIT_OK;
+    msg = err.msg;
+    at = strstr(msg, ": line ");
+    line = at ? strtoul(at + 7, &end, 10) : 0;
+    if (at != NULL && line > 0 && end[0] == ':' && end[1] == ' ') {
+        end += 2;
+        if (strncmp(end, "Error: ", 7) == 0)
+            end += 7;
+        mdm_cli_error("%.*s:%lu: %s", (int)(at - msg), msg, line, end);
+    } else {
+        mdm_cli_error("%s: %s", path, msg);
+    }
+    return rc == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
+}
+
 int mdm_cmd_check(int argc, char **argv)
 {
     const char *cfg_path = NULL, *pack_path = NULL;
@@ -67,6 +101,13 @@ int mdm_cmd_check(int argc, char **argv)
     }
     if (mdm_cli_load(cfg_path, pack_path, &cfg, &pack) != 0)
         goto out;
+    if (cfg->path != NULL && cfg->snmp_line_count > 0) {
+        int snmp_status = check_snmp_lines(cfg->path);
+        if (snmp_status != MDM_EXIT_OK) {
+            status = snmp_status;
+            goto out;
+        }
+    }
     if (cfg->path != NULL)
         printf("%s: OK\n", cfg->path);
     else

@@ -249,8 +249,18 @@ static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *
     }
     if (dropped > 0)
         mdm_log(MDM_LOG_INFO, "%zu saved row(s) belong to monitors no longer in the pack", dropped);
-    if (outbox != NULL)
-        snprintf(a->position, sizeof(a->position), "%s", position);
+    if (outbox != NULL) {
+        size_t len = strlen(position);
+        if (len >= sizeof(a->position)) {
+            /* Cutting it would resume at another record: not one of our positions. */
+            mdm_log(MDM_LOG_WARNING,
+                    "%s: the saved position is too long to be valid; reading from the start",
+                    cfg->state_dir);
+            len = 0;
+        }
+        memcpy(a->position, position, len);
+        a->position[len] = '\0';
+    }
     *out = engine;
     return 0;
 }

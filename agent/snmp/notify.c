@@ -100,14 +100,31 @@ static void free_sinks(void)
 }
 
 /*
+ * Frees what netsnmp_parse_args allocated in a session (community, -e / -E
+ * engine IDs, -s, -3k / -3K keys); Net-SNMP exports no call for it. The
+ * other pointers point into the argument vector. snmp_add() copies them all.
+ */
+static void session_free_parsed(netsnmp_session *s)
+{
+    SNMP_FREE(s->localname);
+    SNMP_FREE(s->community);
+    SNMP_FREE(s->securityEngineID);
+    SNMP_FREE(s->contextEngineID);
+    SNMP_FREE(s->securityAuthLocalKey);
+    SNMP_FREE(s->securityPrivLocalKey);
+}
+
+/*
  * Parses the argument vector into a session (without opening it). Returns
  * 0, or -1 after reporting the problem with config_perror when reporting.
+ * On success the caller frees the session with session_free_parsed().
  */
 static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
 {
     char *argv[NOTIFY_ARGS_MAX + 1];
     int rc;
 
+    snmp_sess_init(session);
     /* getopt may permute its vector: give it a copy. */
     for (int i = 0; i < d->argc; i++)
         argv[i] = d->argv[i];
@@ -120,11 +137,13 @@ static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
         if (report)
             config_perror("invalid options, or no manager address, in this notification "
                           "destination");
+        session_free_parsed(session);
         return -1;
     }
     if (session->version == SNMP_VERSION_1) {
         if (report)
             config_perror("SNMPv1 traps are not supported: use -v 2c or -v 3");
+        session_free_parsed(session);
         return -1;
     }
     d->inform = parsed_pdu_type == SNMP_MSG_INFORM;
@@ -169,6 +188,7 @@ static void add_destination(const char *token, const char *args)
              d->inform ? "inform destination" : "trap destination",
              session.peername ? session.peername : "?",
              session.version == SNMP_VERSION_3 ? "3" : "2c", d->inform ? "inform" : "trap");
+    session_free_parsed(&session);
     d->slot = dest_count;
     dests[dest_count++] = d;
 }
@@ -189,6 +209,7 @@ static void parse_sink(const char *token, char *line)
     char host[SPRINT_MAX_LEN], community[SPRINT_MAX_LEN], port[SPRINT_MAX_LEN];
     char args[DIRECTIVE_TEXT_MAX];
     char *cp = line;
+    int n;
 
     host[0] = community[0] = port[0] = '\0';
     cp = copy_nword(cp, host, sizeof(host));
@@ -208,9 +229,14 @@ static void parse_sink(const char *token, char *line)
         }
         snprintf(community, sizeof(community), "%s", trap_community);
     }
-    snprintf(args, sizeof(args), "%s-v 2c -c %s %s%s%s",
-             strcmp(token, "informsink") == 0 ? "-Ci " : "", community, host, port[0] ? ":" : "",
-             port);
+    n = snprintf(args, sizeof(args), "%s-v 2c -c %s %s%s%s",
+                 strcmp(token, "informsink") == 0 ? "-Ci " : "", community, host,
+                 port[0] ? ":" : "", port);
+    if (n < 0 || (size_t)n >= sizeof(args)) {
+        /* Cut, it would name another manager or community. */
+        config_perror("the manager address and community are too long");
+        return;
+    }
     /* The key is the directive as written, so that rewording it is a new destination. */
     add_destination(token, args);
 }
@@ -269,6 +295,7 @@ static int dest_open(struct dest *d)
     transport = netsnmp_transport_open_client("snmptrap", session.peername);
     if (transport == NULL) {
         mdm_log(MDM_LOG_WARNING, "%s: cannot open a transport to the manager", d->label);
+        session_free_parsed(&session);
         return -1;
     }
     if (session.version == SNMP_VERSION_3 && !d->inform && session.securityEngineIDLen == 0) {
@@ -279,8 +306,7 @@ static int dest_open(struct dest *d)
         session.securityEngineIDLen = len;
     }
     d->ss = snmp_add(&session, transport, NULL, NULL);
-    if (session.version == SNMP_VERSION_3 && !d->inform)
-        SNMP_FREE(session.securityEngineID);
+    session_free_parsed(&session); /* also our engine ID copy above */
     if (d->ss == NULL) {
         mdm_log(MDM_LOG_WARNING, "%s: cannot open the session (%s)", d->label,
                 snmp_api_errstring(snmp_errno));

@@ -1,0 +1,789 @@
+// test_snmp_agent.cc - `mdmhealth run` over SNMP, end to end.
+//
+// What is real here: everything. Each test starts the real mdmhealth binary
+// (`mdmhealth run -f`) following an Event XML file it appends to, and real
+// Net-SNMP programs from the Debian packages snmptrapd, snmpd and snmp:
+// snmptrapd receives the traps and informs (v2c and SNMPv3 USM with SHA-256 /
+// AES, access-controlled by authCommunity / authUser), snmpd is the AgentX
+// master, and snmpget / snmpwalk query the agent (v2c and v3 authPriv). All
+// of it on 127.0.0.1, on ports chosen free at run time (suites run in
+// parallel), with every Net-SNMP program isolated in the test's scratch
+// directory (SNMPCONFPATH, SNMP_PERSISTENT_DIR). Waits are polls with a
+// deadline, never fixed sleeps, and every process a test starts is stopped
+// when it ends, also on failure (fixture TearDown and RAII, process groups).
+// A test is skipped only when a Net-SNMP program is not installed.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "snmp_fixtures.h"
+#include "test_util.h"
+
+using snmptest::get_value;
+using snmptest::MasterAgent;
+using snmptest::MdmAgent;
+using snmptest::Notification;
+using snmptest::snmp_tool;
+using snmptest::TrapReceiver;
+using snmptest::wait_until;
+namespace oids = snmptest::oids;
+
+namespace
+{
+
+const std::string kMonitorId =
+    "Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver.EnrollmentConnection."
+    "MobileDeviceManager.EnrollmentConnection.EventBased.UnitMonitor";
+const std::string kComputer = "DM01.contoso.com";
+const std::string kFailure =
+    "The Device Management Server cannot connect to the Enrollment Server at "
+    "https://enroll.contoso.com:8445/EnrollmentServer/. The remote server returned an error: "
+    "(401) Unauthorized.";
+const std::string kSuccess = "The Device Management Server connected to the Enrollment Server at "
+                             "https://enroll.contoso.com:8445/EnrollmentServer/.";
+// DateAndTime of the event times below, as snmptrapd prints an OCTET STRING without the MIB.
+const std::string kFailureTime = "2026-11-20T09:15:02.300Z";
+const std::string kFailureHex = "07 EA 0B 14 09 0F 02 03 2B 00 00";
+const std::string kSuccessTime = "2026-11-20T09:20:00.000Z";
+const std::string kSuccessHex = "07 EA 0B 14 09 14 00 00 2B 00 00";
+
+const std::string kSysUpTime = ".1.3.6.1.2.1.1.3.0";
+const std::string kSnmpTrapOid = ".1.3.6.1.6.3.1.1.4.1.0";
+
+std::string failure_event(unsigned long long record, const std::string &computer = kComputer)
+{
+    return mdmtest::event_xml("Device Manager", 1003, record, computer, kFailureTime,
+                              "Mobile Device Manager", kFailure);
+}
+
+std::string success_event(unsigned long long record, const std::string &computer = kComputer)
+{
+    return mdmtest::event_xml("Device Manager", 1004, record, computer, kSuccessTime,
+                              "Mobile Device Manager", kSuccess);
+}
+
+std::string col(int column)
+{
+    return oids::monitor_column(column, 1);
+}
+
+/* True when the notification's security fields include who ("community X" / "user X"). */
+bool from(const Notification &n, const std::string &who)
+{
+    std::string fields = n.security + ",";
+    size_t start = 0, comma;
+    while ((comma = fields.find(',', start)) != std::string::npos) {
+        std::string f = fields.substr(start, comma - start);
+        while (!f.empty() && f.front() == ' ')
+            f.erase(0, 1);
+        if (f == who)
+            return true;
+        start = comma + 1;
+    }
+    return false;
+}
+
+size_t count(const std::vector<Notification> &ns, const std::string &who,
+             const std::string &trap_oid, const std::string &pdu = "")
+{
+    size_t n = 0;
+    for (const auto &x : ns)
+        if (from(x, who) && x.trap_oid == trap_oid && (pdu.empty() || x.pdu == pdu))
+            n++;
+    return n;
+}
+
+const Notification *find(const std::vector<Notification> &ns, const std::string &who,
+                         const std::string &trap_oid)
+{
+    for (const auto &x : ns)
+        if (from(x, who) && x.trap_oid == trap_oid)
+            return &x;
+    return nullptr;
+}
+
+std::string dump(const std::vector<Notification> &ns)
+{
+    std::string out;
+    for (const auto &n : ns)
+        out += n.raw + "\n";
+    return out.empty() ? "(no notifications)\n" : out;
+}
+
+/* The varbinds of mdmAlertRaised / mdmAlertResolved, in MDM-HEALTH-MIB's order. */
+void expect_alert_varbinds(const Notification &n, const std::string &trap_oid, int state,
+                           unsigned event_id, const std::string &record,
+                           const std::string &description, const std::string &time_hex)
+{
+    SCOPED_TRACE(n.raw);
+    ASSERT_GE(n.vars.size(), 2u);
+    EXPECT_EQ(kSysUpTime, n.vars[0].first);
+    EXPECT_EQ(kSnmpTrapOid, n.vars[1].first);
+    EXPECT_EQ(trap_oid, n.trap_oid);
+    EXPECT_EQ(kMonitorId, n.value(col(oids::kName)));
+    EXPECT_EQ(kComputer, n.value(col(oids::kTarget)));
+    EXPECT_EQ("INTEGER: " + std::to_string(state), n.typed(col(oids::kState)));
+    EXPECT_EQ("Gauge32: " + std::to_string(event_id), n.typed(col(oids::kLastEventId)));
+    EXPECT_EQ(record, n.value(col(oids::kLastRecordId)));
+    EXPECT_EQ(description, n.value(col(oids::kLastDescription)));
+    EXPECT_EQ(time_hex, n.value(col(oids::kLastChange)));
+    EXPECT_EQ("INTEGER: 3", n.typed(col(oids::kSeverity))); // critical(3)
+    EXPECT_EQ("INTEGER: 1", n.typed(col(oids::kPriority))); // normal(1)
+}
+
+class SnmpAgentTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        for (const char *p : {"snmptrapd", "snmpd", "snmpget", "snmpwalk"})
+            if (snmptest::find_program(p).empty())
+                GTEST_SKIP() << p << " is not installed (apt-get install snmp snmpd snmptrapd)";
+        dir_ = mdmtest::make_temp_dir("snmp");
+        ASSERT_FALSE(dir_.empty());
+        agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
+    }
+
+    void TearDown() override
+    {
+        std::string logs;
+        if (agent_) {
+            agent_->stop();
+            logs += "--- mdmhealth (last run) ---\n" + agent_->log();
+        }
+        trapd_.stop();
+        logs += "--- snmptrapd ---\n" + trapd_.log();
+        master_.stop();
+        logs += "--- snmpd ---\n" + master_.log();
+        if (dir_.empty())
+            return;
+        if (HasFailure())
+            std::cerr << logs << "(files kept in " << dir_ << ")\n";
+        else
+            snmptest::remove_tree(dir_);
+    }
+
+    /* snmptrapd accepting v2c notifications with the communities traps, informs and traps2. */
+    std::string start_v2c_trapd(const std::string &mib_dirs = "")
+    {
+        return trapd_.start(dir_ + "/trapd",
+                            "authCommunity log,execute,net traps\n"
+                            "authCommunity log,execute,net informs\n"
+                            "authCommunity log,execute,net traps2\n",
+                            mib_dirs);
+    }
+
+    /*
+     * Starts mdmhealth with the lines lines(port) where port is a free UDP
+     * port for its agentaddress, retrying with another when it was taken.
+     */
+    std::string start_agent(const std::function<std::string(int)> &lines)
+    {
+        std::string err;
+        for (int attempt = 0; attempt < 5; attempt++) {
+            agent_port_ = snmptest::free_udp_port();
+            agent_->configure(lines(agent_port_));
+            err = agent_->start();
+            if (err.empty() || err.find("cannot listen") == std::string::npos)
+                return err;
+        }
+        return err;
+    }
+
+    /* snmpget -v2c -c secret against our agent: the "TYPE: value" of oid, or "". */
+    std::string get_v2c(const std::string &oid)
+    {
+        return get_value(snmp_tool(dir_, "snmpget", {"-v2c", "-c", "secret"}, agent_port_, {oid}),
+                         oid);
+    }
+
+    /* Polls until get_v2c(oid) == want; returns the last value. */
+    std::string wait_get(const std::string &oid, const std::string &want, int timeout_ms = 10000)
+    {
+        std::string last;
+        wait_until(
+            [&] {
+                last = get_v2c(oid);
+                return last == want;
+            },
+            timeout_ms, 100);
+        return last;
+    }
+
+    std::string dir_;
+    std::unique_ptr<MdmAgent> agent_;
+    TrapReceiver trapd_;
+    MasterAgent master_;
+    int agent_port_ = 0;
+};
+
+// --- 1. v2c trap and v2c inform ------------------------------------------------
+
+TEST_F(SnmpAgentTest, V2cTrapAndInformCarryEachAlertOncePerDestination)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    ASSERT_EQ("", start_agent([&](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\n"
+                         "trap2sink " +
+                         sink +
+                         " traps\n"
+                         "informsink " +
+                         sink + " informs\n";
+              }));
+
+    agent_->append(failure_event(201));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1 &&
+               count(ns, "community informs", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+
+    // The repeated 1003 is evaluated (events read 2) and sends nothing.
+    agent_->append(failure_event(202));
+    EXPECT_EQ("Counter32: 2", wait_get(oids::agent_scalar(oids::kEventsRead), "Counter32: 2"));
+    EXPECT_EQ("Counter32: 2", get_v2c(oids::agent_scalar(oids::kNotificationsSent)));
+    EXPECT_EQ("Gauge32: 0", get_v2c(oids::agent_scalar(oids::kNotificationsPending)));
+    EXPECT_EQ("Counter32: 1", get_v2c(col(oids::kRepeatCount)));
+
+    agent_->append(success_event(203));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertResolved) >= 1 &&
+               count(ns, "community informs", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    // The inform is acknowledged before it counts as sent.
+    EXPECT_EQ("Counter32: 4",
+              wait_get(oids::agent_scalar(oids::kNotificationsSent), "Counter32: 4"));
+    EXPECT_EQ("Gauge32: 0", get_v2c(oids::agent_scalar(oids::kNotificationsPending)));
+    EXPECT_EQ("Counter32: 0", get_v2c(oids::agent_scalar(oids::kNotificationsFailed)));
+    EXPECT_EQ("Counter32: 3", get_v2c(oids::agent_scalar(oids::kEventsMatched)));
+    EXPECT_EQ(0, agent_->stop()) << "SIGTERM must stop the agent cleanly";
+
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    EXPECT_EQ(4u, ns.size());
+    EXPECT_EQ(1u, count(ns, "community traps", oids::kAlertRaised, "TRAP2"));
+    EXPECT_EQ(1u, count(ns, "community traps", oids::kAlertResolved, "TRAP2"));
+    EXPECT_EQ(1u, count(ns, "community informs", oids::kAlertRaised, "INFORM"));
+    EXPECT_EQ(1u, count(ns, "community informs", oids::kAlertResolved, "INFORM"));
+    for (const char *who : {"community traps", "community informs"}) {
+        const Notification *raised = find(ns, who, oids::kAlertRaised);
+        const Notification *resolved = find(ns, who, oids::kAlertResolved);
+        ASSERT_NE(nullptr, raised) << who;
+        ASSERT_NE(nullptr, resolved) << who;
+        expect_alert_varbinds(*raised, oids::kAlertRaised, 3, 1003, "201", kFailure, kFailureHex);
+        expect_alert_varbinds(*resolved, oids::kAlertResolved, 1, 1004, "203", kSuccess,
+                              kSuccessHex);
+    }
+    // Raised comes before resolved for each destination.
+    size_t first_resolved = ns.size(), last_raised = 0;
+    for (size_t i = 0; i < ns.size(); i++) {
+        if (ns[i].trap_oid == oids::kAlertRaised)
+            last_raised = i;
+        else if (first_resolved == ns.size())
+            first_resolved = i;
+    }
+    EXPECT_LT(last_raised, first_resolved);
+}
+
+// --- 1b. names: snmptrapd decodes our notifications with MDM-HEALTH-MIB ---------
+
+TEST_F(SnmpAgentTest, NotificationsDecodeByNameWithTheMib)
+{
+    std::string why;
+    std::string base = snmptest::mib_base_dir(&why);
+    ASSERT_FALSE(base.empty()) << why;
+    const std::string mibs = base + ":" + MDM_SOURCE_DIR + "/mib";
+    ASSERT_EQ("", start_v2c_trapd(mibs));
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    ASSERT_EQ("", start_agent([&](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\ntrap2sink " + sink + " traps\n";
+              }));
+
+    agent_->append(failure_event(201));
+    agent_->append(success_event(202));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", "MDM-HEALTH-MIB::mdmAlertResolved") >= 1;
+    })) << dump(trapd_.notifications());
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    ASSERT_EQ(2u, ns.size());
+    const Notification &raised = ns[0];
+    EXPECT_EQ("MDM-HEALTH-MIB::mdmAlertRaised", raised.trap_oid);
+    EXPECT_EQ("SNMPv2-MIB::sysUpTime.0", raised.vars[0].first);
+    EXPECT_EQ(kMonitorId, raised.value("MDM-HEALTH-MIB::mdmMonitorName.1"));
+    EXPECT_EQ(kComputer, raised.value("MDM-HEALTH-MIB::mdmMonitorTarget.1"));
+    EXPECT_EQ("INTEGER: error(3)", raised.typed("MDM-HEALTH-MIB::mdmMonitorState.1"));
+    EXPECT_EQ("Gauge32: 1003", raised.typed("MDM-HEALTH-MIB::mdmMonitorLastEventId.1"));
+    EXPECT_EQ("201", raised.value("MDM-HEALTH-MIB::mdmMonitorLastRecordId.1"));
+    EXPECT_EQ(kFailure, raised.value("MDM-HEALTH-MIB::mdmMonitorLastDescription.1"));
+    // DateAndTime's DISPLAY-HINT applies: the event's time, UTC.
+    EXPECT_EQ("STRING: 2026-11-20,9:15:2.3,+0:0",
+              raised.typed("MDM-HEALTH-MIB::mdmMonitorLastChange.1"));
+    EXPECT_EQ("INTEGER: critical(3)", raised.typed("MDM-HEALTH-MIB::mdmMonitorAlertSeverity.1"));
+    EXPECT_EQ("INTEGER: normal(1)", raised.typed("MDM-HEALTH-MIB::mdmMonitorAlertPriority.1"));
+    const Notification &resolved = ns[1];
+    EXPECT_EQ("MDM-HEALTH-MIB::mdmAlertResolved", resolved.trap_oid);
+    EXPECT_EQ("INTEGER: healthy(1)", resolved.typed("MDM-HEALTH-MIB::mdmMonitorState.1"));
+    EXPECT_EQ("Gauge32: 1004", resolved.typed("MDM-HEALTH-MIB::mdmMonitorLastEventId.1"));
+
+    // The MIB's names resolve to the OIDs the agent answers.
+    auto r = snmp_tool(dir_, "snmpget", {"-v2c", "-c", "secret"}, agent_port_,
+                       {"MDM-HEALTH-MIB::mdmMonitorState.1", "MDM-HEALTH-MIB::mdmEventsRead.0",
+                        "MDM-HEALTH-MIB::mdmMonitorTarget.1"},
+                       {"-M", "+" + mibs, "-m", "MDM-HEALTH-MIB"});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_EQ("INTEGER: healthy(1)", get_value(r, col(oids::kState))) << r.out;
+    EXPECT_EQ("Counter32: 2 events", get_value(r, oids::agent_scalar(oids::kEventsRead)))
+        << r.out; // with the MIB's UNITS
+    EXPECT_EQ("STRING: " + kComputer, get_value(r, col(oids::kTarget))) << r.out;
+}
+
+// --- 2. SNMPv3 authPriv inform (and trap) ----------------------------------------
+
+TEST_F(SnmpAgentTest, V3AuthPrivInformAndTrapAreDelivered)
+{
+    // Informs: snmptrapd is the authoritative engine, so its user is localized to its own
+    // engine ID (createUser without -e) and mdmhealth discovers that ID. Traps: mdmhealth is
+    // authoritative; the trapsess line's -e names the engine ID the receiver's user has.
+    // "priv" makes snmptrapd refuse anything below authPriv.
+    ASSERT_EQ("", trapd_.start(dir_ + "/trapd",
+                               "createUser trapuser SHA-256 authpass123 AES privpass123\n"
+                               "authUser log,execute trapuser priv\n"
+                               "createUser -e 0x8000000001020304 trapuser2 SHA-256 authpass789 "
+                               "AES privpass789\n"
+                               "authUser log,execute trapuser2 priv\n"));
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    agent_->configure("trapsess -Ci -v 3 -u trapuser -l authPriv -a SHA-256 -A authpass123 "
+                      "-x AES -X privpass123 " +
+                      sink +
+                      "\n"
+                      "trapsess -v 3 -e 0x8000000001020304 -u trapuser2 -l authPriv -a SHA-256 "
+                      "-A authpass789 -x AES -X privpass789 " +
+                      sink + "\n");
+    ASSERT_EQ("", agent_->start());
+
+    agent_->append(failure_event(201));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "user trapuser", oids::kAlertRaised) >= 1 &&
+               count(ns, "user trapuser2", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    agent_->append(success_event(202));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "user trapuser", oids::kAlertResolved) >= 1 &&
+               count(ns, "user trapuser2", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    // Saved (acknowledged inform) before it is stopped.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            std::string st = snmptest::read_text(agent_->state_file());
+            return snmptest::state_file_notices(st) == 0 && snmptest::state_file_health(st) == "1";
+        },
+        10000));
+    EXPECT_EQ(0, agent_->stop());
+
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    EXPECT_EQ(4u, ns.size());
+    EXPECT_EQ(1u, count(ns, "user trapuser", oids::kAlertRaised, "INFORM"));
+    EXPECT_EQ(1u, count(ns, "user trapuser", oids::kAlertResolved, "INFORM"));
+    EXPECT_EQ(1u, count(ns, "user trapuser2", oids::kAlertRaised, "TRAP2"));
+    EXPECT_EQ(1u, count(ns, "user trapuser2", oids::kAlertResolved, "TRAP2"));
+    const Notification *inform = find(ns, "user trapuser", oids::kAlertRaised);
+    ASSERT_NE(nullptr, inform);
+    EXPECT_NE(std::string::npos, inform->security.find("SNMP v3")) << inform->security;
+    expect_alert_varbinds(*inform, oids::kAlertRaised, 3, 1003, "201", kFailure, kFailureHex);
+
+    // Secrets never reach the log or the state directory.
+    std::string log = agent_->log() + snmptest::read_text(agent_->state_file());
+    for (const char *secret : {"authpass123", "privpass123", "authpass789", "privpass789"})
+        EXPECT_EQ(std::string::npos, log.find(secret)) << secret;
+}
+
+// --- 3. snmpget / snmpwalk, v2c and v3, and access control -------------------------
+
+class SnmpAgentAccessTest : public SnmpAgentTest
+{
+  protected:
+    std::vector<std::string> v3(const std::string &level = "authPriv",
+                                const std::string &user = "getuser",
+                                const std::string &auth = "authpass456")
+    {
+        std::vector<std::string> a = {"-v3", "-u", user, "-l", level, "-a", "SHA-256", "-A", auth};
+        if (level == "authPriv")
+            a.insert(a.end(), {"-x", "AES", "-X", "privpass456"});
+        return a;
+    }
+
+    std::string start_answering_agent()
+    {
+        return start_agent([](int port) {
+            return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                   "\nrocommunity secret 127.0.0.1\n"
+                   "createUser getuser SHA-256 authpass456 AES privpass456\n"
+                   "rouser getuser authPriv\n";
+        });
+    }
+};
+
+TEST_F(SnmpAgentAccessTest, GetAndWalkAnswerOverV2cAndV3)
+{
+    ASSERT_EQ("", start_answering_agent());
+    agent_->append(failure_event(201));
+    agent_->append(failure_event(202));
+    EXPECT_EQ("INTEGER: 3", wait_get(col(oids::kState), "INTEGER: 3"));
+
+    const std::vector<std::string> objects = {col(oids::kState),
+                                              oids::agent_scalar(oids::kEventsRead),
+                                              col(oids::kTarget), col(oids::kLastRecordId)};
+    EXPECT_EQ("Counter32: 2", wait_get(oids::agent_scalar(oids::kEventsRead), "Counter32: 2"));
+    for (const auto &auth : {std::vector<std::string>{"-v2c", "-c", "secret"}, v3()}) {
+        SCOPED_TRACE(auth[0]);
+        auto r = snmp_tool(dir_, "snmpget", auth, agent_port_, objects);
+        ASSERT_EQ(0, r.status) << r.out << r.err;
+        EXPECT_EQ("INTEGER: 3", get_value(r, col(oids::kState))) << r.out;
+        EXPECT_EQ("Counter32: 2", get_value(r, oids::agent_scalar(oids::kEventsRead))) << r.out;
+        EXPECT_EQ("STRING: \"" + kComputer + "\"", get_value(r, col(oids::kTarget))) << r.out;
+        EXPECT_EQ("STRING: \"202\"", get_value(r, col(oids::kLastRecordId))) << r.out;
+
+        // GETNEXT through the whole subtree: 13 agent scalars, 12 columns of row 1, in order
+        // (snmpwalk fails on an OID that does not increase). Past the last one the embedded
+        // agent has nothing more: endOfMibView, which snmpwalk prints as "No more variables".
+        auto w = snmp_tool(dir_, "snmpwalk", auth, agent_port_, {oids::kRoot});
+        ASSERT_EQ(0, w.status) << w.out << w.err;
+        std::vector<std::string> lines;
+        size_t p = 0, nl;
+        while ((nl = w.out.find('\n', p)) != std::string::npos) {
+            std::string line = w.out.substr(p, nl - p);
+            if (line.find(" = No more variables left in this MIB View") == std::string::npos)
+                lines.push_back(line);
+            p = nl + 1;
+        }
+        ASSERT_EQ(25u, lines.size()) << w.out;
+        EXPECT_EQ(0u, lines[0].find(oids::agent_scalar(1) + " = STRING: ")) << lines[0];
+        EXPECT_EQ(0u, lines[12].find(oids::agent_scalar(13) + " = Counter32: ")) << lines[12];
+        EXPECT_EQ(0u, lines[13].find(col(oids::kName) + " = STRING: \"" + kMonitorId + "\""))
+            << lines[13];
+        EXPECT_EQ(0u, lines[24].find(col(oids::kPriority) + " = INTEGER: 1")) << lines[24];
+    }
+}
+
+TEST_F(SnmpAgentAccessTest, WrongCommunityAndUnknownOrWeakUsersGetNoValue)
+{
+    ASSERT_EQ("", start_answering_agent());
+    agent_->append(failure_event(201));
+    EXPECT_EQ("INTEGER: 3", wait_get(col(oids::kState), "INTEGER: 3"));
+
+    struct Case {
+        const char *what;
+        std::vector<std::string> auth;
+    } cases[] = {
+        {"wrong community", {"-v2c", "-c", "public"}},
+        {"unknown v3 user", v3("authPriv", "nosuchuser")},
+        {"wrong v3 passphrase", v3("authPriv", "getuser", "wrongpass000")},
+        {"v3 below authPriv", v3("authNoPriv")},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.what);
+        auto r =
+            snmp_tool(dir_, "snmpget", c.auth, agent_port_, {col(oids::kState)}, {"-t", "0.5"});
+        EXPECT_NE(0, r.status) << r.out << r.err;
+        EXPECT_EQ("", get_value(r, col(oids::kState))) << r.out;
+        EXPECT_EQ(std::string::npos, r.out.find("INTEGER")) << r.out;
+    }
+    // The agent itself still answers the right credentials afterwards.
+    EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
+}
+
+// --- 4. AgentX subagent of a real snmpd ---------------------------------------------
+
+TEST_F(SnmpAgentTest, AgentXSubagentAnswersThroughSnmpdAndSurvivesItsRestart)
+{
+    ASSERT_EQ("", master_.start(dir_ + "/snmpd", "rocommunity public 127.0.0.1\n"));
+    agent_->configure("agentXSocket tcp:127.0.0.1:" + std::to_string(master_.agentx_port()) +
+                      "\nagentxPingInterval 1\n");
+    ASSERT_EQ("", agent_->start());
+    agent_->append(failure_event(201));
+
+    auto get_via_snmpd = [&] {
+        auto r =
+            snmp_tool(dir_, "snmpget", {"-v2c", "-c", "public"}, master_.udp_port(),
+                      {col(oids::kState), oids::agent_scalar(oids::kEventsRead)}, {"-t", "0.5"});
+        return get_value(r, col(oids::kState)) + " / " +
+               get_value(r, oids::agent_scalar(oids::kEventsRead));
+    };
+    std::string last;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            last = get_via_snmpd();
+            return last == "INTEGER: 3 / Counter32: 1";
+        },
+        10000, 100))
+        << last;
+
+    // snmpd goes away and comes back on the same ports: the subagent registers again.
+    int udp = master_.udp_port(), agentx = master_.agentx_port();
+    EXPECT_EQ(0, master_.stop());
+    ASSERT_TRUE(agent_->process().running()) << "the subagent must outlive its master";
+    ASSERT_EQ("", master_.start(dir_ + "/snmpd", "rocommunity public 127.0.0.1\n", udp, agentx));
+    EXPECT_TRUE(wait_until(
+        [&] {
+            last = get_via_snmpd();
+            return last == "INTEGER: 3 / Counter32: 1";
+        },
+        15000, 200))
+        << last;
+    // Events keep flowing to the MIB while registered again.
+    agent_->append(success_event(202));
+    EXPECT_TRUE(wait_until(
+        [&] {
+            last = get_via_snmpd();
+            return last == "INTEGER: 1 / Counter32: 2";
+        },
+        10000, 100))
+        << last;
+    EXPECT_EQ(0, agent_->stop());
+}
+
+// --- 5. kill -9 between events ------------------------------------------------------
+
+TEST_F(SnmpAgentTest, KillNineBetweenEventsRaisesNoDuplicateOnRestart)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    agent_->configure("trap2sink " + sink + " traps\ninformsink " + sink + " informs\n");
+    ASSERT_EQ("", agent_->start());
+
+    agent_->append(failure_event(301));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1 &&
+               count(ns, "community informs", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    // Once both destinations are done the saved outbox is empty: the window in which a kill
+    // would legitimately resend a notice (sent, not yet saved as sent) is over.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            std::string st = snmptest::read_text(agent_->state_file());
+            return snmptest::state_file_health(st) == "3" && snmptest::state_file_notices(st) == 0;
+        },
+        10000))
+        << snmptest::read_text(agent_->state_file());
+
+    agent_->process().kill_hard();
+    EXPECT_EQ(-SIGKILL, agent_->process().exit_status());
+    agent_->append(success_event(302)); // written while the agent is down
+    ASSERT_EQ("", agent_->start());
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertResolved) >= 1 &&
+               count(ns, "community informs", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
+        },
+        10000));
+    EXPECT_EQ(0, agent_->stop());
+
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    EXPECT_EQ(4u, ns.size());
+    for (const char *who : {"community traps", "community informs"}) {
+        EXPECT_EQ(1u, count(ns, who, oids::kAlertRaised)) << who;
+        EXPECT_EQ(1u, count(ns, who, oids::kAlertResolved)) << who;
+        const Notification *resolved = find(ns, who, oids::kAlertResolved);
+        ASSERT_NE(nullptr, resolved);
+        expect_alert_varbinds(*resolved, oids::kAlertResolved, 1, 1004, "302", kSuccess,
+                              kSuccessHex);
+    }
+    std::string state = snmptest::read_text(agent_->state_file());
+    EXPECT_EQ("1", snmptest::state_file_health(state)) << state; // healthy
+    EXPECT_NE(std::string::npos, agent_->log().find("resuming at")) << agent_->log();
+}
+
+TEST_F(SnmpAgentTest, KillNineWithAnUnacknowledgedInformDeliversItOnceAfterRestart)
+{
+    // The manager's port, with no manager yet: the inform cannot be acknowledged.
+    const int port = snmptest::free_udp_port();
+    agent_->configure("informsink 127.0.0.1:" + std::to_string(port) + " informs\n");
+    ASSERT_EQ("", agent_->start());
+
+    agent_->append(failure_event(401));
+    // Durably queued: the state file holds the error state and the notice.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            std::string st = snmptest::read_text(agent_->state_file());
+            return snmptest::state_file_health(st) == "3" && snmptest::state_file_notices(st) == 1;
+        },
+        10000))
+        << snmptest::read_text(agent_->state_file());
+    agent_->process().kill_hard();
+
+    // The manager comes back on its port, then the agent: the queued inform goes out.
+    ASSERT_EQ("",
+              trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net informs\n", "", port));
+    ASSERT_EQ("", agent_->start());
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community informs", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
+        },
+        10000))
+        << snmptest::read_text(agent_->state_file());
+    EXPECT_EQ(0, agent_->stop());
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    ASSERT_EQ(1u, ns.size());
+    EXPECT_EQ("INFORM", ns[0].pdu);
+    expect_alert_varbinds(ns[0], oids::kAlertRaised, 3, 1003, "401", kFailure, kFailureHex);
+}
+
+TEST_F(SnmpAgentTest, InformsToADownManagerAreRetriedAndDeliveredInOrderWhenItReturns)
+{
+    // -t 1 -r 0: the unanswered inform fails after 1 s; the destination then backs off 5 s.
+    const int port = snmptest::free_udp_port();
+    ASSERT_EQ("", start_agent([&](int agent_port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(agent_port) +
+                         "\nrocommunity secret 127.0.0.1\n"
+                         "trapsess -Ci -t 1 -r 0 -v 2c -c informs 127.0.0.1:" +
+                         std::to_string(port) + "\n";
+              }));
+    agent_->append(failure_event(601));
+    agent_->append(success_event(602));
+    // Both notices wait in the outbox; the first attempt failed.
+    EXPECT_EQ("Counter32: 1",
+              wait_get(oids::agent_scalar(oids::kNotificationsFailed), "Counter32: 1"));
+    EXPECT_EQ("Gauge32: 2", get_v2c(oids::agent_scalar(oids::kNotificationsPending)));
+    EXPECT_EQ("Counter32: 0", get_v2c(oids::agent_scalar(oids::kNotificationsSent)));
+    EXPECT_EQ(2u, snmptest::state_file_notices(snmptest::read_text(agent_->state_file())));
+
+    ASSERT_EQ("",
+              trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net informs\n", "", port));
+    ASSERT_TRUE(trapd_.wait_for(
+        [](const std::vector<Notification> &ns) {
+            return count(ns, "community informs", oids::kAlertResolved) >= 1;
+        },
+        15000))
+        << dump(trapd_.notifications());
+    EXPECT_EQ("Gauge32: 0",
+              wait_get(oids::agent_scalar(oids::kNotificationsPending), "Gauge32: 0"));
+    EXPECT_EQ("Counter32: 2", get_v2c(oids::agent_scalar(oids::kNotificationsSent)));
+    EXPECT_EQ(0, agent_->stop());
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    ASSERT_EQ(2u, ns.size());
+    expect_alert_varbinds(ns[0], oids::kAlertRaised, 3, 1003, "601", kFailure, kFailureHex);
+    expect_alert_varbinds(ns[1], oids::kAlertResolved, 1, 1004, "602", kSuccess, kSuccessHex);
+    EXPECT_EQ(0u, snmptest::state_file_notices(snmptest::read_text(agent_->state_file())));
+}
+
+// --- 6. SIGHUP ---------------------------------------------------------------------
+
+TEST_F(SnmpAgentTest, SighupReloadKeepsStateAndRebuildsDestinations)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    std::string base_lines;
+    ASSERT_EQ("", start_agent([&](int port) {
+                  base_lines = "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                               "\nrocommunity secret 127.0.0.1\n"
+                               "trap2sink " +
+                               sink +
+                               " traps\n"
+                               "informsink " +
+                               sink + " informs\n";
+                  return base_lines;
+              }));
+    agent_->append(failure_event(501));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1 &&
+               count(ns, "community informs", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    EXPECT_EQ("INTEGER: 3", wait_get(col(oids::kState), "INTEGER: 3"));
+
+    // A destination is added; the reload keeps the monitor's state (no new alert).
+    agent_->configure(base_lines + "trap2sink " + sink + " traps2\n");
+    agent_->process().signal(SIGHUP);
+    ASSERT_TRUE(agent_->wait_log("reloaded:")) << agent_->log();
+    EXPECT_TRUE(agent_->process().running());
+    EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
+    EXPECT_EQ("INTEGER: 1", get_v2c(col(oids::kAlertActive))); // TruthValue true
+    EXPECT_EQ("STRING: \"501\"", get_v2c(col(oids::kLastRecordId)));
+
+    agent_->append(success_event(502));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertResolved) >= 1 &&
+               count(ns, "community informs", oids::kAlertResolved) >= 1 &&
+               count(ns, "community traps2", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    EXPECT_EQ("INTEGER: 1", wait_get(col(oids::kState), "INTEGER: 1"));
+    EXPECT_EQ("Gauge32: 0",
+              wait_get(oids::agent_scalar(oids::kNotificationsPending), "Gauge32: 0"));
+    EXPECT_EQ(0, agent_->stop());
+
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    EXPECT_EQ(5u, ns.size());
+    for (const char *who : {"community traps", "community informs"}) {
+        EXPECT_EQ(1u, count(ns, who, oids::kAlertRaised)) << who;
+        EXPECT_EQ(1u, count(ns, who, oids::kAlertResolved)) << who;
+    }
+    // The new destination gets what happens after it was added, and nothing older.
+    EXPECT_EQ(0u, count(ns, "community traps2", oids::kAlertRaised));
+    const Notification *resolved = find(ns, "community traps2", oids::kAlertResolved);
+    ASSERT_NE(nullptr, resolved);
+    expect_alert_varbinds(*resolved, oids::kAlertResolved, 1, 1004, "502", kSuccess, kSuccessHex);
+}
+
+// --- 7. mdmhealth check on SNMP lines ---------------------------------------------------
+
+TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)
+{
+    struct Case {
+        const char *line, *message;
+    } cases[] = {
+        {"trapsess -v 9 127.0.0.1", "notification destination"},
+        {"trapsink 127.0.0.1 public", "SNMPv1"},
+        {"createUser someone SHA-999 authpass000", "authProtocol"},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.line);
+        agent_->configure(std::string("rocommunity secret 127.0.0.1\n") + c.line + "\n");
+        auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+        EXPECT_EQ(2, r.status) << r.out << r.err;
+        // Lines 1-3 are the comment, source and state-dir; line 5 is the bad one.
+        EXPECT_NE(std::string::npos, r.err.find(agent_->config_path() + ":5: ")) << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(c.message)) << r.err;
+        EXPECT_EQ("", r.out);
+    }
+    EXPECT_FALSE(mdmtest::file_exists(agent_->dir() + "/state")) << "check must not write";
+}
+
+TEST_F(SnmpAgentTest, CheckAcceptsTheSnmpLinesOfTheOtherTests)
+{
+    agent_->configure("agentaddress udp:127.0.0.1:1161\n"
+                      "rocommunity secret 127.0.0.1\n"
+                      "createUser getuser SHA-256 authpass456 AES privpass456\n"
+                      "rouser getuser authPriv\n"
+                      "trap2sink 127.0.0.1:1162 traps\n"
+                      "informsink 127.0.0.1:1162 informs\n"
+                      "trapsess -Ci -v 3 -u trapuser -l authPriv -a SHA-256 -A authpass123 -x AES "
+                      "-X privpass123 127.0.0.1:1162\n"
+                      "agentXSocket tcp:127.0.0.1:1705\n"
+                      "agentxPingInterval 1\n");
+    auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.out.find("9 SNMP directive(s)")) << r.out;
+    EXPECT_FALSE(mdmtest::file_exists(agent_->dir() + "/state")) << "check must not write";
+    EXPECT_FALSE(mdmtest::file_exists(agent_->config_path() + "/.mdmhealth-check"));
+}
+
+} // namespace
