@@ -125,8 +125,14 @@ void mdm_config_free(struct mdm_config *cfg)
     mdm_free(cfg->targets);
     mdm_free(cfg->state_dir);
     mdm_free(cfg->enrollment_server);
+    mdm_free(cfg->enrollment_address);
+    mdm_free(cfg->dm_server);
     mdm_free(cfg->ad_group);
     mdm_free(cfg->ldap_uri);
+    mdm_free(cfg->ldap_base);
+    mdm_free(cfg->computer_dn);
+    mdm_free(cfg->ldap_bind_dn);
+    mdm_free(cfg->ldap_password_file);
     for (size_t i = 0; i < cfg->snmp_line_count; i++) {
         mdm_free(cfg->snmp_lines[i].directive);
         mdm_free(cfg->snmp_lines[i].value);
@@ -165,6 +171,17 @@ static int set_string(char **slot, const char *value)
     mdm_free(*slot);
     *slot = copy;
     return 0;
+}
+
+/* Replaces *slot with a copy of value, which must look like a distinguished name. */
+static int set_dn(char **slot, const char *name, const char *value, struct mdm_err *err)
+{
+    if (value[0] == '\0' || strchr(value, '=') == NULL)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "%s needs a distinguished name, e.g. \"DC=contoso,DC=com\"", name);
+    if (strlen(value) > MDM_CONFIG_DN_MAX)
+        return mdm_err_set(err, MDM_EINVAL, "%s is longer than %u bytes", name, MDM_CONFIG_DN_MAX);
+    return set_string(slot, value);
 }
 
 static int parse_port(const char *s, unsigned *out)
@@ -246,9 +263,28 @@ int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *v
         return 0;
     }
     if (strcmp(name, "enrollment-server") == 0) {
+        /* NAME [ADDRESS]: the address lets the diagnoser ping by IP when DNS fails. */
+        char host[256], addr[64], extra[2];
+        int n = sscanf(value, "%255s %63s %1s", host, addr, extra);
+        if (n < 1 || n > 2)
+            return mdm_err_set(err, MDM_EINVAL,
+                               "enrollment-server needs a host name and optionally its IP "
+                               "address");
+        if (n == 2 && (strchr(addr, '.') == NULL && strchr(addr, ':') == NULL))
+            return mdm_err_set(err, MDM_EINVAL, "enrollment-server: \"%s\" is not an IP address",
+                               addr);
+        if (set_string(&cfg->enrollment_server, host) != 0)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        if (n == 2)
+            return set_string(&cfg->enrollment_address, addr);
+        mdm_free(cfg->enrollment_address);
+        cfg->enrollment_address = NULL;
+        return 0;
+    }
+    if (strcmp(name, "dm-server") == 0) {
         if (value[0] == '\0' || strchr(value, ' ') != NULL)
-            return mdm_err_set(err, MDM_EINVAL, "enrollment-server needs one host name");
-        return set_string(&cfg->enrollment_server, value);
+            return mdm_err_set(err, MDM_EINVAL, "dm-server needs one host name or address");
+        return set_string(&cfg->dm_server, value);
     }
     if (strcmp(name, "enrollment-ports") == 0) {
         char a[16], b[16], extra[2];
@@ -273,6 +309,23 @@ int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *v
             return mdm_err_set(err, MDM_EINVAL,
                                "ldap-uri must start with ldap://, ldaps:// or ldapi://");
         return set_string(&cfg->ldap_uri, value);
+    }
+    if (strcmp(name, "ldap-base") == 0)
+        return set_dn(&cfg->ldap_base, name, value, err);
+    if (strcmp(name, "computer-dn") == 0)
+        return set_dn(&cfg->computer_dn, name, value, err);
+    if (strcmp(name, "ldap-bind-dn") == 0)
+        return set_dn(&cfg->ldap_bind_dn, name, value, err);
+    if (strcmp(name, "ldap-password-file") == 0) {
+        char *path;
+        if (value[0] == '\0')
+            return mdm_err_set(err, MDM_EINVAL, "ldap-password-file needs a path");
+        path = resolve_path(base_dir, value);
+        if (path == NULL)
+            return MDM_ENOMEM;
+        mdm_free(cfg->ldap_password_file);
+        cfg->ldap_password_file = path;
+        return 0;
     }
     return MDM_ENOTFOUND;
 }

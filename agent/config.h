@@ -26,6 +26,7 @@ extern "C" {
 #define MDM_CONFIG_LINE_MAX       4096u
 #define MDM_CONFIG_TARGETS_MAX    256u
 #define MDM_CONFIG_SNMP_LINES_MAX 1024u
+#define MDM_CONFIG_DN_MAX         1024u /* ldap-base, computer-dn, ldap-bind-dn */
 
 #define MDM_DEFAULT_CHANNEL         "Mobile Device Manager"
 #define MDM_DEFAULT_AD_GROUP        "SCMDM2008DeviceManagementServers"
@@ -49,10 +50,16 @@ struct mdm_config {
     char **targets;
     size_t target_count;
     char *state_dir;
-    char *enrollment_server;
+    char *enrollment_server;      /* FQDN */
+    char *enrollment_address;     /* its IP address when given: enrollment-server NAME ADDRESS */
+    char *dm_server;              /* this DM server's admin host (default: 127.0.0.1) */
     unsigned enrollment_ports[2]; /* Enrollment Server admin port, DM server admin port */
     char *ad_group;
     char *ldap_uri;
+    char *ldap_base;          /* search base of the group, e.g. DC=contoso,DC=com */
+    char *computer_dn;        /* this DM server's computer account */
+    char *ldap_bind_dn;       /* NULL: anonymous (the computer account on Windows) */
+    char *ldap_password_file; /* resolved against the config file's directory */
     struct mdm_config_snmp_line *snmp_lines;
     size_t snmp_line_count;
 };

@@ -18,8 +18,10 @@ static const char usage[] =
     "                     validate the configuration and the management pack\n"
     "  mdmhealth run      [-c FILE] [-f]        the agent: follow events, send SNMP\n"
     "                     notifications, answer SNMP requests\n"
-    "  mdmhealth diagnose [-c FILE] [--json]    the diagnoser (not in this version yet)\n"
-    "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]   (not in this version yet)\n"
+    "  mdmhealth diagnose [-c FILE] [--json] [--explain]\n"
+    "                     run the knowledge article's checks and name the diagnosis\n"
+    "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]\n"
+    "                     apply a resolver (dry run unless --apply)\n"
     "  mdmhealth service  install|uninstall|start|stop   Windows only (not in this version yet)\n"
     "  mdmhealth --help | --version\n"
     "\n"
@@ -48,8 +50,11 @@ int main(int argc, char **argv)
         return mdm_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return mdm_cmd_run(argc - 1, argv + 1);
-    if (strcmp(cmd, "diagnose") == 0 || strcmp(cmd, "resolve") == 0 ||
-        strcmp(cmd, "service") == 0) {
+    if (strcmp(cmd, "diagnose") == 0)
+        return mdm_cmd_diagnose(argc - 1, argv + 1);
+    if (strcmp(cmd, "resolve") == 0)
+        return mdm_cmd_resolve(argc - 1, argv + 1);
+    if (strcmp(cmd, "service") == 0) {
         /* Honest refusal: these commands arrive with the SNMP, diagnoser and Windows work. */
         mdm_cli_error("%s: not available in mdmhealth %s yet", cmd, MDM_VERSION);
         return MDM_EXIT_FAILURE;

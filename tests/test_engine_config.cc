@@ -105,6 +105,52 @@ TEST(Config, ErrorsNameFileLineAndDirective)
     }
 }
 
+TEST(Config, LdapDirectives)
+{
+    Conf c("ldap-uri ldap://dc01.contoso.com\n"
+           "ldap-base DC=contoso,DC=com\n"
+           "computer-dn CN=DM01,CN=Computers,DC=contoso,DC=com\n"
+           "ldap-bind-dn CN=svc-mdm,OU=Service Accounts,DC=contoso,DC=com\n"
+           "ldap-password-file secrets/ldap.pw\n");
+    ASSERT_EQ(0, c.rc) << c.err.msg;
+    EXPECT_STREQ("DC=contoso,DC=com", c.cfg->ldap_base);
+    EXPECT_STREQ("CN=DM01,CN=Computers,DC=contoso,DC=com", c.cfg->computer_dn);
+    EXPECT_STREQ("CN=svc-mdm,OU=Service Accounts,DC=contoso,DC=com", c.cfg->ldap_bind_dn);
+    /* Relative to the configuration file's directory, like pack. */
+    EXPECT_EQ(c.dir + "/secrets/ldap.pw", c.cfg->ldap_password_file);
+    EXPECT_EQ(0u, c.cfg->snmp_line_count);
+}
+
+TEST(Config, LdapDirectivesDefaultToUnset)
+{
+    Conf c("ldap-password-file /etc/mdmhealth/ldap.pw\n");
+    ASSERT_EQ(0, c.rc) << c.err.msg;
+    EXPECT_EQ(nullptr, c.cfg->ldap_base);
+    EXPECT_EQ(nullptr, c.cfg->computer_dn);
+    EXPECT_EQ(nullptr, c.cfg->ldap_bind_dn);
+    /* An absolute path is kept as it is. */
+    EXPECT_STREQ("/etc/mdmhealth/ldap.pw", c.cfg->ldap_password_file);
+}
+
+TEST(Config, LdapDirectiveErrors)
+{
+    const std::string long_dn = "computer-dn CN=" + std::string(1100, 'x') + "\n";
+    const BadCase cases[] = {
+        {"ldap-base\n", ":1: ldap-base needs a distinguished name"},
+        {"ldap-base contoso.com\n", ":1: ldap-base needs a distinguished name"},
+        {"\ncomputer-dn DM01\n", ":2: computer-dn needs a distinguished name"},
+        {"ldap-bind-dn admin\n", ":1: ldap-bind-dn needs a distinguished name"},
+        {"ldap-password-file\n", ":1: ldap-password-file needs a path"},
+        {long_dn.c_str(), ":1: computer-dn is longer than 1024 bytes"},
+    };
+    for (const auto &bc : cases) {
+        Conf c(bc.text);
+        EXPECT_EQ(MDM_EINVAL, c.rc) << bc.text;
+        EXPECT_NE(std::string::npos, std::string(c.err.msg).find(c.path + bc.expect))
+            << "got: " << c.err.msg << "\nwanted: " << bc.expect;
+    }
+}
+
 TEST(Config, MissingFileIsNotFound)
 {
     mdm_config *cfg = nullptr;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "diag.h"
 #include "mdm_buf.h"
 #include "monitor.h"
 #include "pack.h"
@@ -21,6 +22,13 @@ enum { MDM_EXIT_OK = 0, MDM_EXIT_FAILURE = 1, MDM_EXIT_USAGE = 2 };
 int mdm_cmd_replay(int argc, char **argv);
 int mdm_cmd_check(int argc, char **argv);
 int mdm_cmd_run(int argc, char **argv);
+int mdm_cmd_diagnose(int argc, char **argv);
+int mdm_cmd_resolve(int argc, char **argv);
+
+/* The diagnoser's options from a configuration (strings borrowed from cfg). */
+void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_options *opt);
+/* Appends the `diagnose --json` document (one line, with '\n'). */
+int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b);
 
 /*
  * Loads the configuration named by -c (cfg_path, may be NULL: the default

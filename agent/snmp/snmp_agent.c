@@ -21,15 +21,13 @@ static char first_error[MDM_ERR_MSG_MAX];
 
 /* mdmhealth's own directives: parsed by config.c, only made known to Net-SNMP here. */
 static const char *const own_directives[] = {
-    "pack",
-    "channel",
-    "source",
-    "target",
-    "state-dir",
-    "enrollment-server",
-    "enrollment-ports",
-    "ad-group",
-    "ldap-uri",
+    "pack",         "channel",
+    "source",       "target",
+    "state-dir",    "enrollment-server",
+    "dm-server",    "enrollment-ports",
+    "ad-group",     "ldap-uri",
+    "ldap-base",    "computer-dn",
+    "ldap-bind-dn", "ldap-password-file",
     NULL,
 };
 
@@ -106,8 +104,8 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, opt->persist_dir);
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, opt->config_path);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
-    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS,
-                           1);
+    netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
+                           NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE,
                            subagent ? 1 : 0); /* SUB_AGENT : MASTER_AGENT */
     if (subagent &&
@@ -190,11 +188,21 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
 
 int mdm_snmp_check(const char *config_path, struct mdm_err *err)
 {
-    struct mdm_snmp_options opt = {config_path, "/nonexistent-mdmhealth-check", true, true};
+    /*
+     * Net-SNMP creates PERSISTENT_DIR/cert_indexes whatever the
+     * don't-persist settings say (as root, "/nonexistent-..." was created).
+     * A directory below the configuration file, a regular file, can never
+     * be created, so a check leaves nothing behind.
+     */
+    char persist[4096];
+    struct mdm_snmp_options opt = {config_path, persist, true, true};
     struct mdm_agent_status status;
     struct mdm_outbox outbox;
     int rc;
 
+    if ((size_t)snprintf(persist, sizeof(persist), "%s/.mdmhealth-check", config_path) >=
+        sizeof(persist))
+        return mdm_err_set(err, MDM_EINVAL, "%s: the path is too long", config_path);
     memset(&status, 0, sizeof(status));
     if (mdm_outbox_init(&outbox, 1) != 0)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");

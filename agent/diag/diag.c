@@ -1,0 +1,304 @@
+/*
+ * diag.c - runs the checks concurrently, each with a deadline, and applies
+ * the specification's diagnosis -> resolver table.
+ *
+ * Each check runs on a detached thread with its own copy of the result. The
+ * runner waits until every check finished or the deadline passed; a check
+ * still running then is reported as "error: did not finish" and its thread
+ * frees its context when it ends (getaddrinfo, for one, cannot be cancelled).
+ */
+#include "diag.h"
+
+#include "checks.h"
+#include "mdm_alloc.h"
+#include "mdm_os.h"
+#include "mdm_thread.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    mdm_check_fn fn;
+} check_table[] = {
+    {"dns", mdm_check_dns},
+    {"ping-loopback", mdm_check_ping_loopback},
+    {"ping-gateway", mdm_check_ping_gateway},
+    {"ping-dns-servers", mdm_check_ping_dns_servers},
+    {"ping-enrollment-ip", mdm_check_ping_enrollment_ip},
+    {"ping-enrollment-fqdn", mdm_check_ping_enrollment_fqdn},
+    {"https-enrollment", mdm_check_https_enrollment},
+    {"https-dm-admin", mdm_check_https_dm_admin},
+    {"enrollment-services", mdm_check_enrollment_services},
+    {"ad-group", mdm_check_ad_group},
+    {"loopback-check", mdm_check_loopback},
+};
+#define CHECK_COUNT (sizeof(check_table) / sizeof(check_table[0]))
+
+/* Shared between the runner and the workers; freed by whoever leaves last. */
+#define OPT_STRING_MAX 1024
+
+struct run {
+    struct mdm_waitgroup *wg;
+    struct mdm_diag_options opt; /* its strings point into text[] below */
+    char text[9][OPT_STRING_MAX];
+    struct mdm_check_result results[CHECK_COUNT];
+    bool done[CHECK_COUNT];
+    size_t running; /* workers not finished */
+    bool abandoned; /* the runner stopped waiting */
+};
+
+struct job {
+    struct run *run;
+    size_t index;
+};
+
+static void free_run(struct run *run)
+{
+    mdm_waitgroup_free(run->wg);
+    mdm_free(run);
+}
+
+static void worker(void *arg)
+{
+    struct job job = *(struct job *)arg;
+    struct mdm_check_result r;
+    struct run *run = job.run;
+    int64_t start = mdm_os_monotonic_ms();
+    bool last;
+
+    mdm_free(arg);
+    memset(&r, 0, sizeof(r));
+    snprintf(r.name, sizeof(r.name), "%s", check_table[job.index].name);
+    r.status = MDM_CHECK_ERROR;
+    snprintf(r.detail, sizeof(r.detail), "the check gave no result");
+    check_table[job.index].fn(&run->opt, &r);
+    r.duration_ms = mdm_os_monotonic_ms() - start;
+
+    mdm_waitgroup_lock(run->wg);
+    run->results[job.index] = r;
+    run->done[job.index] = true;
+    run->running--;
+    last = run->running == 0;
+    mdm_waitgroup_signal(run->wg);
+    if (run->abandoned && last) {
+        mdm_waitgroup_unlock(run->wg);
+        free_run(run);
+        return;
+    }
+    mdm_waitgroup_unlock(run->wg);
+}
+
+int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *report)
+{
+    struct run *run = mdm_calloc(1, sizeof(*run));
+    int64_t start, deadline;
+    bool free_it;
+
+    memset(report, 0, sizeof(*report));
+    report->started_ms = mdm_os_now_ms();
+    if (run == NULL || (run->wg = mdm_waitgroup_new()) == NULL) {
+        mdm_free(run);
+        return MDM_ENOMEM;
+    }
+    /*
+     * The checks get their own copies of the option strings: a check the
+     * runner gave up on keeps running after mdm_diag_run returned and the
+     * caller freed its configuration.
+     */
+    run->opt = *opt;
+    {
+        const char **fields[] = {&run->opt.enrollment_server, &run->opt.enrollment_address,
+                                 &run->opt.dm_server,         &run->opt.ad_group,
+                                 &run->opt.ldap_uri,          &run->opt.ldap_base,
+                                 &run->opt.computer_dn,       &run->opt.ldap_bind_dn,
+                                 &run->opt.ldap_password_file};
+        for (size_t f = 0; f < 9; f++) {
+            if (*fields[f] != NULL) {
+                snprintf(run->text[f], OPT_STRING_MAX, "%s", *fields[f]);
+                *fields[f] = run->text[f];
+            }
+        }
+    }
+    if (run->opt.timeout_ms <= 0)
+        run->opt.timeout_ms = 5000;
+    mdm_waitgroup_lock(run->wg);
+    for (size_t i = 0; i < CHECK_COUNT; i++) {
+        struct job *job = mdm_malloc(sizeof(*job));
+        run->results[i].status = MDM_CHECK_ERROR;
+        snprintf(run->results[i].name, sizeof(run->results[i].name), "%s", check_table[i].name);
+        if (job == NULL || (job->run = run, job->index = i, mdm_thread_start(worker, job) != 0)) {
+            mdm_free(job);
+            snprintf(run->results[i].detail, sizeof(run->results[i].detail),
+                     "cannot start the check (out of threads or memory)");
+            run->done[i] = true;
+            continue;
+        }
+        run->running++;
+    }
+    /* A check's own timeout plus a margin for resolution before it. */
+    start = mdm_os_monotonic_ms();
+    deadline = start + 2LL * run->opt.timeout_ms + 1000;
+    while (run->running > 0 && mdm_os_monotonic_ms() < deadline)
+        mdm_waitgroup_wait(run->wg, deadline);
+    for (size_t i = 0; i < CHECK_COUNT; i++) {
+        report->checks[i] = run->results[i];
+        if (!run->done[i]) {
+            report->checks[i].status = MDM_CHECK_ERROR;
+            report->checks[i].duration_ms = mdm_os_monotonic_ms() - start;
+            snprintf(report->checks[i].detail, sizeof(report->checks[i].detail),
+                     "did not finish within %lld ms", 2LL * run->opt.timeout_ms + 1000);
+        }
+    }
+    report->check_count = CHECK_COUNT;
+    run->abandoned = true;
+    free_it = run->running == 0;
+    mdm_waitgroup_unlock(run->wg);
+    if (free_it)
+        free_run(run);
+    mdm_diag_decide(report);
+    return 0;
+}
+
+static const struct mdm_check_result *find(const struct mdm_diag_report *r, const char *name)
+{
+    for (size_t i = 0; i < r->check_count; i++)
+        if (strcmp(r->checks[i].name, name) == 0)
+            return &r->checks[i];
+    return NULL;
+}
+
+static bool failed(const struct mdm_diag_report *r, const char *name)
+{
+    const struct mdm_check_result *c = find(r, name);
+    return c != NULL && c->status == MDM_CHECK_FAIL;
+}
+
+static bool passed(const struct mdm_diag_report *r, const char *name)
+{
+    const struct mdm_check_result *c = find(r, name);
+    return c != NULL && c->status == MDM_CHECK_PASS;
+}
+
+static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char *because)
+{
+    static const char *const diagnosis[] = {
+        NULL,
+        "The Device Management Machine cannot connect to network",
+        "HTTP 401 Unauthorized Logon Failed using Loopback connector",
+        "Server is not in proper security groups",
+    };
+    static const char *const resolver[] = {
+        NULL,
+        "Fix network connectivity issues",
+        "HTTP 401 Unauthorized Logon Failed using Loopback connector",
+        "Add Computer Account to SCMDM 2008 AD Groups",
+    };
+
+    if (r->diagnosis_count >= MDM_DIAGNOSES_MAX)
+        return;
+    r->diagnoses[r->diagnosis_count].id = id;
+    r->diagnoses[r->diagnosis_count].diagnosis = diagnosis[id];
+    r->diagnoses[r->diagnosis_count].resolver = resolver[id];
+    r->diagnoses[r->diagnosis_count].because = because;
+    r->diagnosis_count++;
+}
+
+void mdm_diag_decide(struct mdm_diag_report *r)
+{
+    const char *network = NULL;
+
+    r->diagnosis_count = 0;
+    /*
+     * Network, in the knowledge article's order: the local stack, then the
+     * name, then the Enrollment Server itself. An HTTPS port that answers
+     * proves the path works even when pings fail (ICMP blocked by a
+     * firewall), so pings alone never make this diagnosis.
+     */
+    if (failed(r, "ping-loopback"))
+        network = "the TCP/IP stack of this computer does not answer on 127.0.0.1";
+    else if (failed(r, "dns") && passed(r, "ping-enrollment-ip"))
+        network = "the Enrollment Server answers by IP address but its name does not resolve "
+                  "(DNS)";
+    else if (failed(r, "dns"))
+        network = "the Enrollment Server's name does not resolve (DNS)";
+    else if (failed(r, "https-enrollment") && failed(r, "ping-enrollment-ip"))
+        network = "the Enrollment Server answers neither ICMP nor its admin port (host down, "
+                  "or no route)";
+    else if (failed(r, "https-enrollment"))
+        network = "the Enrollment Server answers ICMP but not HTTPS on its admin port (firewall, "
+                  "or the service is not listening)";
+    else if (failed(r, "enrollment-services"))
+        network = "the SCMDM Enrollment services are not running on the Enrollment Server";
+    else if (failed(r, "https-dm-admin"))
+        network = "this DM server's own admin port does not answer HTTPS";
+    if (network != NULL)
+        add(r, MDM_DIAG_NETWORK, network);
+    if (failed(r, "loopback-check"))
+        add(r, MDM_DIAG_LOOPBACK,
+            "the Enrollment Server name maps to this computer and the loopback check is active");
+    if (failed(r, "ad-group"))
+        add(r, MDM_DIAG_AD_GROUP,
+            "this computer account is not a member of the SCMDM 2008 Device Management "
+            "Servers group");
+}
+
+const char *mdm_check_status_name(enum mdm_check_status status)
+{
+    switch (status) {
+    case MDM_CHECK_PASS:
+        return "pass";
+    case MDM_CHECK_FAIL:
+        return "fail";
+    case MDM_CHECK_WARN:
+        return "warn";
+    case MDM_CHECK_SKIP:
+        return "skip";
+    default:
+        return "error";
+    }
+}
+
+const char *mdm_diag_explain(enum mdm_diagnosis_id id)
+{
+    switch (id) {
+    case MDM_DIAG_NETWORK:
+        return "Check network connectivity (knowledge article):\n"
+               "  1. From this DM server, ping the Enrollment Server's IP address. No reply: a\n"
+               "     network or firewall problem (see 3-5).\n"
+               "  2. Then ping its FQDN. The IP answers but the FQDN does not: DNS host name\n"
+               "     resolution (ipconfig /all: are the DNS servers right and reachable? is the\n"
+               "     DHCP Client service running?).\n"
+               "  3. Ping 127.0.0.1 (TCP/IP stack), the local IP address (routing, adapter), the\n"
+               "     default gateway (adapter, router, cabling) and the DNS servers.\n"
+               "  4. Check that no firewall blocks the admin ports: HTTPS 8445 (Enrollment\n"
+               "     Server) and 8446 (DM server); a firewall that drops ICMP makes ping fail\n"
+               "     while the ports work.\n"
+               "  5. Make sure the SCMDM Enrollment services run on the Enrollment Server\n"
+               "     (Services console), and look for errors in Event Viewer.\n";
+    case MDM_DIAG_LOOPBACK:
+        return "HTTP 401 Unauthorized Logon Failed using Loopback connector (knowledge article):\n"
+               "  The Enrollment Server's name maps to this computer (same server, NLB name or\n"
+               "  custom host header), and Windows' loopback check rejects Integrated\n"
+               "  Authentication through it.\n"
+               "  Narrow fix: add the name to "
+               "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\MSV1_0\\\n"
+               "  BackConnectionHostNames (REG_MULTI_SZ): mdmhealth resolve loopback --apply.\n"
+               "  Article's fix: "
+               "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\DisableLoopbackCheck\n"
+               "  (DWORD) = 1: mdmhealth resolve loopback --disable-check --apply.\n"
+               "  Restart IIS (iisreset) or the server afterwards.\n";
+    case MDM_DIAG_AD_GROUP:
+        return "Add Computer Account to SCMDM 2008 AD Groups (knowledge article):\n"
+               "  1. In Active Directory Users and Computers, View > Advanced Features.\n"
+               "  2. Open the SCMDM2008 Infrastructure Groups OU.\n"
+               "  3. SCMDM2008DeviceManagementServers > Properties > Members > Add.\n"
+               "  4. Object Types: Computers; add this DM server's computer account (only a\n"
+               "     trusted SCMDM 2008 Device Management server, after SCMDM Setup ran).\n"
+               "  Or: mdmhealth resolve ad-group --apply, or in PowerShell:\n"
+               "     Add-ADGroupMember -Identity SCMDM2008DeviceManagementServers -Members "
+               "'DM01$'\n";
+    default:
+        return "";
+    }
+}

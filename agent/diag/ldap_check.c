@@ -1,0 +1,1301 @@
+/*
+ * ldap_check.c - the "ad-group" check and the "Add Computer Account to
+ * SCMDM 2008 AD Groups" resolver over LDAPv3 (see ldap_ops.h).
+ *
+ * The code uses OpenLDAP's C API, and of it only what Windows' wldap32 also
+ * has (ldap_set_option, ldap_search_ext_s, ldap_modify_ext_s, ldap_msgfree,
+ * ldap_first_entry, ldap_next_entry, ldap_get_dn, ldap_get_values_len,
+ * ldap_value_free_len, ldap_memfree, ldap_err2string). The few calls that
+ * differ - opening the handle, binding, reading the server's diagnostic
+ * message, unbinding, and reading the password file - are each in one small
+ * static function below, marked with where the Windows variant goes.
+ *
+ * Membership, direct or nested, is decided like this:
+ *   1. direct: a base search of the group for (member=<computer DN>), so
+ *      the server itself compares the DNs;
+ *   2. nested, on Active Directory: a base search of the computer for
+ *      (memberOf:1.2.840.113556.1.4.1941:=<group DN>), the "matching rule in
+ *      chain" that walks the nesting on the server;
+ *   3. nested, elsewhere: OpenLDAP's slapd does not know that rule and,
+ *      like any server that turns an unknown matching rule into Undefined,
+ *      answers "success, no entry" - which looks exactly like "not a
+ *      member". So "no entry" is trusted only from a server that announces
+ *      Active Directory (supportedCapabilities 1.2.840.113556.1.4.800 in the
+ *      root DSE). Otherwise, and when the server rejects the rule with an
+ *      error, the group's member attribute is expanded breadth-first (depth
+ *      16, 10000 entries, a visited set that breaks loops).
+ * The expansion does not follow Active Directory's ranged retrieval
+ * (member;range=0-1499) of very large groups; on Active Directory it only
+ * names the intermediate group of a nested member that step 2 has found.
+ */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, read for the password file */
+
+#include "ldap_ops.h"
+
+#include "mdm_alloc.h"
+#include "mdm_buf.h"
+#include "mdm_os.h"
+#include "mdm_text.h"
+
+#include <ldap.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define AD_DEFAULT_GROUP        "SCMDM2008DeviceManagementServers"
+#define AD_IN_CHAIN_RULE        "1.2.840.113556.1.4.1941"
+#define AD_CAP_ACTIVE_DIRECTORY "1.2.840.113556.1.4.800"
+#define AD_DEFAULT_TIMEOUT_MS   10000
+#define AD_DN_MAX               2048u /* longer DNs (values) are refused or skipped */
+#define AD_FILTER_MAX           (3u * AD_DN_MAX + 128u)
+#define AD_PASSWORD_MAX         256u
+#define AD_SAM_MAX              256u
+#define AD_GROUP_CANDIDATES     16 /* size limit of the group search */
+#define AD_VIA_MAX              1024u
+#define AD_SERVER_MSG_MAX       200u
+#define AD_WHAT_MAX             1024u  /* what an error message says was being done */
+#define AD_WALK_TABLE_SIZE      32768u /* power of two, more than 2 * MDM_LDAP_EXPAND_MAX */
+
+/* One connection to the directory, with the deadline of the whole operation. */
+struct ad_session {
+    LDAP *ld;
+    const char *uri;
+    int timeout_ms;
+    int64_t deadline_ms;
+    int last_lrc; /* the LDAP result code of the last failed operation */
+};
+
+/* The group that was found. */
+struct ad_group {
+    char *dn;   /* as the server spells it */
+    bool in_ou; /* its parent is OU=SCMDM2008 Infrastructure Groups */
+};
+
+/* The computer account that was found. */
+struct ad_computer {
+    char *dn;  /* as the server spells it */
+    char *sam; /* sAMAccountName ("DM01$"), or NULL outside Active Directory */
+};
+
+enum ad_how {
+    AD_NOT_MEMBER = 0,
+    AD_DIRECT,
+    AD_NESTED,
+};
+
+struct ad_membership {
+    enum ad_how how;
+    char via[AD_VIA_MAX]; /* nested: the intermediate group(s), outer first; may be "" */
+};
+
+/* The breadth-first expansion: nodes in visit order, and a hash index over them. */
+struct ad_walk_node {
+    char *dn;   /* as the server spells it */
+    char *norm; /* dn_normalize() form */
+    unsigned depth;
+    long parent; /* index of the group listing it; -1 for the top group */
+};
+
+struct ad_walk {
+    struct ad_walk_node *nodes;
+    size_t count;
+    size_t size;
+    uint32_t *table; /* AD_WALK_TABLE_SIZE slots: node index + 1, 0 when empty */
+};
+
+/* Overwrites a secret so that it does not stay in memory. */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    while (n-- > 0)
+        *v++ = 0;
+}
+
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Copies a printf-style text into r->detail, cut on a UTF-8 boundary. */
+static void set_result(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt,
+                       ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void set_result(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt,
+                       ...)
+{
+    char text[2 * MDM_CHECK_DETAIL_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vsnprintf(text, sizeof(text), fmt, ap) < 0)
+        text[0] = '\0';
+    va_end(ap);
+    r->status = status;
+    mdm_utf8_copy(r->detail, sizeof(r->detail), text);
+}
+
+/*
+ * Escapes an assertion value for a search filter (RFC 4515 section 3):
+ * '*', '(', ')' and '\' become \2a, \28, \29 and \5c. Returns 0 or
+ * MDM_ETOOBIG when out (size bytes) is too small.
+ */
+static int filter_escape(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+
+    for (; *in != '\0'; in++) {
+        char c = *in;
+        if (c == '*' || c == '(' || c == ')' || c == '\\') {
+            if (n + 3 >= size)
+                return MDM_ETOOBIG;
+            snprintf(out + n, 4, "\\%02x", (unsigned)(unsigned char)c);
+            n += 3;
+        } else {
+            if (n + 1 >= size)
+                return MDM_ETOOBIG;
+            out[n++] = c;
+        }
+    }
+    if (n >= size)
+        return MDM_ETOOBIG;
+    out[n] = '\0';
+    return 0;
+}
+
+/*
+ * Writes a comparison form of dn into out (size bytes): ASCII lower case and
+ * no spaces around the separators ',', '+' and '='; escape pairs are kept.
+ * Two spellings that differ only in case or spacing compare equal; one that
+ * uses a different escape for the same character does not (rare: the
+ * computer DN compared is the server's own spelling). Returns 0 or
+ * MDM_ETOOBIG.
+ */
+static int dn_normalize(const char *dn, char *out, size_t size)
+{
+    size_t n = 0, keep = 0; /* keep: end of the last escape pair, never stripped */
+    const char *p = dn;
+
+    if (size == 0)
+        return MDM_ETOOBIG;
+    while (*p == ' ')
+        p++;
+    while (*p != '\0') {
+        char c = *p;
+        if (c == '\\' && p[1] != '\0') {
+            if (n + 2 >= size)
+                return MDM_ETOOBIG;
+            out[n++] = '\\';
+            out[n++] = ascii_lower(p[1]);
+            keep = n;
+            p += 2;
+            continue;
+        }
+        if (c == ',' || c == '+' || c == '=') {
+            while (n > keep && out[n - 1] == ' ')
+                n--;
+            if (n + 1 >= size)
+                return MDM_ETOOBIG;
+            out[n++] = c;
+            p++;
+            while (*p == ' ')
+                p++;
+            continue;
+        }
+        if (n + 1 >= size)
+            return MDM_ETOOBIG;
+        out[n++] = ascii_lower(c);
+        p++;
+    }
+    while (n > keep && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+    return 0;
+}
+
+/* True when the normalized DN's parent RDN is OU=<MDM_LDAP_GROUP_OU>. */
+static bool parent_is_group_ou(const char *norm)
+{
+    char want[64];
+    const char *p = norm;
+    size_t len;
+
+    if (dn_normalize("OU=" MDM_LDAP_GROUP_OU, want, sizeof(want)) != 0)
+        return false;
+    while (*p != '\0' && *p != ',') {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        p++;
+    }
+    if (*p != ',')
+        return false;
+    p++;
+    len = strlen(want);
+    return strncmp(p, want, len) == 0 && (p[len] == ',' || p[len] == '\0');
+}
+
+/* Sets tv to the time left before the deadline; MDM_EIO once it has passed. */
+static int time_left(struct ad_session *s, struct timeval *tv, struct mdm_err *err)
+{
+    int64_t left = s->deadline_ms - mdm_os_monotonic_ms();
+
+    if (left <= 0) {
+        s->last_lrc = LDAP_TIMEOUT;
+        return mdm_err_set(err, MDM_EIO, "LDAP %s: no result within %d ms", s->uri, s->timeout_ms);
+    }
+    tv->tv_sec = (time_t)(left / 1000);
+    tv->tv_usec = (long)(left % 1000) * 1000;
+    return 0;
+}
+
+/* ---- the calls that differ between OpenLDAP and wldap32 ------------------ */
+
+/*
+ * Opens a handle for s->uri with LDAPv3, no referral chasing (a domain
+ * controller answers a search of the domain root with referrals to the
+ * other naming contexts) and the connect and operation timeouts.
+ * Windows goes here: ldap_sslinit(host, port, ldaps) from the URI (or the
+ * discovered domain controller), LDAP_OPT_VERSION, LDAP_OPT_REFERRALS and
+ * ldap_connect(ld, &timeout), as wldap32 has no ldap_initialize and no
+ * LDAP_OPT_NETWORK_TIMEOUT.
+ */
+static int ldap_open_uri(struct ad_session *s, struct mdm_err *err)
+{
+    struct timeval tv;
+    int version = LDAP_VERSION3;
+    LDAP *ld = NULL;
+    int lrc, rc;
+
+    lrc = ldap_initialize(&ld, s->uri);
+    if (lrc != LDAP_SUCCESS || ld == NULL) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-uri %s cannot be used: %s (%d)", s->uri,
+                         ldap_err2string(lrc), lrc);
+        goto out;
+    }
+    tv.tv_sec = s->timeout_ms / 1000;
+    tv.tv_usec = (s->timeout_ms % 1000) * 1000;
+    if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
+        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
+        rc =
+            mdm_err_set(err, MDM_EIO, "LDAP %s: cannot set the LDAPv3 and timeout options", s->uri);
+        goto out;
+    }
+    s->ld = ld;
+    ld = NULL;
+    rc = 0;
+out:
+    if (ld != NULL)
+        ldap_unbind_ext_s(ld, NULL, NULL);
+    return rc;
+}
+
+/*
+ * Binds with a simple bind as dn with password, or anonymously when dn is
+ * NULL, waiting for the answer no longer than the session's deadline.
+ * Returns the LDAP result code.
+ * Windows goes here: without a bind DN, ldap_bind_s(ld, NULL, NULL,
+ * LDAP_AUTH_NEGOTIATE) binds as the computer account (the service runs as
+ * NetworkService); with one, LDAP_AUTH_NEGOTIATE with a
+ * SEC_WINNT_AUTH_IDENTITY, or LDAP_AUTH_SIMPLE over ldaps.
+ */
+static int ldap_bind_simple(struct ad_session *s, const char *dn, const char *password)
+{
+    struct berval cred;
+    struct timeval tv;
+    LDAPMessage *res = NULL;
+    int msgid = -1, result = LDAP_OTHER;
+    int lrc;
+
+    cred.bv_val = (char *)password;
+    cred.bv_len = password != NULL ? strlen(password) : 0;
+    lrc = ldap_sasl_bind(s->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &msgid);
+    if (lrc != LDAP_SUCCESS)
+        return lrc; /* the connection is made here, bounded by LDAP_OPT_NETWORK_TIMEOUT */
+    if (time_left(s, &tv, NULL) != 0) {
+        ldap_abandon_ext(s->ld, msgid, NULL, NULL);
+        return LDAP_TIMEOUT;
+    }
+    lrc = ldap_result(s->ld, msgid, LDAP_MSG_ALL, &tv, &res);
+    if (lrc == 0) {
+        ldap_abandon_ext(s->ld, msgid, NULL, NULL);
+        return LDAP_TIMEOUT;
+    }
+    if (lrc < 0) {
+        ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &result);
+        return result;
+    }
+    lrc = ldap_parse_result(s->ld, res, &result, NULL, NULL, NULL, NULL, 1);
+    return lrc != LDAP_SUCCESS ? lrc : result;
+}
+
+/*
+ * Copies the server's diagnostic message for the last operation into out
+ * ("" when there is none). Windows goes here: LDAP_OPT_SERVER_ERROR.
+ */
+static void ldap_server_message(LDAP *ld, char *out, size_t size)
+{
+    char *msg = NULL;
+
+    out[0] = '\0';
+    if (ld == NULL || ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) != LDAP_OPT_SUCCESS)
+        return;
+    if (msg != NULL) {
+        mdm_utf8_copy(out, size, msg);
+        ldap_memfree(msg);
+    }
+}
+
+/* Closes the handle. Windows goes here: ldap_unbind. */
+static void ldap_close(struct ad_session *s)
+{
+    if (s->ld != NULL)
+        ldap_unbind_ext_s(s->ld, NULL, NULL);
+    s->ld = NULL;
+}
+
+/*
+ * Reads the first line of the password file into out (size bytes), without
+ * its line end. The file must be a regular file that neither the group nor
+ * others may read or write. POSIX; Windows goes here with a check of the
+ * file's ACL (and, binding as the computer account, needs no file at all).
+ */
+static int read_password_file(const char *path, char *out, size_t size, struct mdm_err *err)
+{
+    char buf[AD_PASSWORD_MAX + 2];
+    struct stat st;
+    size_t len = 0, line;
+    int fd, rc;
+
+    /* O_NONBLOCK: a FIFO in its place must not hang the check (it is refused below). */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s cannot be opened: %s", path,
+                         strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s is not a regular file", path);
+        goto out;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        rc = mdm_err_set(err, MDM_EINVAL,
+                         "ldap-password-file %s is accessible by group or others (mode %04o); "
+                         "make it owner-only: chmod 600 %s",
+                         path, (unsigned)(st.st_mode & 07777), path);
+        goto out;
+    }
+    while (len < sizeof(buf) - 1) {
+        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = mdm_err_set(err, MDM_EIO, "ldap-password-file %s cannot be read: %s", path,
+                             strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    line = strcspn(buf, "\r\n");
+    if (line == len && len == sizeof(buf) - 1) {
+        rc = mdm_err_set(err, MDM_EINVAL,
+                         "ldap-password-file %s: the password is longer than %u bytes", path,
+                         AD_PASSWORD_MAX);
+        goto out;
+    }
+    if (line == 0) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the first line is empty", path);
+        goto out;
+    }
+    if (line >= size) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the password is too long", path);
+        goto out;
+    }
+    memcpy(out, buf, line);
+    out[line] = '\0';
+    rc = 0;
+out:
+    wipe(buf, sizeof(buf));
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* ---- the portable part ------------------------------------------------- */
+
+/* True for the result codes that mean the server cannot be reached in time. */
+static bool is_connection_failure(int lrc)
+{
+    return lrc == LDAP_SERVER_DOWN || lrc == LDAP_TIMEOUT || lrc == LDAP_CONNECT_ERROR ||
+           lrc == LDAP_TIMELIMIT_EXCEEDED || lrc == LDAP_UNAVAILABLE || lrc == LDAP_BUSY;
+}
+
+/*
+ * Records a failed LDAP operation in err: what was done, on which server,
+ * the LDAP error and the server's message. The message is left out when it
+ * contains `secret`. Returns MDM_ENOTFOUND for noSuchObject, else MDM_EIO.
+ */
+static int ldap_failure(struct ad_session *s, int lrc, const char *secret, struct mdm_err *err,
+                        const char *what)
+{
+    char msg[AD_SERVER_MSG_MAX];
+    int code = lrc == LDAP_NO_SUCH_OBJECT ? MDM_ENOTFOUND : MDM_EIO;
+
+    s->last_lrc = lrc;
+    ldap_server_message(s->ld, msg, sizeof(msg));
+    if (secret != NULL && secret[0] != '\0' && strstr(msg, secret) != NULL)
+        msg[0] = '\0';
+    if (lrc == LDAP_TIMEOUT)
+        return mdm_err_set(err, code, "LDAP %s: %s: no answer within %d ms (%s)", s->uri, what,
+                           s->timeout_ms, ldap_err2string(lrc));
+    return mdm_err_set(err, code, "LDAP %s: %s: %s (%d)%s%s", s->uri, what, ldap_err2string(lrc),
+                       lrc, msg[0] != '\0' ? ": " : "", msg);
+}
+
+/*
+ * Connects and binds. The password is read from opt->ldap_password_file
+ * first (no network traffic with a bad file) and wiped after the bind.
+ */
+static int session_open(struct ad_session *s, const struct mdm_diag_options *opt,
+                        struct mdm_err *err)
+{
+    char password[AD_PASSWORD_MAX + 1];
+    char what[AD_WHAT_MAX];
+    int lrc, rc;
+
+    password[0] = '\0';
+    memset(s, 0, sizeof(*s));
+    s->uri = opt->ldap_uri;
+    s->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : AD_DEFAULT_TIMEOUT_MS;
+    s->deadline_ms = mdm_os_monotonic_ms() + s->timeout_ms;
+    if (opt->ldap_bind_dn != NULL && opt->ldap_password_file == NULL) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-bind-dn is set but ldap-password-file is not");
+        goto out;
+    }
+    if (opt->ldap_bind_dn == NULL && opt->ldap_password_file != NULL) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file is set but ldap-bind-dn is not");
+        goto out;
+    }
+    if (opt->ldap_bind_dn != NULL) {
+        rc = read_password_file(opt->ldap_password_file, password, sizeof(password), err);
+        if (rc != 0)
+            goto out;
+    }
+    rc = ldap_open_uri(s, err);
+    if (rc != 0)
+        goto out;
+    lrc = ldap_bind_simple(s, opt->ldap_bind_dn, opt->ldap_bind_dn != NULL ? password : NULL);
+    if (lrc != LDAP_SUCCESS) {
+        if (opt->ldap_bind_dn != NULL)
+            snprintf(what, sizeof(what), "bind as %s", opt->ldap_bind_dn);
+        else
+            snprintf(what, sizeof(what), "anonymous bind");
+        rc = ldap_failure(s, lrc, password, err, what);
+        if (rc == MDM_ENOTFOUND)
+            rc = MDM_EIO;
+        ldap_close(s);
+        goto out;
+    }
+    rc = 0;
+out:
+    wipe(password, sizeof(password));
+    return rc;
+}
+
+/*
+ * One synchronous search bounded by the session's deadline. On success *res
+ * holds the entries (owned by the caller, ldap_msgfree); a size limit
+ * reached still counts as success with the entries received.
+ */
+static int ad_search(struct ad_session *s, const char *base, int scope, const char *filter,
+                     char **attrs, int sizelimit, LDAPMessage **res, struct mdm_err *err)
+{
+    char what[AD_WHAT_MAX];
+    LDAPMessage *msg = NULL;
+    struct timeval tv;
+    int lrc, rc;
+
+    rc = time_left(s, &tv, err);
+    if (rc != 0)
+        return rc;
+    lrc = ldap_search_ext_s(s->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, sizelimit, &msg);
+    if (lrc == LDAP_SUCCESS || (lrc == LDAP_SIZELIMIT_EXCEEDED && msg != NULL)) {
+        *res = msg;
+        return 0;
+    }
+    if (msg != NULL)
+        ldap_msgfree(msg);
+    snprintf(what, sizeof(what), "search of \"%s\" for %s", base, filter);
+    return ldap_failure(s, lrc, NULL, err, what);
+}
+
+/* Returns the entry's DN as a string owned by the caller (mdm_free), or NULL. */
+static char *entry_dn(LDAP *ld, LDAPMessage *entry)
+{
+    char *dn = ldap_get_dn(ld, entry);
+    char *copy = NULL;
+
+    if (dn != NULL && strlen(dn) < AD_DN_MAX)
+        copy = mdm_strdup(dn);
+    if (dn != NULL)
+        ldap_memfree(dn);
+    return copy;
+}
+
+/* True when the entry has objectClass group or groupOfNames. */
+static bool entry_is_group(LDAP *ld, LDAPMessage *entry)
+{
+    struct berval **vals = ldap_get_values_len(ld, entry, "objectClass");
+    bool group = false;
+
+    for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
+        const struct berval *v = vals[i];
+        if ((v->bv_len == 5 && mdm_ascii_iequal_n(v->bv_val, "group", 5)) ||
+            (v->bv_len == 12 && mdm_ascii_iequal_n(v->bv_val, "groupOfNames", 12)))
+            group = true;
+    }
+    if (vals != NULL)
+        ldap_value_free_len(vals);
+    return group;
+}
+
+/* True when the root DSE announces an Active Directory server. */
+static bool server_is_ad(struct ad_session *s)
+{
+    char *attrs[] = {"supportedCapabilities", NULL};
+    LDAPMessage *res = NULL, *entry;
+    struct berval **vals = NULL;
+    size_t len = strlen(AD_CAP_ACTIVE_DIRECTORY);
+    bool ad = false;
+
+    if (ad_search(s, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, NULL) != 0)
+        return false;
+    entry = ldap_first_entry(s->ld, res);
+    if (entry != NULL)
+        vals = ldap_get_values_len(s->ld, entry, "supportedCapabilities");
+    for (size_t i = 0; vals != NULL && vals[i] != NULL; i++)
+        if (vals[i]->bv_len == len && memcmp(vals[i]->bv_val, AD_CAP_ACTIVE_DIRECTORY, len) == 0)
+            ad = true;
+    if (vals != NULL)
+        ldap_value_free_len(vals);
+    ldap_msgfree(res);
+    return ad;
+}
+
+/*
+ * Finds the group named cn under base, preferring one whose parent is the
+ * OU of the knowledge article. On success out->dn is owned by the caller
+ * (mdm_free). MDM_ENOTFOUND when there is no such group.
+ */
+static int find_group(struct ad_session *s, const char *base, const char *cn, struct ad_group *out,
+                      struct mdm_err *err)
+{
+    char *attrs[] = {"1.1", NULL};
+    char escaped[AD_DN_MAX];
+    char filter[AD_FILTER_MAX];
+    char norm[AD_DN_MAX];
+    LDAPMessage *res = NULL, *entry;
+    char *best = NULL;
+    bool best_in_ou = false;
+    int rc;
+
+    if (filter_escape(cn, escaped, sizeof(escaped)) != 0) {
+        rc = mdm_err_set(err, MDM_EINVAL, "ad-group \"%s\" is too long", cn);
+        goto out;
+    }
+    snprintf(filter, sizeof(filter), "(&(|(objectClass=group)(objectClass=groupOfNames))(cn=%s))",
+             escaped);
+    rc = ad_search(s, base, LDAP_SCOPE_SUBTREE, filter, attrs, AD_GROUP_CANDIDATES, &res, err);
+    if (rc == MDM_ENOTFOUND)
+        rc = mdm_err_set(err, MDM_EINVAL, "ldap-base %s does not exist on %s", base, s->uri);
+    if (rc != 0)
+        goto out;
+    for (entry = ldap_first_entry(s->ld, res); entry != NULL && !best_in_ou;
+         entry = ldap_next_entry(s->ld, entry)) {
+        char *dn = entry_dn(s->ld, entry);
+        bool in_ou;
+        if (dn == NULL)
+            continue;
+        in_ou = dn_normalize(dn, norm, sizeof(norm)) == 0 && parent_is_group_ou(norm);
+        if (best == NULL || in_ou) {
+            mdm_free(best);
+            best = dn;
+            best_in_ou = in_ou;
+        } else {
+            mdm_free(dn);
+        }
+    }
+    if (best == NULL) {
+        rc = mdm_err_set(err, MDM_ENOTFOUND, "the group %s was not found under %s on %s", cn, base,
+                         s->uri);
+        goto out;
+    }
+    out->dn = best;
+    out->in_ou = best_in_ou;
+    best = NULL;
+    rc = 0;
+out:
+    mdm_free(best);
+    if (res != NULL)
+        ldap_msgfree(res);
+    return rc;
+}
+
+/*
+ * Reads the computer account at dn. On success out->dn (the server's
+ * spelling) and out->sam (or NULL) are owned by the caller (mdm_free).
+ * MDM_ENOTFOUND when there is no such entry.
+ */
+static int find_computer(struct ad_session *s, const char *dn, struct ad_computer *out,
+                         struct mdm_err *err)
+{
+    char *attrs[] = {"sAMAccountName", NULL};
+    LDAPMessage *res = NULL, *entry = NULL;
+    struct berval **vals = NULL;
+    char *found = NULL, *sam = NULL;
+    int rc;
+
+    if (strlen(dn) >= AD_DN_MAX) {
+        rc = mdm_err_set(err, MDM_EINVAL, "computer-dn is longer than %u bytes", AD_DN_MAX);
+        goto out;
+    }
+    rc = ad_search(s, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
+    if (rc == MDM_ENOTFOUND || (rc == 0 && (entry = ldap_first_entry(s->ld, res)) == NULL)) {
+        rc = mdm_err_set(err, MDM_ENOTFOUND,
+                         "the computer account %s (computer-dn) was not found on %s", dn, s->uri);
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    found = entry_dn(s->ld, entry);
+    if (found == NULL) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    vals = ldap_get_values_len(s->ld, entry, "sAMAccountName");
+    if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 && vals[0]->bv_len < AD_SAM_MAX &&
+        memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL) {
+        sam = mdm_strndup(vals[0]->bv_val, vals[0]->bv_len);
+        if (sam == NULL) {
+            rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    out->dn = found;
+    out->sam = sam;
+    found = NULL;
+    sam = NULL;
+    rc = 0;
+out:
+    mdm_free(found);
+    mdm_free(sam);
+    if (vals != NULL)
+        ldap_value_free_len(vals);
+    if (res != NULL)
+        ldap_msgfree(res);
+    return rc;
+}
+
+/*
+ * Base search of `base` with filter "(<attr><rule>=<escaped value>)". Sets
+ * *hit when the entry matched. On an LDAP error the code is in
+ * s->last_lrc.
+ */
+static int match_one(struct ad_session *s, const char *base, const char *attr_rule,
+                     const char *value, bool *hit, struct mdm_err *err)
+{
+    char *attrs[] = {"1.1", NULL};
+    char escaped[2 * AD_DN_MAX];
+    char filter[AD_FILTER_MAX];
+    LDAPMessage *res = NULL;
+    int rc;
+
+    if (filter_escape(value, escaped, sizeof(escaped)) != 0 ||
+        snprintf(filter, sizeof(filter), "(%s=%s)", attr_rule, escaped) >= (int)sizeof(filter))
+        return mdm_err_set(err, MDM_EINVAL, "the DN %s is too long for a search filter", value);
+    rc = ad_search(s, base, LDAP_SCOPE_BASE, filter, attrs, 1, &res, err);
+    if (rc != 0)
+        return rc;
+    *hit = ldap_first_entry(s->ld, res) != NULL;
+    ldap_msgfree(res);
+    return 0;
+}
+
+static void walk_free(struct ad_walk *w)
+{
+    for (size_t i = 0; i < w->count; i++) {
+        mdm_free(w->nodes[i].dn);
+        mdm_free(w->nodes[i].norm);
+    }
+    mdm_free(w->nodes);
+    mdm_free(w->table);
+    memset(w, 0, sizeof(*w));
+}
+
+static uint32_t hash_str(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/*
+ * Adds dn (normalized as norm) to the walk unless it was seen before.
+ * Returns 0 when added, 1 when already visited, MDM_ETOOBIG at the entry
+ * cap, MDM_ENOMEM.
+ */
+static int walk_add(struct ad_walk *w, const char *dn, const char *norm, unsigned depth,
+                    long parent)
+{
+    uint32_t slot = hash_str(norm) & (AD_WALK_TABLE_SIZE - 1);
+    struct ad_walk_node *node;
+
+    while (w->table[slot] != 0) {
+        if (strcmp(w->nodes[w->table[slot] - 1].norm, norm) == 0)
+            return 1;
+        slot = (slot + 1) & (AD_WALK_TABLE_SIZE - 1);
+    }
+    if (w->count >= MDM_LDAP_EXPAND_MAX)
+        return MDM_ETOOBIG;
+    if (w->count == w->size) {
+        size_t size = w->size == 0 ? 64 : w->size * 2;
+        struct ad_walk_node *grown = mdm_realloc(w->nodes, size * sizeof(*grown));
+        if (grown == NULL)
+            return MDM_ENOMEM;
+        w->nodes = grown;
+        w->size = size;
+    }
+    node = &w->nodes[w->count];
+    node->dn = mdm_strdup(dn);
+    node->norm = mdm_strdup(norm);
+    node->depth = depth;
+    node->parent = parent;
+    if (node->dn == NULL || node->norm == NULL) {
+        mdm_free(node->dn);
+        mdm_free(node->norm);
+        return MDM_ENOMEM;
+    }
+    w->count++;
+    w->table[slot] = (uint32_t)w->count;
+    return 0;
+}
+
+/*
+ * Writes the intermediate groups between the top group and node i (the group
+ * that lists the computer) into via, outer first. A chain of more than two
+ * is shortened to "first -> ... -> last (N nested groups)" so that the
+ * group holding the computer always fits in a check's detail.
+ */
+static void walk_path(const struct ad_walk *w, long i, char *via, size_t size)
+{
+    long chain[MDM_LDAP_NEST_DEPTH_MAX + 1];
+    size_t n = 0;
+
+    via[0] = '\0';
+    for (; i > 0 && n < sizeof(chain) / sizeof(chain[0]); i = w->nodes[i].parent)
+        chain[n++] = i; /* innermost first */
+    if (n == 1)
+        snprintf(via, size, "%s", w->nodes[chain[0]].dn);
+    else if (n == 2)
+        snprintf(via, size, "%s -> %s", w->nodes[chain[1]].dn, w->nodes[chain[0]].dn);
+    else if (n > 2)
+        snprintf(via, size, "%s -> ... -> %s (%zu nested groups)", w->nodes[chain[n - 1]].dn,
+                 w->nodes[chain[0]].dn, n);
+}
+
+/*
+ * Reads node i of the walk. When it is a group (the top node always is),
+ * compares each member with the computer (computer_norm, normalized) and
+ * sets *found, or queues the members not seen before. A group at the depth
+ * cap that still has members sets *deep; the entry cap sets *capped.
+ */
+static int walk_visit(struct ad_session *s, struct ad_walk *w, size_t i, const char *computer_norm,
+                      bool *found, bool *capped, bool *deep, struct mdm_err *err)
+{
+    char *attrs[] = {"objectClass", "member", NULL};
+    char norm[AD_DN_MAX];
+    char value[AD_DN_MAX];
+    LDAPMessage *res = NULL, *entry;
+    struct berval **vals = NULL;
+    int rc;
+
+    rc = ad_search(s, w->nodes[i].dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
+    if (rc == MDM_ENOTFOUND) {
+        rc = 0; /* a member value that names a deleted entry */
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    entry = ldap_first_entry(s->ld, res);
+    if (entry == NULL || (i > 0 && !entry_is_group(s->ld, entry)))
+        goto out;
+    vals = ldap_get_values_len(s->ld, entry, "member");
+    if (vals != NULL && vals[0] != NULL && w->nodes[i].depth >= MDM_LDAP_NEST_DEPTH_MAX) {
+        *deep = true;
+        goto out;
+    }
+    for (size_t k = 0; vals != NULL && vals[k] != NULL; k++) {
+        const struct berval *v = vals[k];
+        if (v->bv_len == 0 || v->bv_len >= sizeof(value) ||
+            memchr(v->bv_val, '\0', v->bv_len) != NULL)
+            continue;
+        memcpy(value, v->bv_val, v->bv_len);
+        value[v->bv_len] = '\0';
+        if (dn_normalize(value, norm, sizeof(norm)) != 0)
+            continue;
+        if (strcmp(norm, computer_norm) == 0) {
+            *found = true;
+            goto out;
+        }
+        /* w->nodes may move here: node i is always re-read through w. */
+        rc = walk_add(w, value, norm, w->nodes[i].depth + 1, (long)i);
+        if (rc == MDM_ENOMEM) {
+            rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (rc == MDM_ETOOBIG)
+            *capped = true;
+        rc = 0;
+    }
+out:
+    if (vals != NULL)
+        ldap_value_free_len(vals);
+    if (res != NULL)
+        ldap_msgfree(res);
+    return rc;
+}
+
+/*
+ * Expands group_dn's member attribute breadth-first, looking for the
+ * computer (computer_norm, normalized). On success *out is filled: a direct
+ * or nested member with the path, or not a member. MDM_ETOOBIG when a cap
+ * (depth, entries) stopped the expansion before the computer was found.
+ */
+static int expand_members(struct ad_session *s, const char *group_dn, const char *computer_norm,
+                          struct ad_membership *out, struct mdm_err *err)
+{
+    struct ad_walk w;
+    char norm[AD_DN_MAX];
+    bool capped = false, deep = false;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    w.table = mdm_calloc(AD_WALK_TABLE_SIZE, sizeof(*w.table));
+    if (w.table == NULL || dn_normalize(group_dn, norm, sizeof(norm)) != 0 ||
+        walk_add(&w, group_dn, norm, 0, -1) != 0) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < w.count; i++) {
+        bool found = false;
+        rc = walk_visit(s, &w, i, computer_norm, &found, &capped, &deep, err);
+        if (rc != 0)
+            goto out;
+        if (found) {
+            out->how = i == 0 ? AD_DIRECT : AD_NESTED;
+            walk_path(&w, (long)i, out->via, sizeof(out->via));
+            goto out;
+        }
+    }
+    if (capped || deep) {
+        rc = mdm_err_set(err, MDM_ETOOBIG,
+                         "could not decide whether the computer is a member of %s: its nesting "
+                         "has more than %u %s",
+                         group_dn, capped ? MDM_LDAP_EXPAND_MAX : MDM_LDAP_NEST_DEPTH_MAX,
+                         capped ? "entries" : "levels");
+        goto out;
+    }
+    out->how = AD_NOT_MEMBER;
+    out->via[0] = '\0';
+    rc = 0;
+out:
+    walk_free(&w);
+    return rc;
+}
+
+/* Decides whether computer_dn is a member of group_dn (see the top of this file). */
+static int check_membership(struct ad_session *s, const char *group_dn, const char *computer_dn,
+                            struct ad_membership *out, struct mdm_err *err)
+{
+    char rule[64];
+    char computer_norm[AD_DN_MAX];
+    struct ad_membership walked;
+    struct mdm_err chain_err;
+    bool hit = false;
+    int rc;
+
+    memset(&walked, 0, sizeof(walked));
+    if (dn_normalize(computer_dn, computer_norm, sizeof(computer_norm)) != 0)
+        return mdm_err_set(err, MDM_EINVAL, "computer-dn is longer than %u bytes", AD_DN_MAX);
+
+    /* 1. A direct member: the server compares the DNs. */
+    rc = match_one(s, group_dn, "member", computer_dn, &hit, err);
+    if (rc != 0)
+        return rc;
+    if (hit) {
+        out->how = AD_DIRECT;
+        out->via[0] = '\0';
+        return 0;
+    }
+
+    /* 2. Nested, by Active Directory's matching rule in chain. */
+    snprintf(rule, sizeof(rule), "memberOf:%s:", AD_IN_CHAIN_RULE);
+    mdm_err_clear(&chain_err);
+    rc = match_one(s, computer_dn, rule, group_dn, &hit, &chain_err);
+    if (rc != 0 && (rc == MDM_ENOMEM || rc == MDM_EINVAL || is_connection_failure(s->last_lrc)))
+        return mdm_err_set(err, rc, "%s", chain_err.msg);
+    if (rc == 0 && hit) {
+        /* Name the intermediate group when the expansion can; the answer stands anyway. */
+        out->how = AD_NESTED;
+        out->via[0] = '\0';
+        if (expand_members(s, group_dn, computer_norm, &walked, NULL) == 0 &&
+            walked.how == AD_NESTED)
+            memcpy(out->via, walked.via, sizeof(out->via));
+        return 0;
+    }
+    if (rc == 0 && server_is_ad(s)) {
+        out->how = AD_NOT_MEMBER;
+        out->via[0] = '\0';
+        return 0;
+    }
+
+    /* 3. The rule was rejected or is not trusted here: expand the group. */
+    rc = expand_members(s, group_dn, computer_norm, &walked, err);
+    if (rc != 0)
+        return rc;
+    *out = walked;
+    return 0;
+}
+
+/* The note added when the group is not where the knowledge article puts it. */
+static const char *location_note(const struct ad_group *g)
+{
+    return g->in_ou ? "" : " (found outside the OU " MDM_LDAP_GROUP_OU ")";
+}
+
+/*
+ * The missing directives among ldap-uri, ldap-base and computer-dn, as
+ * "ldap-uri, computer-dn" in out; "" when all are set.
+ */
+static void missing_directives(const struct mdm_diag_options *opt, char *out, size_t size)
+{
+    const char *names[3];
+    size_t n = 0, used = 0;
+
+    if (opt->ldap_uri == NULL || opt->ldap_uri[0] == '\0')
+        names[n++] = "ldap-uri";
+    if (opt->ldap_base == NULL || opt->ldap_base[0] == '\0')
+        names[n++] = "ldap-base";
+    if (opt->computer_dn == NULL || opt->computer_dn[0] == '\0')
+        names[n++] = "computer-dn";
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        int k = snprintf(out + used, size - used, "%s%s", i > 0 ? ", " : "", names[i]);
+        if (k < 0 || (size_t)k >= size - used)
+            break;
+        used += (size_t)k;
+    }
+}
+
+static const char *group_cn(const struct mdm_diag_options *opt)
+{
+    return opt->ad_group != NULL && opt->ad_group[0] != '\0' ? opt->ad_group : AD_DEFAULT_GROUP;
+}
+
+void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_result *r)
+{
+    struct ad_session s;
+    struct ad_group group = {NULL, false};
+    struct ad_computer computer = {NULL, NULL};
+    struct ad_membership m;
+    struct mdm_err err;
+    char missing[64];
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    memset(&m, 0, sizeof(m));
+    mdm_err_clear(&err);
+    missing_directives(opt, missing, sizeof(missing));
+    if (missing[0] != '\0') {
+        set_result(r, MDM_CHECK_SKIP,
+                   "not configured on this platform: set ldap-uri, ldap-base and computer-dn "
+                   "(Windows discovers them); missing: %s",
+                   missing);
+        return;
+    }
+    rc = session_open(&s, opt, &err);
+    if (rc != 0) {
+        set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
+        goto out;
+    }
+    rc = find_group(&s, opt->ldap_base, group_cn(opt), &group, &err);
+    if (rc == MDM_ENOTFOUND) {
+        set_result(r, MDM_CHECK_FAIL,
+                   "%s; SCMDM 2008 Setup creates it in the OU " MDM_LDAP_GROUP_OU
+                   " (or set ad-group to the group's name)",
+                   err.msg);
+        goto out;
+    }
+    if (rc != 0) {
+        set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
+        goto out;
+    }
+    rc = find_computer(&s, opt->computer_dn, &computer, &err);
+    if (rc == MDM_ENOTFOUND) {
+        set_result(r, MDM_CHECK_FAIL, "%s; check computer-dn", err.msg);
+        goto out;
+    }
+    if (rc != 0) {
+        set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
+        goto out;
+    }
+    rc = check_membership(&s, group.dn, computer.dn, &m, &err);
+    if (rc != 0) {
+        set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
+        goto out;
+    }
+    switch (m.how) {
+    case AD_DIRECT:
+        set_result(r, MDM_CHECK_PASS, "%s is a direct member of %s%s", computer.dn, group.dn,
+                   location_note(&group));
+        break;
+    case AD_NESTED:
+        if (m.via[0] != '\0')
+            set_result(r, MDM_CHECK_PASS, "%s is a nested member of %s through %s%s", computer.dn,
+                       group.dn, m.via, location_note(&group));
+        else
+            set_result(r, MDM_CHECK_PASS,
+                       "%s is a nested member of %s%s (by the server's in-chain rule)", computer.dn,
+                       group.dn, location_note(&group));
+        break;
+    default:
+        set_result(r, MDM_CHECK_FAIL,
+                   "%s is not a member of %s%s; add it (mdmhealth resolve ad-group)", computer.dn,
+                   group.dn, location_note(&group));
+        break;
+    }
+out:
+    mdm_free(group.dn);
+    mdm_free(computer.dn);
+    mdm_free(computer.sam);
+    ldap_close(&s);
+}
+
+/* ---- the resolver ------------------------------------------------------ */
+
+/* True when an LDIF value must be written base64 (RFC 2849 SAFE-STRING). */
+static bool ldif_needs_base64(const char *v)
+{
+    if (v[0] == ' ' || v[0] == ':' || v[0] == '<' || v[0] == '\0')
+        return true;
+    for (const char *p = v; *p != '\0'; p++)
+        if ((unsigned char)*p >= 0x80 || *p == '\r' || *p == '\n')
+            return true;
+    return v[strlen(v) - 1] == ' ';
+}
+
+/* Appends "name: value" or "name:: base64" and a line end to buf. */
+static int ldif_line(struct mdm_buf *buf, const char *name, const char *value)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = (const unsigned char *)value;
+    size_t len = strlen(value);
+    int rc;
+
+    if (!ldif_needs_base64(value))
+        return mdm_buf_printf(buf, "%s: %s\n", name, value);
+    rc = mdm_buf_printf(buf, "%s:: ", name);
+    for (size_t i = 0; rc == 0 && i < len; i += 3) {
+        uint32_t n = (uint32_t)p[i] << 16;
+        char q[4];
+        if (i + 1 < len)
+            n |= (uint32_t)p[i + 1] << 8;
+        if (i + 2 < len)
+            n |= p[i + 2];
+        q[0] = b64[(n >> 18) & 63];
+        q[1] = b64[(n >> 12) & 63];
+        q[2] = i + 1 < len ? b64[(n >> 6) & 63] : '=';
+        q[3] = i + 2 < len ? b64[n & 63] : '=';
+        rc = mdm_buf_add(buf, q, sizeof(q));
+    }
+    return rc != 0 ? rc : mdm_buf_adds(buf, "\n");
+}
+
+/* Appends s as a PowerShell single-quoted string (' doubled). */
+static int ps_quote(struct mdm_buf *buf, const char *s)
+{
+    int rc = mdm_buf_adds(buf, "'");
+
+    for (; rc == 0 && *s != '\0'; s++)
+        rc = *s == '\'' ? mdm_buf_adds(buf, "''") : mdm_buf_add(buf, s, 1);
+    return rc != 0 ? rc : mdm_buf_adds(buf, "'");
+}
+
+/* Appends the dry-run text: the LDIF of the change and the PowerShell equivalent. */
+static int dry_run_report(struct mdm_buf *buf, const struct ad_session *s, const struct ad_group *g,
+                          const struct ad_computer *c)
+{
+    int rc;
+
+    rc = mdm_buf_printf(buf,
+                        "%s is not a member of %s%s.\n"
+                        "Dry run: nothing was changed. With --apply, mdmhealth makes this "
+                        "change on %s:\n\n",
+                        c->dn, g->dn, location_note(g), s->uri);
+    if (rc == 0)
+        rc = ldif_line(buf, "dn", g->dn);
+    if (rc == 0)
+        rc = mdm_buf_adds(buf, "changetype: modify\nadd: member\n");
+    if (rc == 0)
+        rc = ldif_line(buf, "member", c->dn);
+    if (rc == 0)
+        rc = mdm_buf_adds(buf, "-\n\nThe same change in PowerShell (ActiveDirectory module):\n"
+                               "  Add-ADGroupMember -Identity ");
+    if (rc == 0)
+        rc = ps_quote(buf, g->dn);
+    if (rc == 0)
+        rc = mdm_buf_adds(buf, " -Members ");
+    if (rc == 0)
+        rc = ps_quote(buf, c->sam != NULL ? c->sam : c->dn);
+    if (rc == 0)
+        rc = mdm_buf_adds(buf, "\n");
+    return rc;
+}
+
+/* Adds the computer DN to the group's member attribute. Returns the LDAP result code. */
+static int add_member_value(struct ad_session *s, const char *group_dn, const char *computer_dn)
+{
+    struct berval value;
+    struct berval *values[2];
+    LDAPMod mod;
+    LDAPMod *mods[2];
+
+    value.bv_val = (char *)computer_dn;
+    value.bv_len = strlen(computer_dn);
+    values[0] = &value;
+    values[1] = NULL;
+    memset(&mod, 0, sizeof(mod));
+    mod.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+    mod.mod_type = (char *)"member";
+    mod.mod_bvalues = values;
+    mods[0] = &mod;
+    mods[1] = NULL;
+    return ldap_modify_ext_s(s->ld, group_dn, mods, NULL, NULL);
+}
+
+int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *report,
+                        size_t report_size, struct mdm_err *err)
+{
+    struct ad_session s;
+    struct ad_group group = {NULL, false};
+    struct ad_computer computer = {NULL, NULL};
+    struct ad_membership m;
+    struct mdm_buf buf;
+    char missing[64];
+    char what[AD_WHAT_MAX];
+    int lrc, rc;
+
+    memset(&s, 0, sizeof(s));
+    memset(&m, 0, sizeof(m));
+    mdm_buf_init(&buf, report_size > 0 ? report_size - 1 : 0);
+    if (report == NULL || report_size == 0) {
+        rc = mdm_err_set(err, MDM_EINVAL, "no report buffer");
+        goto out;
+    }
+    missing_directives(opt, missing, sizeof(missing));
+    if (missing[0] != '\0') {
+        rc = mdm_err_set(err, MDM_EINVAL,
+                         "resolve ad-group needs ldap-uri, ldap-base and computer-dn in the "
+                         "configuration (Windows discovers them); missing: %s",
+                         missing);
+        goto out;
+    }
+    rc = session_open(&s, opt, err);
+    if (rc == 0)
+        rc = find_group(&s, opt->ldap_base, group_cn(opt), &group, err);
+    if (rc == 0)
+        rc = find_computer(&s, opt->computer_dn, &computer, err);
+    if (rc == 0)
+        rc = check_membership(&s, group.dn, computer.dn, &m, err);
+    if (rc != 0)
+        goto out;
+    if (m.how == AD_DIRECT) {
+        rc = mdm_buf_printf(&buf, "%s is already a direct member of %s%s; nothing to do.\n",
+                            computer.dn, group.dn, location_note(&group));
+        goto done;
+    }
+    if (m.how == AD_NESTED) {
+        rc = mdm_buf_printf(&buf, "%s is already a nested member of %s%s%s%s; nothing to do.\n",
+                            computer.dn, group.dn, location_note(&group),
+                            m.via[0] != '\0' ? " through " : "", m.via);
+        goto done;
+    }
+    if (!apply) {
+        rc = dry_run_report(&buf, &s, &group, &computer);
+        goto done;
+    }
+    lrc = add_member_value(&s, group.dn, computer.dn);
+    if (lrc != LDAP_SUCCESS && lrc != LDAP_TYPE_OR_VALUE_EXISTS) {
+        snprintf(what, sizeof(what), "adding member to %s", group.dn);
+        rc = ldap_failure(&s, lrc, NULL, err, what);
+        if (lrc == LDAP_INSUFFICIENT_ACCESS || lrc == LDAP_STRONG_AUTH_REQUIRED)
+            mdm_err_prefix(err,
+                           "%s may not change the group (set ldap-bind-dn to an account "
+                           "allowed to manage it): ",
+                           opt->ldap_bind_dn != NULL ? opt->ldap_bind_dn : "an anonymous bind");
+        rc = MDM_EIO;
+        goto out;
+    }
+    /* Read the membership back, with a fresh deadline for the check. */
+    s.deadline_ms = mdm_os_monotonic_ms() + s.timeout_ms;
+    rc = check_membership(&s, group.dn, computer.dn, &m, err);
+    if (rc != 0)
+        goto out;
+    if (m.how == AD_NOT_MEMBER) {
+        rc = mdm_err_set(err, MDM_EIO,
+                         "the server accepted adding %s to %s, but reading the group back "
+                         "does not show the membership",
+                         computer.dn, group.dn);
+        goto out;
+    }
+    rc = mdm_buf_printf(&buf, "Added %s to %s%s on %s; the check now finds a %s member.\n",
+                        computer.dn, group.dn, location_note(&group), s.uri,
+                        m.how == AD_DIRECT ? "direct" : "nested");
+done:
+    if (rc == MDM_ETOOBIG) {
+        rc = mdm_err_set(err, MDM_ETOOBIG, "the report does not fit in %zu bytes", report_size);
+        goto out;
+    }
+    if (rc != 0) {
+        rc = mdm_err_set(err, rc, "out of memory");
+        goto out;
+    }
+    memcpy(report, mdm_buf_str(&buf), buf.len + 1);
+    rc = 0;
+out:
+    mdm_buf_free(&buf);
+    mdm_free(group.dn);
+    mdm_free(computer.dn);
+    mdm_free(computer.sam);
+    ldap_close(&s);
+    return rc;
+}
