@@ -127,6 +127,7 @@ void mdm_config_free(struct mdm_config *cfg)
     mdm_free(cfg->enrollment_server);
     mdm_free(cfg->enrollment_address);
     mdm_free(cfg->dm_server);
+    mdm_free(cfg->diag_skip);
     mdm_free(cfg->ad_group);
     mdm_free(cfg->ldap_uri);
     mdm_free(cfg->ldap_base);
@@ -280,6 +281,33 @@ int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *v
         mdm_free(cfg->enrollment_address);
         cfg->enrollment_address = NULL;
         return 0;
+    }
+    if (strcmp(name, "diag-skip") == 0) {
+        /* Check names (diag.h); unknown names are refused so that a typo is not silent. */
+        static const char *const known[] = {"dns",
+                                            "ping-loopback",
+                                            "ping-gateway",
+                                            "ping-dns-servers",
+                                            "ping-enrollment-ip",
+                                            "ping-enrollment-fqdn",
+                                            "https-enrollment",
+                                            "https-dm-admin",
+                                            "enrollment-services",
+                                            "ad-group",
+                                            "loopback-check",
+                                            NULL};
+        char word[64];
+        const char *p = value;
+        int used;
+        while (sscanf(p, "%63s%n", word, &used) == 1) {
+            bool ok = false;
+            for (size_t i = 0; known[i] != NULL; i++)
+                ok = ok || strcmp(known[i], word) == 0;
+            if (!ok)
+                return mdm_err_set(err, MDM_EINVAL, "diag-skip: unknown check \"%s\"", word);
+            p += used;
+        }
+        return set_string(&cfg->diag_skip, value);
     }
     if (strcmp(name, "dm-server") == 0) {
         if (value[0] == '\0' || strchr(value, ' ') != NULL)

@@ -53,6 +53,7 @@ struct mdm_config {
     char *enrollment_server;      /* FQDN */
     char *enrollment_address;     /* its IP address when given: enrollment-server NAME ADDRESS */
     char *dm_server;              /* this DM server's admin host (default: 127.0.0.1) */
+    char *diag_skip;              /* diag-skip: check names not to run, space-separated */
     unsigned enrollment_ports[2]; /* Enrollment Server admin port, DM server admin port */
     char *ad_group;
     char *ldap_uri;

@@ -164,6 +164,42 @@ TEST(Outbox, SurvivesARestartAndFollowsChangedDestinations)
     mdm_outbox_free(&back);
 }
 
+TEST(Outbox, DiagnosisNoticesKeepTheirEvidenceAcrossARestart)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    uint64_t key = mdm_outbox_dest_key("trap2sink a");
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, &key, 1));
+    mdm_notice n = make_notice(20);
+    n.kind = MDM_NOTICE_DIAGNOSIS;
+    n.diag_row = 7;
+    n.check_status = 2;
+    snprintf(n.check, sizeof(n.check), "%s", "https-enrollment");
+    snprintf(n.detail, sizeof(n.detail), "%s", "TCP stage: connection refused");
+    snprintf(n.diagnosis, sizeof(n.diagnosis), "%s",
+             "The Device Management Machine cannot connect to network");
+    snprintf(n.resolver, sizeof(n.resolver), "%s", "Fix network connectivity issues");
+    mdm_outbox_push(&ob, &n);
+    std::vector<std::string> lines = save_lines(&ob);
+    mdm_outbox_free(&ob);
+
+    mdm_outbox back;
+    ASSERT_EQ(0, mdm_outbox_init(&back, 0));
+    for (std::string &l : lines)
+        ASSERT_EQ(0, mdm_outbox_load_line(&back, &l[0])) << l;
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&back, &key, 1));
+    const mdm_notice *q = mdm_outbox_next_for(&back, 0);
+    ASSERT_NE(nullptr, q);
+    EXPECT_EQ(MDM_NOTICE_DIAGNOSIS, q->kind);
+    EXPECT_EQ(7u, q->diag_row);
+    EXPECT_EQ(2, q->check_status);
+    EXPECT_STREQ("https-enrollment", q->check);
+    EXPECT_STREQ("TCP stage: connection refused", q->detail);
+    EXPECT_STREQ("The Device Management Machine cannot connect to network", q->diagnosis);
+    EXPECT_STREQ("Fix network connectivity issues", q->resolver);
+    mdm_outbox_free(&back);
+}
+
 TEST(Outbox, DamagedLinesAreRefused)
 {
     mdm_outbox ob;

@@ -787,3 +787,68 @@ TEST_F(SnmpAgentTest, CheckAcceptsTheSnmpLinesOfTheOtherTests)
 }
 
 } // namespace
+
+// --- 8. the diagnoser runs after an alert: mdmDiagnosis and mdmDiagTable --------
+
+namespace
+{
+
+TEST_F(SnmpAgentTest, AlertIsDiagnosedWithMdmDiagnosisAndTheDiagTable)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    // The Enrollment Server is 127.0.0.1 with a closed admin port: it answers
+    // ICMP but not HTTPS. Only loopback is touched: the checks that would ping
+    // this machine's gateway and DNS servers are skipped.
+    const int closed = snmptest::free_tcp_port();
+    ASSERT_EQ("", start_agent([&](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\n"
+                         "trap2sink " +
+                         sink +
+                         " traps\n"
+                         "enrollment-server 127.0.0.1\n"
+                         "enrollment-ports " +
+                         std::to_string(closed) + " " + std::to_string(closed) +
+                         "\n"
+                         "diag-skip ping-gateway ping-dns-servers ping-loopback "
+                         "ping-enrollment-ip ping-enrollment-fqdn\n";
+              }));
+    agent_->append(failure_event(301));
+    const std::string diagnosis_oid = oids::kRoot + ".0.3";
+    ASSERT_TRUE(trapd_.wait_for([&](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", diagnosis_oid) >= 1;
+    })) << dump(trapd_.notifications());
+
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    const Notification *raised = find(ns, "community traps", oids::kAlertRaised);
+    const Notification *diag = find(ns, "community traps", diagnosis_oid);
+    ASSERT_NE(nullptr, raised);
+    ASSERT_NE(nullptr, diag);
+    // The alert's identity, then the evidence row of mdmDiagTable (.1.3.1.COL.ROW).
+    EXPECT_EQ(kComputer, diag->value(col(oids::kTarget)));
+    EXPECT_EQ("INTEGER: 3", diag->typed(col(oids::kState)));
+    EXPECT_EQ("301", diag->value(col(oids::kLastRecordId)));
+    std::string row;
+    for (const auto &v : diag->vars)
+        if (v.first.rfind(oids::kRoot + ".1.3.1.2.", 0) == 0)
+            row = v.first.substr((oids::kRoot + ".1.3.1.2.").size());
+    ASSERT_FALSE(row.empty());
+    const std::string d = oids::kRoot + ".1.3.1.";
+    EXPECT_EQ("https-enrollment", diag->value(d + "2." + row));
+    EXPECT_EQ("INTEGER: 2", diag->typed(d + "3." + row)); // fail(2)
+    EXPECT_NE(std::string::npos, diag->value(d + "4." + row).find("TCP stage"));
+    EXPECT_EQ("The Device Management Machine cannot connect to network",
+              diag->value(d + "5." + row));
+    EXPECT_EQ("Fix network connectivity issues", diag->value(d + "6." + row));
+
+    // The same run is in mdmDiagTable.
+    EXPECT_EQ("STRING: \"https-enrollment\"", get_v2c(d + "2." + row));
+    EXPECT_EQ("STRING: \"Fix network connectivity issues\"", get_v2c(d + "6." + row));
+    EXPECT_EQ("STRING: \"" + kComputer + "\"", get_v2c(d + "9." + row));
+    // A skipped check says so.
+    EXPECT_EQ("INTEGER: 4", get_v2c(d + "3.3")); // ping-gateway: skip(4)
+}
+
+} // namespace

@@ -46,6 +46,7 @@ void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_
     opt->ldap_bind_dn = cfg->ldap_bind_dn;
     opt->ldap_password_file = cfg->ldap_password_file;
     opt->timeout_ms = 5000;
+    opt->skip = cfg->diag_skip;
 }
 
 int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b)

@@ -23,6 +23,8 @@
 #include "mdm_log.h"
 #include "mdm_os.h"
 #include "mdm_signal.h"
+#include "mdm_thread.h"
+#include "mdm_wakeup.h"
 #include "mdm_snmp.h"
 #include "mdm_text.h"
 #include "mdm_version.h"
@@ -68,6 +70,20 @@ struct agent {
     bool source_done;        /* xml / evtx read to the end, or failed for good */
     int64_t source_retry_at; /* monotonic ms; 0 = none */
     bool dirty;              /* state to save */
+
+    /*
+     * The diagnoser runs on its own thread after an alert is raised; its
+     * report comes back through diag_done (under diag_lock) and a wake-up of
+     * the loop. One run at a time; an alert during a run asks for another.
+     */
+    struct mdm_wakeup *wake;
+    struct mdm_waitgroup *diag_lock;
+    struct mdm_diag_report *diag_done; /* set by the diagnoser thread */
+    bool diag_running;
+    bool diag_again;
+    struct mdm_notice diag_trigger; /* the alert the run is for */
+    struct mdm_notice diag_next;    /* the latest alert raised during the run */
+    bool diag_off_logged;
 };
 
 static int outbox_save_cb(void *ctx, struct mdm_buf *buf)
@@ -107,6 +123,111 @@ static const char *health_word(enum mdm_health h)
     return mdm_health_name(h);
 }
 
+/* Called on the diagnoser's thread when a run ends. */
+static void diagnosis_done(struct mdm_diag_report *report, void *ctx)
+{
+    struct agent *a = ctx;
+
+    mdm_waitgroup_lock(a->diag_lock);
+    a->diag_done = report;
+    mdm_waitgroup_signal(a->diag_lock);
+    mdm_waitgroup_unlock(a->diag_lock);
+    mdm_wakeup_post(a->wake);
+}
+
+static void start_diagnosis(struct agent *a)
+{
+    struct mdm_diag_options opt;
+
+    mdm_diag_options_from_config(a->cfg, &opt);
+    if (mdm_diag_start(&opt, diagnosis_done, a) != 0) {
+        mdm_log(MDM_LOG_ERROR, "cannot start the diagnoser (out of memory or threads)");
+        return;
+    }
+    a->diag_running = true;
+    mdm_log(MDM_LOG_INFO, "diagnoser: checking why %s is in error", a->diag_trigger.target);
+}
+
+/*
+ * An alert was raised: diagnose it (the knowledge article's checks), unless
+ * no Enrollment Server is configured, in which case there is nothing the
+ * checks could say about it.
+ */
+static void request_diagnosis(struct agent *a, const struct mdm_notice *alert)
+{
+    if (a->cfg->enrollment_server == NULL) {
+        if (!a->diag_off_logged)
+            mdm_log(MDM_LOG_INFO, "diagnoser: off (no enrollment-server in %s)", a->config_path);
+        a->diag_off_logged = true;
+        return;
+    }
+    if (a->diag_running) {
+        a->diag_next = *alert;
+        a->diag_again = true;
+        return;
+    }
+    a->diag_trigger = *alert;
+    start_diagnosis(a);
+}
+
+/* Main loop: publishes a finished run in mdmDiagTable and queues mdmDiagnosis. */
+static void take_diagnosis(struct agent *a)
+{
+    struct mdm_diag_report *report;
+    unsigned rows[MDM_CHECKS_MAX];
+    struct mdm_notice n;
+
+    mdm_waitgroup_lock(a->diag_lock);
+    report = a->diag_done;
+    a->diag_done = NULL;
+    mdm_waitgroup_unlock(a->diag_lock);
+    if (report == NULL)
+        return;
+    a->diag_running = false;
+    mdm_snmp_set_diagnosis(a->diag_trigger.target, report, rows);
+    n = a->diag_trigger;
+    n.kind = MDM_NOTICE_DIAGNOSIS;
+    for (size_t k = 0; k < report->diagnosis_count; k++) {
+        const struct mdm_diagnosis *d = &report->diagnoses[k];
+        for (size_t i = 0; i < report->check_count; i++) {
+            if (strcmp(report->checks[i].name, d->check) != 0)
+                continue;
+            n.diag_row = rows[i];
+            n.check_status = report->checks[i].status;
+            mdm_utf8_copy(n.check, sizeof(n.check), report->checks[i].name);
+            mdm_utf8_copy(n.detail, sizeof(n.detail), report->checks[i].detail);
+        }
+        mdm_utf8_copy(n.diagnosis, sizeof(n.diagnosis), d->diagnosis);
+        mdm_utf8_copy(n.resolver, sizeof(n.resolver), d->resolver);
+        mdm_log(MDM_LOG_WARNING, "diagnosis for %s: %s (%s); resolver: %s", n.target, d->diagnosis,
+                d->because, d->resolver);
+        mdm_outbox_push(&a->outbox, &n);
+    }
+    if (report->diagnosis_count == 0 && report->check_count > 0) {
+        /* No cause from the table: report the first check that did not pass. */
+        size_t i = 0;
+        while (i + 1 < report->check_count && report->checks[i].status == MDM_CHECK_PASS)
+            i++;
+        n.diag_row = rows[i];
+        n.check_status = report->checks[i].status;
+        mdm_utf8_copy(n.check, sizeof(n.check), report->checks[i].name);
+        mdm_utf8_copy(n.detail, sizeof(n.detail), report->checks[i].detail);
+        n.diagnosis[0] = n.resolver[0] = '\0';
+        mdm_log(MDM_LOG_WARNING,
+                "diagnosis for %s: none of the knowledge article's causes "
+                "found (see mdmDiagTable or mdmhealth diagnose)",
+                n.target);
+        mdm_outbox_push(&a->outbox, &n);
+    }
+    mdm_free(report);
+    a->dirty = true;
+    if (a->diag_again) {
+        a->diag_again = false;
+        a->diag_trigger = a->diag_next;
+        start_diagnosis(a);
+    }
+}
+
 static int on_transition(const struct mdm_transition *t, void *ctx)
 {
     struct agent *a = ctx;
@@ -135,6 +256,8 @@ static int on_transition(const struct mdm_transition *t, void *ctx)
     mdm_utf8_copy(n.target, sizeof(n.target), t->target);
     mdm_utf8_copy(n.description, sizeof(n.description), t->description ? t->description : "");
     mdm_outbox_push(&a->outbox, &n);
+    if (t->alert == MDM_ALERT_RAISED)
+        request_diagnosis(a, &n);
     return 0;
 }
 
@@ -361,6 +484,10 @@ static int loop(struct agent *a)
         fd = mdm_signal_fd();
         FD_SET(fd, &fds);
         maxfd = fd;
+        fd = mdm_wakeup_fd(a->wake);
+        FD_SET(fd, &fds);
+        if (fd > maxfd)
+            maxfd = fd;
         fd = a->src != NULL ? mdm_source_pollfd(a->src) : -1;
         if (fd >= 0) {
             FD_SET(fd, &fds);
@@ -394,10 +521,24 @@ static int loop(struct agent *a)
             else if (got & MDM_SIGNAL_RELOAD)
                 reload(a);
         }
+        if (ready > 0 && FD_ISSET(mdm_wakeup_fd(a->wake), &fds)) {
+            mdm_wakeup_drain(a->wake);
+            take_diagnosis(a);
+        }
         if (ready > 0 && a->src != NULL && (fd = mdm_source_pollfd(a->src)) >= 0 &&
             FD_ISSET(fd, &fds))
             mdm_source_wait(a->src, 0); /* drains the notification; pump() reads */
         mdm_snmp_process(&fds, ready);
+    }
+    if (a->diag_running) {
+        /* The diagnoser thread reports into this agent: let it finish (bounded by its timeouts). */
+        int64_t deadline = mdm_os_monotonic_ms() + 20000;
+        mdm_log(MDM_LOG_INFO, "stopping: waiting for the diagnoser to finish");
+        mdm_waitgroup_lock(a->diag_lock);
+        while (a->diag_done == NULL && mdm_os_monotonic_ms() < deadline)
+            mdm_waitgroup_wait(a->diag_lock, deadline);
+        mdm_waitgroup_unlock(a->diag_lock);
+        take_diagnosis(a);
     }
     mdm_log(MDM_LOG_INFO, "stopping: saving the state");
     return save_state(a) == 0 ? MDM_EXIT_OK : MDM_EXIT_FAILURE;
@@ -450,6 +591,10 @@ int mdm_cmd_run(int argc, char **argv)
         mdm_cli_error("%s", err.msg);
         goto out;
     }
+    if (mdm_wakeup_open(&a.wake, &err) != 0 || (a.diag_lock = mdm_waitgroup_new()) == NULL) {
+        mdm_cli_error("%s", a.wake ? "out of memory" : err.msg);
+        goto out_signals;
+    }
     rc = mdm_snmp_start(&opt, a.engine, &a.status, &a.outbox, &err);
     if (rc != 0) {
         mdm_cli_error("%s", err.msg);
@@ -468,6 +613,8 @@ out_signals:
     mdm_signal_close();
 out:
     mdm_source_close(a.src);
+    mdm_wakeup_close(a.wake);
+    mdm_waitgroup_free(a.diag_lock);
     mdm_event_free(&a.ev);
     mdm_engine_free(a.engine);
     mdm_outbox_free(&a.outbox);

@@ -41,7 +41,7 @@ static const struct {
 struct run {
     struct mdm_waitgroup *wg;
     struct mdm_diag_options opt; /* its strings point into text[] below */
-    char text[9][OPT_STRING_MAX];
+    char text[10][OPT_STRING_MAX];
     struct mdm_check_result results[CHECK_COUNT];
     bool done[CHECK_COUNT];
     size_t running; /* workers not finished */
@@ -89,6 +89,23 @@ static void worker(void *arg)
     mdm_waitgroup_unlock(run->wg);
 }
 
+/* Is name one of the space-separated words of list? */
+static bool is_skipped(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        size_t n;
+        while (*p == ' ' || *p == ',')
+            p++;
+        n = strcspn(p, " ,");
+        if (n == len && strncmp(p, name, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
 int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *report)
 {
     struct run *run = mdm_calloc(1, sizeof(*run));
@@ -108,12 +125,12 @@ int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *rep
      */
     run->opt = *opt;
     {
-        const char **fields[] = {&run->opt.enrollment_server, &run->opt.enrollment_address,
-                                 &run->opt.dm_server,         &run->opt.ad_group,
-                                 &run->opt.ldap_uri,          &run->opt.ldap_base,
-                                 &run->opt.computer_dn,       &run->opt.ldap_bind_dn,
-                                 &run->opt.ldap_password_file};
-        for (size_t f = 0; f < 9; f++) {
+        const char **fields[] = {&run->opt.enrollment_server,  &run->opt.enrollment_address,
+                                 &run->opt.dm_server,          &run->opt.ad_group,
+                                 &run->opt.ldap_uri,           &run->opt.ldap_base,
+                                 &run->opt.computer_dn,        &run->opt.ldap_bind_dn,
+                                 &run->opt.ldap_password_file, &run->opt.skip};
+        for (size_t f = 0; f < 10; f++) {
             if (*fields[f] != NULL) {
                 snprintf(run->text[f], OPT_STRING_MAX, "%s", *fields[f]);
                 *fields[f] = run->text[f];
@@ -124,9 +141,17 @@ int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *rep
         run->opt.timeout_ms = 5000;
     mdm_waitgroup_lock(run->wg);
     for (size_t i = 0; i < CHECK_COUNT; i++) {
-        struct job *job = mdm_malloc(sizeof(*job));
+        struct job *job;
         run->results[i].status = MDM_CHECK_ERROR;
         snprintf(run->results[i].name, sizeof(run->results[i].name), "%s", check_table[i].name);
+        if (is_skipped(run->opt.skip, check_table[i].name)) {
+            run->results[i].status = MDM_CHECK_SKIP;
+            snprintf(run->results[i].detail, sizeof(run->results[i].detail),
+                     "not run: listed in diag-skip");
+            run->done[i] = true;
+            continue;
+        }
+        job = mdm_malloc(sizeof(*job));
         if (job == NULL || (job->run = run, job->index = i, mdm_thread_start(worker, job) != 0)) {
             mdm_free(job);
             snprintf(run->results[i].detail, sizeof(run->results[i].detail),
@@ -180,7 +205,8 @@ static bool passed(const struct mdm_diag_report *r, const char *name)
     return c != NULL && c->status == MDM_CHECK_PASS;
 }
 
-static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char *because)
+static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char *because,
+                const char *check)
 {
     static const char *const diagnosis[] = {
         NULL,
@@ -201,12 +227,13 @@ static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char 
     r->diagnoses[r->diagnosis_count].diagnosis = diagnosis[id];
     r->diagnoses[r->diagnosis_count].resolver = resolver[id];
     r->diagnoses[r->diagnosis_count].because = because;
+    r->diagnoses[r->diagnosis_count].check = check;
     r->diagnosis_count++;
 }
 
 void mdm_diag_decide(struct mdm_diag_report *r)
 {
-    const char *network = NULL;
+    const char *network = NULL, *evidence = NULL;
 
     r->diagnosis_count = 0;
     /*
@@ -215,32 +242,96 @@ void mdm_diag_decide(struct mdm_diag_report *r)
      * proves the path works even when pings fail (ICMP blocked by a
      * firewall), so pings alone never make this diagnosis.
      */
-    if (failed(r, "ping-loopback"))
+    if (failed(r, "ping-loopback")) {
         network = "the TCP/IP stack of this computer does not answer on 127.0.0.1";
-    else if (failed(r, "dns") && passed(r, "ping-enrollment-ip"))
+        evidence = "ping-loopback";
+    } else if (failed(r, "dns") && passed(r, "ping-enrollment-ip")) {
         network = "the Enrollment Server answers by IP address but its name does not resolve "
                   "(DNS)";
-    else if (failed(r, "dns"))
+        evidence = "dns";
+    } else if (failed(r, "dns")) {
         network = "the Enrollment Server's name does not resolve (DNS)";
-    else if (failed(r, "https-enrollment") && failed(r, "ping-enrollment-ip"))
+        evidence = "dns";
+    } else if (failed(r, "https-enrollment") && failed(r, "ping-enrollment-ip")) {
         network = "the Enrollment Server answers neither ICMP nor its admin port (host down, "
                   "or no route)";
-    else if (failed(r, "https-enrollment"))
+        evidence = "https-enrollment";
+    } else if (failed(r, "https-enrollment")) {
         network = "the Enrollment Server answers ICMP but not HTTPS on its admin port (firewall, "
                   "or the service is not listening)";
-    else if (failed(r, "enrollment-services"))
+        evidence = "https-enrollment";
+    } else if (failed(r, "enrollment-services")) {
         network = "the SCMDM Enrollment services are not running on the Enrollment Server";
-    else if (failed(r, "https-dm-admin"))
+        evidence = "enrollment-services";
+    } else if (failed(r, "https-dm-admin")) {
         network = "this DM server's own admin port does not answer HTTPS";
+        evidence = "https-dm-admin";
+    }
     if (network != NULL)
-        add(r, MDM_DIAG_NETWORK, network);
+        add(r, MDM_DIAG_NETWORK, network, evidence);
     if (failed(r, "loopback-check"))
         add(r, MDM_DIAG_LOOPBACK,
-            "the Enrollment Server name maps to this computer and the loopback check is active");
+            "the Enrollment Server name maps to this computer and the loopback check is active",
+            "loopback-check");
     if (failed(r, "ad-group"))
         add(r, MDM_DIAG_AD_GROUP,
             "this computer account is not a member of the SCMDM 2008 Device Management "
-            "Servers group");
+            "Servers group",
+            "ad-group");
+}
+
+struct start_job {
+    struct mdm_diag_options opt;
+    char text[10][OPT_STRING_MAX];
+    void (*done)(struct mdm_diag_report *report, void *ctx);
+    void *ctx;
+};
+
+static void start_worker(void *arg)
+{
+    struct start_job *job = arg;
+    struct mdm_diag_report *report = mdm_calloc(1, sizeof(*report));
+
+    if (report != NULL && mdm_diag_run(&job->opt, report) != 0) {
+        mdm_free(report);
+        report = NULL;
+    }
+    job->done(report, job->ctx);
+    mdm_free(job);
+}
+
+int mdm_diag_start(const struct mdm_diag_options *opt,
+                   void (*done)(struct mdm_diag_report *report, void *ctx), void *ctx)
+{
+    struct start_job *job = mdm_calloc(1, sizeof(*job));
+    const char **fields[10];
+    int rc;
+
+    if (job == NULL)
+        return MDM_ENOMEM;
+    job->opt = *opt;
+    job->done = done;
+    job->ctx = ctx;
+    fields[0] = &job->opt.enrollment_server;
+    fields[1] = &job->opt.enrollment_address;
+    fields[2] = &job->opt.dm_server;
+    fields[3] = &job->opt.ad_group;
+    fields[4] = &job->opt.ldap_uri;
+    fields[5] = &job->opt.ldap_base;
+    fields[6] = &job->opt.computer_dn;
+    fields[7] = &job->opt.ldap_bind_dn;
+    fields[8] = &job->opt.ldap_password_file;
+    fields[9] = &job->opt.skip;
+    for (size_t f = 0; f < 10; f++) {
+        if (*fields[f] != NULL) {
+            snprintf(job->text[f], OPT_STRING_MAX, "%s", *fields[f]);
+            *fields[f] = job->text[f];
+        }
+    }
+    rc = mdm_thread_start(start_worker, job);
+    if (rc != 0)
+        mdm_free(job);
+    return rc;
 }
 
 const char *mdm_check_status_name(enum mdm_check_status status)

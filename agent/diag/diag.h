@@ -68,6 +68,7 @@ struct mdm_diagnosis {
     const char *diagnosis; /* static */
     const char *resolver;  /* static */
     const char *because;   /* static: which checks led here */
+    const char *check;     /* static: the name of the check that established it */
 };
 
 struct mdm_diag_report {
@@ -91,6 +92,7 @@ struct mdm_diag_options {
     const char *ldap_bind_dn;       /* NULL: the computer account (Windows) or anonymous */
     const char *ldap_password_file; /* password for ldap_bind_dn, owner-only file */
     int timeout_ms;                 /* per check */
+    const char *skip;               /* space-separated check names not to run (diag-skip) */
 };
 
 /* A check: fills r (name already set, status/detail/duration by the check). */
@@ -102,6 +104,15 @@ typedef void (*mdm_check_fn)(const struct mdm_diag_options *opt, struct mdm_chec
  * completely. Returns 0, or MDM_ENOMEM / MDM_EIO when threads cannot start.
  */
 int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *report);
+
+/*
+ * Starts mdm_diag_run on a thread of its own and returns at once. The
+ * options are copied before it returns. done(report, ctx) is called on that
+ * thread when the run ends; report is owned by the callee (mdm_free).
+ * Returns 0, or MDM_ENOMEM / MDM_EIO when the thread cannot start.
+ */
+int mdm_diag_start(const struct mdm_diag_options *opt,
+                   void (*done)(struct mdm_diag_report *report, void *ctx), void *ctx);
 
 /*
  * The specification's table: fills report->diagnoses from the check

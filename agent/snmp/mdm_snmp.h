@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "diag.h"
 #include "mdm_err.h"
 #include "monitor.h"
 #include "outbox.h"
@@ -69,6 +70,15 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
 
 /* Validates the Net-SNMP directives of a configuration file without opening anything. */
 int mdm_snmp_check(const char *config_path, struct mdm_err *err);
+
+/*
+ * Publishes a diagnoser run for a target in mdmDiagTable, replacing that
+ * target's previous rows (the report is copied). Returns the table row
+ * index of each check through rows[i] (for the mdmDiagnosis varbinds) when
+ * rows is not NULL.
+ */
+void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *report,
+                            unsigned rows[MDM_CHECKS_MAX]);
 
 /* Points the MIB at a new engine (after a reload). */
 void mdm_snmp_set_engine(struct mdm_engine *engine);

@@ -5,6 +5,7 @@
  */
 #include "snmp_internal.h"
 
+#include "mdm_text.h"
 #include "mdm_version.h"
 #include "pack.h"
 
@@ -15,8 +16,9 @@
 
 static oid agent_oid[] = {MDM_MIB_ROOT, 1, 1};         /* mdmAgent */
 static oid monitor_table_oid[] = {MDM_MIB_ROOT, 1, 2}; /* mdmMonitorTable */
+static oid diag_table_oid[] = {MDM_MIB_ROOT, 1, 3};    /* mdmDiagTable */
 
-static netsnmp_handler_registration *agent_reg, *monitor_reg;
+static netsnmp_handler_registration *agent_reg, *monitor_reg, *diag_reg;
 
 size_t mdm_date_and_time(int64_t ms, u_char out[11])
 {
@@ -45,6 +47,17 @@ size_t mdm_date_and_time(int64_t ms, u_char out[11])
 void mdm_mib_monitor_column(int column, unsigned row, oid *out, size_t *len)
 {
     static const oid entry[] = {MDM_MIB_ROOT, 1, 2, 1};
+    size_t n = sizeof(entry) / sizeof(entry[0]);
+
+    memcpy(out, entry, sizeof(entry));
+    out[n] = (oid)column;
+    out[n + 1] = row;
+    *len = n + 2;
+}
+
+void mdm_mib_diag_column(int column, unsigned row, oid *out, size_t *len)
+{
+    static const oid entry[] = {MDM_MIB_ROOT, 1, 3, 1};
     size_t n = sizeof(entry) / sizeof(entry[0]);
 
     memcpy(out, entry, sizeof(entry));
@@ -239,6 +252,132 @@ static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
     return SNMP_ERR_NOERROR;
 }
 
+/*
+ * mdmDiagTable: slot s (one per target), check i -> row s * MDM_CHECKS_MAX + i + 1.
+ * The loop context is the next (slot, check) position as one number.
+ */
+static netsnmp_variable_list *diag_next(void **loop_ctx, void **data_ctx,
+                                        netsnmp_variable_list *index, netsnmp_iterator_info *info)
+{
+    size_t pos = (size_t)(uintptr_t)*loop_ctx;
+    (void)info;
+
+    for (; pos < MDM_DIAG_TARGETS_MAX * MDM_CHECKS_MAX; pos++) {
+        size_t slot = pos / MDM_CHECKS_MAX, i = pos % MDM_CHECKS_MAX;
+        const struct mdm_diag_slot *d = &mdm_snmp.diag[slot];
+        if (d->used && i < d->report.check_count) {
+            u_long row = (u_long)pos + 1;
+            snmp_set_var_typed_value(index, ASN_UNSIGNED, &row, sizeof(row));
+            *data_ctx = (void *)(uintptr_t)(pos + 1);
+            *loop_ctx = (void *)(uintptr_t)(pos + 1);
+            return index;
+        }
+    }
+    return NULL;
+}
+
+static netsnmp_variable_list *diag_first(void **loop_ctx, void **data_ctx,
+                                         netsnmp_variable_list *index, netsnmp_iterator_info *info)
+{
+    *loop_ctx = (void *)(uintptr_t)0;
+    return diag_next(loop_ctx, data_ctx, index, info);
+}
+
+/* The diagnosis established by check i of a report, or NULL. */
+static const struct mdm_diagnosis *diagnosis_of(const struct mdm_diag_report *r, size_t i)
+{
+    for (size_t k = 0; k < r->diagnosis_count; k++)
+        if (r->diagnoses[k].check != NULL && strcmp(r->diagnoses[k].check, r->checks[i].name) == 0)
+            return &r->diagnoses[k];
+    return NULL;
+}
+
+static int diag_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
+                        netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+    (void)handler;
+    (void)reg;
+    if (reqinfo->mode != MODE_GET)
+        return SNMP_ERR_NOERROR;
+    for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
+        uintptr_t pos1 = (uintptr_t)netsnmp_extract_iterator_context(r);
+        netsnmp_table_request_info *ti = netsnmp_extract_table_info(r);
+        netsnmp_variable_list *var = r->requestvb;
+        const struct mdm_diag_slot *d;
+        const struct mdm_check_result *c;
+        const struct mdm_diagnosis *dg;
+        size_t slot, i;
+        u_char dt[11];
+        long l;
+        u_long u;
+
+        if (pos1 == 0 || ti == NULL) {
+            netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHINSTANCE);
+            continue;
+        }
+        slot = (pos1 - 1) / MDM_CHECKS_MAX;
+        i = (pos1 - 1) % MDM_CHECKS_MAX;
+        d = &mdm_snmp.diag[slot];
+        c = &d->report.checks[i];
+        dg = diagnosis_of(&d->report, i);
+        switch (ti->colnum) {
+        case MDM_DCOL_NAME:
+            set_string(var, c->name);
+            break;
+        case MDM_DCOL_STATUS:
+            l = c->status;
+            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            break;
+        case MDM_DCOL_DETAIL:
+            /* SnmpAdminString: at most 255 octets, cut on a character boundary. */
+            snmp_set_var_typed_value(var, ASN_OCTET_STR, c->detail,
+                                     mdm_utf8_cut(c->detail, strlen(c->detail), 255));
+            break;
+        case MDM_DCOL_DIAGNOSIS:
+            set_string(var, dg ? dg->diagnosis : "");
+            break;
+        case MDM_DCOL_RESOLVER:
+            set_string(var, dg ? dg->resolver : "");
+            break;
+        case MDM_DCOL_LAST_RUN:
+            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt,
+                                     mdm_date_and_time(d->report.started_ms, dt));
+            break;
+        case MDM_DCOL_DURATION_MS:
+            u = c->duration_ms > 0 ? (u_long)c->duration_ms : 0;
+            snmp_set_var_typed_value(var, ASN_UNSIGNED, &u, sizeof(u));
+            break;
+        case MDM_DCOL_TARGET:
+            set_string(var, d->target);
+            break;
+        default:
+            netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
+            break;
+        }
+    }
+    return SNMP_ERR_NOERROR;
+}
+
+void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *report,
+                            unsigned rows[MDM_CHECKS_MAX])
+{
+    size_t slot = MDM_DIAG_TARGETS_MAX;
+
+    for (size_t s = 0; s < MDM_DIAG_TARGETS_MAX && slot == MDM_DIAG_TARGETS_MAX; s++)
+        if (mdm_snmp.diag[s].used && strcmp(mdm_snmp.diag[s].target, target) == 0)
+            slot = s;
+    for (size_t s = 0; s < MDM_DIAG_TARGETS_MAX && slot == MDM_DIAG_TARGETS_MAX; s++)
+        if (!mdm_snmp.diag[s].used)
+            slot = s;
+    if (slot == MDM_DIAG_TARGETS_MAX)
+        slot = 0; /* full: the first target's rows give way */
+    mdm_snmp.diag[slot].used = true;
+    mdm_utf8_copy(mdm_snmp.diag[slot].target, sizeof(mdm_snmp.diag[slot].target), target);
+    mdm_snmp.diag[slot].report = *report;
+    for (size_t i = 0; rows != NULL && i < MDM_CHECKS_MAX; i++)
+        rows[i] = (unsigned)(slot * MDM_CHECKS_MAX + i + 1);
+}
+
 int mdm_mib_register(void)
 {
     netsnmp_table_registration_info *table = NULL;
@@ -267,6 +406,24 @@ int mdm_mib_register(void)
     iter->table_reginfo = table;
     if (netsnmp_register_table_iterator2(monitor_reg, iter) != SNMPERR_SUCCESS)
         return MDM_ENOMEM;
+
+    diag_reg = netsnmp_create_handler_registration("mdmDiagTable", diag_handler, diag_table_oid,
+                                                   OID_LENGTH(diag_table_oid), HANDLER_CAN_RONLY);
+    table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
+    if (diag_reg == NULL || table == NULL || iter == NULL) {
+        SNMP_FREE(table);
+        SNMP_FREE(iter);
+        return MDM_ENOMEM;
+    }
+    netsnmp_table_helper_add_indexes(table, ASN_UNSIGNED, 0);
+    table->min_column = MDM_DCOL_NAME;
+    table->max_column = MDM_DCOL_TARGET;
+    iter->get_first_data_point = diag_first;
+    iter->get_next_data_point = diag_next;
+    iter->table_reginfo = table;
+    if (netsnmp_register_table_iterator2(diag_reg, iter) != SNMPERR_SUCCESS)
+        return MDM_ENOMEM;
     return 0;
 }
 
@@ -276,5 +433,7 @@ void mdm_mib_unregister(void)
         netsnmp_unregister_handler(agent_reg);
     if (monitor_reg != NULL)
         netsnmp_unregister_handler(monitor_reg);
-    agent_reg = monitor_reg = NULL;
+    if (diag_reg != NULL)
+        netsnmp_unregister_handler(diag_reg);
+    agent_reg = monitor_reg = diag_reg = NULL;
 }

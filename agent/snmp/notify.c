@@ -325,6 +325,16 @@ static void add_var(netsnmp_pdu *pdu, int column, unsigned row, u_char type, con
     snmp_pdu_add_variable(pdu, name, name_len, type, value, len);
 }
 
+static void add_diag_var(netsnmp_pdu *pdu, int column, unsigned row, u_char type, const void *value,
+                         size_t len)
+{
+    oid name[MAX_OID_LEN];
+    size_t name_len;
+
+    mdm_mib_diag_column(column, row, name, &name_len);
+    snmp_pdu_add_variable(pdu, name, name_len, type, value, len);
+}
+
 /* Builds the notification PDU for a notice (varbinds as in MDM-HEALTH-MIB). */
 static netsnmp_pdu *build_pdu(const struct mdm_notice *n, int type)
 {
@@ -352,6 +362,19 @@ static netsnmp_pdu *build_pdu(const struct mdm_notice *n, int type)
     add_var(pdu, MDM_COL_LAST_EVENT_ID, n->row, ASN_UNSIGNED, &event_id, sizeof(event_id));
     add_var(pdu, MDM_COL_LAST_RECORD_ID, n->row, ASN_OCTET_STR, record, strlen(record));
     add_var(pdu, MDM_COL_LAST_CHANGE, n->row, ASN_OCTET_STR, dt, dt_len);
+    if (n->kind == MDM_NOTICE_DIAGNOSIS) {
+        /* The evidence: the mdmDiagTable row of the check that established the diagnosis. */
+        long status = n->check_status;
+        add_diag_var(pdu, MDM_DCOL_NAME, n->diag_row, ASN_OCTET_STR, n->check, strlen(n->check));
+        add_diag_var(pdu, MDM_DCOL_STATUS, n->diag_row, ASN_INTEGER, &status, sizeof(status));
+        add_diag_var(pdu, MDM_DCOL_DETAIL, n->diag_row, ASN_OCTET_STR, n->detail,
+                     strlen(n->detail));
+        add_diag_var(pdu, MDM_DCOL_DIAGNOSIS, n->diag_row, ASN_OCTET_STR, n->diagnosis,
+                     strlen(n->diagnosis));
+        add_diag_var(pdu, MDM_DCOL_RESOLVER, n->diag_row, ASN_OCTET_STR, n->resolver,
+                     strlen(n->resolver));
+        return pdu;
+    }
     add_var(pdu, MDM_COL_LAST_DESCRIPTION, n->row, ASN_OCTET_STR, n->description,
             strlen(n->description));
     add_var(pdu, MDM_COL_ALERT_SEVERITY, n->row, ASN_INTEGER, &severity, sizeof(severity));

@@ -5,6 +5,7 @@
  *   outbox <next seq> <overflows> <key,key,...|->
  *   notice <seq> <kind> <row> <health> <severity> <priority> <event id>
  *          <record id> <time ms> <pending bits, hex> <monitor> <target> <description>
+ *          <diag row> <check status> <check> <detail> <diagnosis> <resolver>
  * where the pending bits refer to the key list of the outbox line and the
  * texts use the store's escaping.
  */
@@ -114,6 +115,10 @@ void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
     mdm_utf8_copy(slot->monitor, sizeof(slot->monitor), n->monitor);
     mdm_utf8_copy(slot->target, sizeof(slot->target), n->target);
     mdm_utf8_copy(slot->description, sizeof(slot->description), n->description);
+    mdm_utf8_copy(slot->check, sizeof(slot->check), n->check);
+    mdm_utf8_copy(slot->detail, sizeof(slot->detail), n->detail);
+    mdm_utf8_copy(slot->diagnosis, sizeof(slot->diagnosis), n->diagnosis);
+    mdm_utf8_copy(slot->resolver, sizeof(slot->resolver), n->resolver);
     slot->seq = ob->next_seq++;
     slot->pending = ob->dest_count == 32 ? 0xFFFFFFFFu : (1u << ob->dest_count) - 1;
     ob->count++;
@@ -171,6 +176,16 @@ int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
             rc = mdm_buf_adds(buf, " ");
         if (rc == 0)
             rc = mdm_store_escape(buf, nt->description);
+        if (rc == 0)
+            rc = mdm_buf_printf(buf, " %u %d ", nt->diag_row, nt->check_status);
+        {
+            const char *texts[] = {nt->check, nt->detail, nt->diagnosis, nt->resolver};
+            for (size_t t = 0; rc == 0 && t < 4; t++) {
+                rc = mdm_store_escape(buf, texts[t]);
+                if (rc == 0 && t < 3)
+                    rc = mdm_buf_adds(buf, " ");
+            }
+        }
     }
     return rc;
 }
@@ -218,14 +233,14 @@ static int load_outbox_line(struct mdm_outbox *ob, char **tok, size_t n)
 
 int mdm_outbox_load_line(struct mdm_outbox *ob, char *line)
 {
-    char *tok[14];
-    size_t n = split(line, tok, 14);
+    char *tok[20];
+    size_t n = split(line, tok, 20);
     struct mdm_notice nt;
     int kind;
 
     if (n > 0 && strcmp(tok[0], "outbox") == 0)
         return load_outbox_line(ob, tok, n);
-    if (n != 14 || strcmp(tok[0], "notice") != 0)
+    if ((n != 14 && n != 20) || strcmp(tok[0], "notice") != 0)
         return MDM_EPARSE;
     memset(&nt, 0, sizeof(nt));
     if (sscanf(tok[1], "%" SCNu64, &nt.seq) != 1 || sscanf(tok[2], "%d", &kind) != 1 ||
@@ -238,6 +253,18 @@ int mdm_outbox_load_line(struct mdm_outbox *ob, char *line)
         sscanf(tok[10], "%" SCNx32, &nt.pending) != 1 || mdm_store_unescape(tok[11]) != 0 ||
         mdm_store_unescape(tok[12]) != 0 || mdm_store_unescape(tok[13]) != 0)
         return MDM_EPARSE;
+    if (n == 20) {
+        if (sscanf(tok[14], "%u", &nt.diag_row) != 1 ||
+            sscanf(tok[15], "%d", &nt.check_status) != 1)
+            return MDM_EPARSE;
+        for (size_t t = 16; t < 20; t++)
+            if (mdm_store_unescape(tok[t]) != 0)
+                return MDM_EPARSE;
+        mdm_utf8_copy(nt.check, sizeof(nt.check), tok[16]);
+        mdm_utf8_copy(nt.detail, sizeof(nt.detail), tok[17]);
+        mdm_utf8_copy(nt.diagnosis, sizeof(nt.diagnosis), tok[18]);
+        mdm_utf8_copy(nt.resolver, sizeof(nt.resolver), tok[19]);
+    }
     nt.kind = (enum mdm_notice_kind)kind;
     mdm_utf8_copy(nt.monitor, sizeof(nt.monitor), tok[11]);
     mdm_utf8_copy(nt.target, sizeof(nt.target), tok[12]);

@@ -28,6 +28,7 @@ extern "C" {
 #define MDM_OUTBOX_MAX      1000u /* notices kept; beyond, the oldest is dropped and counted */
 #define MDM_DEST_MAX        32u   /* notification destinations (one bit each) */
 #define MDM_NOTICE_TEXT_MAX 256u  /* text varbinds: at most 255 octets plus NUL */
+#define MDM_NOTICE_NAME_MAX 128u  /* check, diagnosis and resolver names */
 
 enum mdm_notice_kind {
     MDM_NOTICE_RAISED = 1,   /* mdmAlertRaised */
@@ -48,6 +49,13 @@ struct mdm_notice {
     char monitor[MDM_NOTICE_TEXT_MAX];
     char target[MDM_NOTICE_TEXT_MAX];
     char description[MDM_NOTICE_TEXT_MAX];
+    /* MDM_NOTICE_DIAGNOSIS only: the mdmDiagTable row that holds the evidence. */
+    unsigned diag_row;
+    int check_status; /* enum mdm_check_status */
+    char check[MDM_NOTICE_NAME_MAX];
+    char detail[MDM_NOTICE_TEXT_MAX];
+    char diagnosis[MDM_NOTICE_NAME_MAX]; /* "" when the run found none */
+    char resolver[MDM_NOTICE_NAME_MAX];
     uint32_t pending; /* destination slots still to be served */
 };
 

@@ -11,7 +11,16 @@
 
 #include "mdm_snmp.h"
 
+#define MDM_DIAG_TARGETS_MAX 64u /* targets whose last diagnosis is kept in mdmDiagTable */
+
+struct mdm_diag_slot {
+    bool used;
+    char target[256];
+    struct mdm_diag_report report;
+};
+
 struct mdm_snmp_state {
+    struct mdm_diag_slot diag[MDM_DIAG_TARGETS_MAX];
     struct mdm_engine *engine;
     struct mdm_agent_status *status;
     struct mdm_outbox *outbox;
@@ -51,6 +60,21 @@ size_t mdm_date_and_time(int64_t ms, u_char out[11]);
 
 /* Column OID of mdmMonitorEntry (root.1.2.1.column), for notification varbinds. */
 void mdm_mib_monitor_column(int column, unsigned row, oid *out, size_t *len);
+/* Column OID of mdmDiagEntry (root.1.3.1.column). */
+void mdm_mib_diag_column(int column, unsigned row, oid *out, size_t *len);
+
+/* mdmDiagEntry columns */
+enum {
+    MDM_DCOL_INDEX = 1,
+    MDM_DCOL_NAME,
+    MDM_DCOL_STATUS,
+    MDM_DCOL_DETAIL,
+    MDM_DCOL_DIAGNOSIS,
+    MDM_DCOL_RESOLVER,
+    MDM_DCOL_LAST_RUN,
+    MDM_DCOL_DURATION_MS,
+    MDM_DCOL_TARGET,
+};
 
 /* Notification destinations (notify.c). */
 void mdm_notify_register_directives(void);

@@ -1,0 +1,31 @@
+/*
+ * mdm_wakeup.h - lets a worker thread wake the main loop's select(): a pipe
+ * on POSIX (wakeup_posix.c), a loopback socket pair on Windows
+ * (wakeup_win.c), because Windows' select() only takes sockets.
+ */
+#ifndef MDM_WAKEUP_H
+#define MDM_WAKEUP_H
+
+#include "mdm_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mdm_wakeup;
+
+/* *out is owned by the caller (mdm_wakeup_close). */
+int mdm_wakeup_open(struct mdm_wakeup **out, struct mdm_err *err);
+/* The descriptor to select() on for reading. */
+int mdm_wakeup_fd(const struct mdm_wakeup *w);
+/* Wakes the loop; safe from any thread. */
+void mdm_wakeup_post(struct mdm_wakeup *w);
+/* Consumes pending wake-ups (main loop). */
+void mdm_wakeup_drain(struct mdm_wakeup *w);
+void mdm_wakeup_close(struct mdm_wakeup *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
