@@ -852,3 +852,39 @@ TEST_F(SnmpAgentTest, AlertIsDiagnosedWithMdmDiagnosisAndTheDiagTable)
 }
 
 } // namespace
+
+// --- 9. a silent SNMPv3 inform manager delays nobody -------------------------------
+
+namespace
+{
+
+TEST_F(SnmpAgentTest, SilentV3InformManagerDelaysNeitherOtherDestinationsNorQueries)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    // Nothing listens on `silent`: the SNMPv3 engine ID discovery gets no
+    // answer for -t 5 -r 1 (10 s). Net-SNMP's own discovery would block the
+    // agent for that long; ours must not.
+    const int silent = snmptest::free_udp_port();
+    ASSERT_EQ("", start_agent([&](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\n"
+                         "trapsess -Ci -v 3 -u nobody -l authPriv -a SHA-256 -A authpass123 "
+                         "-x AES -X privpass123 -t 5 -r 1 127.0.0.1:" +
+                         std::to_string(silent) + "\ntrap2sink " + sink + " traps\n";
+              }));
+    agent_->append(failure_event(401));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    // Queries are answered meanwhile.
+    EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
+    // ... and all of this happened while the discovery was still waiting:
+    // no timeout of it, and no failed (blocking) session opening, so far.
+    const std::string log = agent_->log();
+    EXPECT_EQ(std::string::npos, log.find("engine ID discovery")) << log;
+    EXPECT_EQ(std::string::npos, log.find("cannot open the session")) << log;
+    EXPECT_EQ("Gauge32: 1", get_v2c(oids::agent_scalar(oids::kNotificationsPending)));
+}
+
+} // namespace

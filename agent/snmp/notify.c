@@ -50,6 +50,8 @@ struct dest {
     uint64_t busy_seq; /* ... for this notice */
     int64_t retry_at_ms;
     int backoff_ms;
+    bool discover; /* SNMPv3 inform without -e: the manager's engine ID is found first */
+    bool probing;  /* ... the discovery request is outstanding */
 };
 
 static struct dest *dests[MDM_DEST_MAX];
@@ -305,6 +307,16 @@ static int dest_open(struct dest *d)
         session.securityEngineID = netsnmp_memdup(id, len);
         session.securityEngineIDLen = len;
     }
+    /*
+     * An SNMPv3 inform needs the manager's engine ID. Net-SNMP would find it
+     * with a synchronous request inside snmp_add(), stopping the whole main
+     * loop (SNMP answers, other destinations) while the manager is silent.
+     * The discovery is done asynchronously instead (probe_engine_id).
+     */
+    d->discover =
+        session.version == SNMP_VERSION_3 && d->inform && session.securityEngineIDLen == 0;
+    if (d->discover)
+        session.flags |= SNMP_FLAGS_DONT_PROBE;
     d->ss = snmp_add(&session, transport, NULL, NULL);
     session_free_parsed(&session); /* also our engine ID copy above */
     if (d->ss == NULL) {
@@ -312,6 +324,55 @@ static int dest_open(struct dest *d)
                 snmp_api_errstring(snmp_errno));
         return -1;
     }
+    if (d->discover)
+        d->ss->flags |= SNMP_FLAGS_DONT_PROBE; /* snmp_add() cleared it */
+    return 0;
+}
+
+static int probe_callback(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
+                          void *magic);
+
+/*
+ * Sends the RFC 3414 discovery request (an unauthenticated GET from the
+ * empty user), as Net-SNMP's own probe does, but without waiting: the
+ * manager's Report carries its engine ID, which Net-SNMP stores in the
+ * session when it processes the Report.
+ */
+static int probe_engine_id(struct dest *d)
+{
+    netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
+
+    if (pdu == NULL)
+        return -1;
+    pdu->version = SNMP_VERSION_3;
+    pdu->securityName = strdup("");
+    pdu->securityNameLen = 0;
+    pdu->securityLevel = SNMP_SEC_LEVEL_NOAUTH;
+    pdu->securityModel = SNMP_SEC_MODEL_USM;
+    if (pdu->securityName == NULL) {
+        snmp_free_pdu(pdu);
+        return -1;
+    }
+    if (usm_get_user(NULL, 0, pdu->securityName) == NULL) {
+        /* The empty, unauthenticated user the discovery is sent as. */
+        struct usmUser *user = calloc(1, sizeof(*user));
+        if (user == NULL) {
+            snmp_free_pdu(pdu);
+            return -1;
+        }
+        user->name = strdup("");
+        user->secName = strdup("");
+        user->authProtocolLen = OID_LENGTH(usmNoAuthProtocol);
+        user->authProtocol = snmp_duplicate_objid(usmNoAuthProtocol, user->authProtocolLen);
+        user->privProtocolLen = OID_LENGTH(usmNoPrivProtocol);
+        user->privProtocol = snmp_duplicate_objid(usmNoPrivProtocol, user->privProtocolLen);
+        usm_add_user(user);
+    }
+    if (snmp_async_send(d->ss, pdu, probe_callback, d) == 0) {
+        snmp_free_pdu(pdu);
+        return -1;
+    }
+    d->probing = true;
     return 0;
 }
 
@@ -424,6 +485,22 @@ static int inform_callback(int op, netsnmp_session *session, int reqid, netsnmp_
     return 1;
 }
 
+static int probe_callback(int op, netsnmp_session *session, int reqid, netsnmp_pdu *pdu,
+                          void *magic)
+{
+    struct dest *d = magic;
+    (void)session;
+    (void)reqid;
+    (void)pdu;
+
+    d->probing = false;
+    deliver_again = true;
+    /* A Report is the expected answer (op SEC_ERROR); the engine ID is stored after we return. */
+    if (op == NETSNMP_CALLBACK_OP_TIMED_OUT)
+        delivery_failed(d, "the manager did not answer the SNMPv3 engine ID discovery");
+    return 1;
+}
+
 void mdm_snmp_deliver(void)
 {
     int64_t now = mdm_os_monotonic_ms();
@@ -443,6 +520,17 @@ void mdm_snmp_deliver(void)
             if (d->ss == NULL && dest_open(d) != 0) {
                 delivery_failed(d, "cannot open the session");
                 break;
+            }
+            if (d->discover) {
+                if (d->ss->securityEngineIDLen == 0) {
+                    if (!d->probing && probe_engine_id(d) != 0)
+                        delivery_failed(d, "cannot send the SNMPv3 engine ID discovery");
+                    break; /* wait for the Report */
+                }
+                /* Localize the user's keys for the engine ID just learned. */
+                usm_create_user_from_session(d->ss);
+                d->discover = false;
+                mdm_log(MDM_LOG_INFO, "%s: SNMPv3 engine ID discovered", d->label);
             }
             pdu = build_pdu(n, d->inform ? SNMP_MSG_INFORM : SNMP_MSG_TRAP2);
             if (pdu == NULL) {
