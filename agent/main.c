@@ -22,7 +22,7 @@ static const char usage[] =
     "                     run the knowledge article's checks and name the diagnosis\n"
     "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]\n"
     "                     apply a resolver (dry run unless --apply)\n"
-    "  mdmhealth service  install|uninstall|start|stop   Windows only (not in this version yet)\n"
+    "  mdmhealth service  install|uninstall|start|stop [-c FILE]   the Windows service\n"
     "  mdmhealth --help | --version\n"
     "\n"
     "`mdmhealth COMMAND --help` describes each command.\n"
@@ -54,11 +54,8 @@ int main(int argc, char **argv)
         return mdm_cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "resolve") == 0)
         return mdm_cmd_resolve(argc - 1, argv + 1);
-    if (strcmp(cmd, "service") == 0) {
-        /* Honest refusal: these commands arrive with the SNMP, diagnoser and Windows work. */
-        mdm_cli_error("%s: not available in mdmhealth %s yet", cmd, MDM_VERSION);
-        return MDM_EXIT_FAILURE;
-    }
+    if (strcmp(cmd, "service") == 0)
+        return mdm_cmd_service(argc - 1, argv + 1);
     mdm_cli_error("unknown command \"%s\" (see mdmhealth --help)", cmd);
     return MDM_EXIT_USAGE;
 }

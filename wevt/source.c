@@ -14,6 +14,8 @@ int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out)
         *out = MDM_SOURCE_XML_FOLLOW;
     else if (strcmp(name, "evtx") == 0)
         *out = MDM_SOURCE_EVTX;
+    else if (strcmp(name, "channel") == 0)
+        *out = MDM_SOURCE_CHANNEL;
     else
         return MDM_EINVAL;
     return 0;
@@ -45,6 +47,9 @@ int mdm_source_open(struct mdm_source **out, enum mdm_source_kind kind, const ch
         break;
     case MDM_SOURCE_XML_FOLLOW:
         src->ops = &mdm_source_xml_follow_ops;
+        break;
+    case MDM_SOURCE_CHANNEL:
+        src->ops = &mdm_source_channel_ops;
         break;
     default:
         src->ops = &mdm_source_evtx_ops;

@@ -5,7 +5,9 @@
  * stdin with one or many <Event> documents, concatenated as `wevtutil qe
  * /f:xml` prints them or wrapped in any root element), "xml-follow" (a growing
  * file, woken by inotify), and "evtx" (an exported .evtx read through
- * libevtx). The Windows EvtSubscribe source plugs into the same table.
+ * libevtx). The Windows source, "channel" (EvtSubscribe on a live event log
+ * channel, source_channel_win.c), plugs into the same table; elsewhere
+ * source_channel_posix.c says it is Windows only.
  */
 #ifndef MDM_SOURCE_H
 #define MDM_SOURCE_H
@@ -24,6 +26,7 @@ enum mdm_source_kind {
     MDM_SOURCE_XML,
     MDM_SOURCE_XML_FOLLOW,
     MDM_SOURCE_EVTX,
+    MDM_SOURCE_CHANNEL, /* a live Windows event log channel (EvtSubscribe); Windows only */
 };
 
 struct mdm_source;
@@ -92,6 +95,18 @@ int mdm_source_seek(struct mdm_source *src, const char *position, struct mdm_err
 
 /* Closes the source and frees it; NULL is allowed. */
 void mdm_source_close(struct mdm_source *src);
+
+/*
+ * Counters of the "channel" source, over every channel source of the process
+ * (0 where there is no Windows Event Log):
+ *   resubscriptions  subscriptions renewed to recover: a stale bookmark (log
+ *                    cleared or wrapped: resubscribed from the oldest record)
+ *                    or a failed read (Event Log service restarted);
+ *   render failures  events whose message could not be formatted; they were
+ *                    kept and described by their insertion strings.
+ */
+uint64_t mdm_source_channel_resubscriptions(void);
+uint64_t mdm_source_channel_render_failures(void);
 
 #ifdef __cplusplus
 }

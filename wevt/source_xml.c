@@ -444,7 +444,7 @@ static int check_bom(struct xml_source *x, struct mdm_err *err)
 /* Opens the file (follow: it may not exist yet, which is not an error). */
 static int open_file(struct xml_source *x, struct mdm_err *err)
 {
-    x->fp = fopen(x->path, "rb");
+    x->fp = mdm_fs_fopen(x->path, "rb");
     if (x->fp == NULL) {
         if (x->follow && errno == ENOENT)
             return 0;
@@ -468,6 +468,18 @@ static int fill(struct xml_source *x, struct mdm_err *err)
 
     if (x->fp == NULL)
         return 0;
+    if (x->eof && x->follow) {
+        /*
+         * Reading again after the end: seek to where we are, which resets the
+         * C library's buffer and end-of-file state everywhere (clearerr()
+         * alone is not enough for some C libraries to see appended data).
+         */
+        x->eof = false;
+        if (mdm_fs_seek(x->fp, x->read_offset) != 0) {
+            mdm_err_set(err, MDM_EIO, "%s: cannot seek to byte %" PRIu64, x->path, x->read_offset);
+            return set_fatal(x, err, MDM_EIO);
+        }
+    }
     n = fread(chunk, 1, sizeof(chunk), x->fp);
     if (n == 0) {
         if (ferror(x->fp)) {

@@ -24,6 +24,7 @@ int mdm_cmd_check(int argc, char **argv);
 int mdm_cmd_run(int argc, char **argv);
 int mdm_cmd_diagnose(int argc, char **argv);
 int mdm_cmd_resolve(int argc, char **argv);
+int mdm_cmd_service(int argc, char **argv);
 
 /* The diagnoser's options from a configuration (strings borrowed from cfg). */
 void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_options *opt);
@@ -42,9 +43,7 @@ int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_con
 
 /* Prints "mdmhealth: " and a formatted message to stderr. */
 void mdm_cli_error(const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 1, 2)))
-#endif
+MDM_PRINTF_FORMAT(1, 2)
     ;
 
 /* Appends one state change as a JSON object (one line, with '\n'). */

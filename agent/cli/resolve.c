@@ -83,6 +83,14 @@ static int resolve_loopback(const struct mdm_config *cfg, bool disable_check, bo
                       "registry; run this on the DM server (nothing was changed)");
         return MDM_EXIT_FAILURE;
     }
+    if ((rc_dword != 0 && rc_dword != MDM_ENOTFOUND) ||
+        (rc_names != 0 && rc_names != MDM_ENOTFOUND)) {
+        /* Never write over a value we could not read whole (it could be lost, also for --undo). */
+        mdm_cli_error(
+            "resolve loopback: cannot read the current values (%s); nothing was changed",
+            mdm_strerror(rc_dword != 0 && rc_dword != MDM_ENOTFOUND ? rc_dword : rc_names));
+        return MDM_EXIT_FAILURE;
+    }
     if (undo) {
         char path[4096], *text = NULL;
         size_t len;

@@ -21,7 +21,9 @@
 #include "mdm_alloc.h"
 #include "mdm_fs.h"
 #include "mdm_log.h"
+#include "mdm_select.h"
 #include "mdm_os.h"
+#include "mdm_service.h"
 #include "mdm_signal.h"
 #include "mdm_thread.h"
 #include "mdm_wakeup.h"
@@ -35,7 +37,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/select.h>
 
 static const char run_usage[] =
     "usage: mdmhealth run [-c FILE] [-f] [--debug]\n"
@@ -48,6 +49,8 @@ static const char run_usage[] =
     "  -c, --config FILE  configuration (default %s)\n"
     "  -f, --foreground   log to stderr (otherwise to syslog); the process never forks\n"
     "  --debug            also log debug messages\n"
+    "  --service          (Windows) run under the Service Control Manager; the\n"
+    "                     service installed by `mdmhealth service install` or the MSI\n"
     "\n"
     "Signals: SIGTERM / SIGINT stop after saving the state; SIGHUP reloads the\n"
     "configuration and the pack, keeping every monitor's state.\n"
@@ -267,13 +270,36 @@ static void set_source_detail(struct agent *a, enum mdm_source_state state, cons
     mdm_utf8_copy(a->status.source_detail, sizeof(a->status.source_detail), detail);
 }
 
-static void open_source(struct agent *a)
+/* The configured portable source, or else the Windows channel (EvtSubscribe). */
+static enum mdm_source_kind source_kind(const struct agent *a)
+{
+    return a->cfg->has_source ? a->cfg->source_kind : MDM_SOURCE_CHANNEL;
+}
+
+static const char *source_path(const struct agent *a)
+{
+    return a->cfg->has_source ? a->cfg->source_path : a->cfg->channel;
+}
+
+/*
+ * Opens the event source and resumes at the saved position. A source that
+ * cannot be opened now is retried every SOURCE_RETRY_MS. Returns 0, or
+ * MDM_EUNSUPPORTED when this build cannot read that kind of source at all
+ * (then err_out says why).
+ */
+static int open_source(struct agent *a, struct mdm_err *err_out)
 {
     struct mdm_err err;
     char detail[256];
     int rc;
 
-    rc = mdm_source_open(&a->src, a->cfg->source_kind, a->cfg->source_path, &err);
+    rc = mdm_source_open(&a->src, source_kind(a), source_path(a), &err);
+    if (rc == MDM_EUNSUPPORTED) {
+        a->src = NULL;
+        if (err_out != NULL)
+            *err_out = err;
+        return rc;
+    }
     if (rc == 0 && a->position[0] != '\0') {
         rc = mdm_source_seek(a->src, a->position, &err);
         if (rc != 0) {
@@ -282,7 +308,7 @@ static void open_source(struct agent *a)
             mdm_source_close(a->src);
             a->src = NULL;
             a->position[0] = '\0';
-            rc = mdm_source_open(&a->src, a->cfg->source_kind, a->cfg->source_path, &err);
+            rc = mdm_source_open(&a->src, source_kind(a), source_path(a), &err);
         }
     }
     if (rc != 0) {
@@ -292,13 +318,14 @@ static void open_source(struct agent *a)
             mdm_log(MDM_LOG_WARNING, "event source: %s; retrying every %d s", err.msg,
                     SOURCE_RETRY_MS / 1000);
         set_source_detail(a, MDM_SOURCE_RETRYING, err.msg);
-        return;
+        return 0;
     }
     a->source_retry_at = 0;
-    snprintf(detail, sizeof(detail), "%s %s", a->src->ops->name, a->cfg->source_path);
+    snprintf(detail, sizeof(detail), "%s %s", a->src->ops->name, source_path(a));
     set_source_detail(a, MDM_SOURCE_RUNNING, detail);
     mdm_log(MDM_LOG_INFO, "event source: %s%s%s", detail, a->position[0] ? ", resuming at " : "",
             a->position);
+    return 0;
 }
 
 /* Reads up to one batch of events. Returns true when more may be ready at once. */
@@ -330,7 +357,7 @@ static bool pump(struct agent *a)
         mdm_log(MDM_LOG_INFO,
                 "event source: %s read to its end (use xml-follow to follow a "
                 "growing file)",
-                a->cfg->source_path);
+                source_path(a));
     } else if (rc != 0 && rc != MDM_EOF && rc != MDM_EAGAIN && rc != MDM_EBADRECORD) {
         a->source_done = true;
         set_source_detail(a, MDM_SOURCE_STOPPED, err.msg);
@@ -428,8 +455,7 @@ static void reload(struct agent *a)
         a->src = NULL;
         a->position[0] = '\0';
         a->source_done = false;
-        if (a->cfg->has_source)
-            open_source(a);
+        open_source(a, NULL);
         a->dirty = true;
     }
     mdm_snmp_reload();
@@ -437,7 +463,8 @@ static void reload(struct agent *a)
             mdm_engine_instance_count(a->engine));
 }
 
-static int parse_args(int argc, char **argv, const char **config, bool *foreground, bool *debug)
+static int parse_args(int argc, char **argv, const char **config, bool *foreground, bool *debug,
+                      bool *service)
 {
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
@@ -446,6 +473,8 @@ static int parse_args(int argc, char **argv, const char **config, bool *foregrou
             *foreground = true;
         } else if (strcmp(argv[i], "--debug") == 0) {
             *debug = true;
+        } else if (strcmp(argv[i], "--service") == 0) {
+            *service = true;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf(run_usage, mdm_fs_default_config_path());
             return 1;
@@ -467,9 +496,9 @@ static int loop(struct agent *a)
         int maxfd = -1, timeout = -1, ready, fd;
         struct timeval tv;
 
-        if (a->src == NULL && a->cfg->has_source && a->source_retry_at != 0 &&
+        if (a->src == NULL && a->source_retry_at != 0 &&
             mdm_os_monotonic_ms() >= a->source_retry_at)
-            open_source(a);
+            open_source(a, NULL);
         more = a->src != NULL && !a->source_done ? pump(a) : false;
         if (mdm_snmp_outbox_changed())
             a->dirty = true;
@@ -526,8 +555,10 @@ static int loop(struct agent *a)
             take_diagnosis(a);
         }
         if (ready > 0 && a->src != NULL && (fd = mdm_source_pollfd(a->src)) >= 0 &&
-            FD_ISSET(fd, &fds))
+            FD_ISSET(fd, &fds)) {
+            mdm_log(MDM_LOG_DEBUG, "event source: woken");
             mdm_source_wait(a->src, 0); /* drains the notification; pump() reads */
+        }
         mdm_snmp_process(&fds, ready);
     }
     if (a->diag_running) {
@@ -544,33 +575,27 @@ static int loop(struct agent *a)
     return save_state(a) == 0 ? MDM_EXIT_OK : MDM_EXIT_FAILURE;
 }
 
-int mdm_cmd_run(int argc, char **argv)
+struct run_options {
+    const char *config;
+    bool foreground, debug;
+};
+
+/* The agent's whole life; also the Windows service's main function. */
+static int run_agent(void *ctx)
 {
+    const struct run_options *ro = ctx;
     struct agent a;
     struct mdm_snmp_options opt;
     struct mdm_err err;
     char persist[SAVE_PATH_MAX];
-    const char *config = NULL;
-    bool foreground = false, debug = false;
     int rc, status = MDM_EXIT_FAILURE;
 
-    rc = parse_args(argc, argv, &config, &foreground, &debug);
-    if (rc != 0)
-        return rc > 0 ? MDM_EXIT_OK : MDM_EXIT_USAGE;
     memset(&a, 0, sizeof(a));
     mdm_event_init(&a.ev);
-    a.config_path = config ? config : mdm_fs_default_config_path();
+    a.config_path = ro->config ? ro->config : mdm_fs_default_config_path();
     if (mdm_cli_load(a.config_path, NULL, &a.cfg, &a.pack) != 0)
         return MDM_EXIT_USAGE;
-    mdm_log_open(foreground, debug);
-    if (!a.cfg->has_source) {
-        /* The Windows channel subscription (EvtSubscribe) arrives with the Windows backend. */
-        mdm_cli_error("%s: no event source: add `source xml-follow PATH` (or xml / evtx); "
-                      "reading the \"%s\" channel needs the Windows build",
-                      a.config_path, a.cfg->channel);
-        status = MDM_EXIT_USAGE;
-        goto out;
-    }
+    mdm_log_open(ro->foreground, ro->debug);
     if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a.cfg->state_dir) >=
             sizeof(persist) ||
         mdm_fs_mkdirs(persist, &err) != 0) {
@@ -585,7 +610,7 @@ int mdm_cmd_run(int argc, char **argv)
     a.status.start_ms = mdm_os_now_ms();
     opt.config_path = a.config_path;
     opt.persist_dir = persist;
-    opt.foreground = foreground;
+    opt.foreground = ro->foreground;
     opt.check_only = false;
     if (mdm_signal_open(&err) != 0) {
         mdm_cli_error("%s", err.msg);
@@ -606,8 +631,13 @@ int mdm_cmd_run(int argc, char **argv)
             "state in %s",
             MDM_VERSION, mdm_engine_instance_count(a.engine), mdm_outbox_count(&a.outbox),
             a.cfg->state_dir);
-    open_source(&a);
-    status = loop(&a);
+    if (open_source(&a, &err) == MDM_EUNSUPPORTED) {
+        /* Not something waiting would fix: e.g. the Windows channel on Linux. */
+        mdm_cli_error("%s: %s", a.config_path, err.msg);
+        status = MDM_EXIT_USAGE;
+    } else {
+        status = loop(&a);
+    }
     mdm_snmp_stop();
 out_signals:
     mdm_signal_close();
@@ -622,4 +652,25 @@ out:
     mdm_config_free(a.cfg);
     mdm_log_close();
     return status;
+}
+
+int mdm_cmd_run(int argc, char **argv)
+{
+    struct run_options ro = {NULL, false, false};
+    bool service = false;
+    struct mdm_err err;
+    int rc;
+
+    rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service);
+    if (rc != 0)
+        return rc > 0 ? MDM_EXIT_OK : MDM_EXIT_USAGE;
+    if (!service)
+        return run_agent(&ro);
+    ro.foreground = false;
+    rc = mdm_service_run(run_agent, &ro, &err);
+    if (rc < 0) {
+        mdm_cli_error("run --service: %s", err.msg);
+        return MDM_EXIT_FAILURE;
+    }
+    return rc;
 }

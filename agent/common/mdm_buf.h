@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "mdm_err.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -31,9 +33,7 @@ void mdm_buf_reset(struct mdm_buf *buf);
 int mdm_buf_add(struct mdm_buf *buf, const void *data, size_t len);
 int mdm_buf_adds(struct mdm_buf *buf, const char *s);
 int mdm_buf_printf(struct mdm_buf *buf, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
+MDM_PRINTF_FORMAT(2, 3)
     ;
 /* Removes the first n bytes (n <= len). */
 void mdm_buf_consume(struct mdm_buf *buf, size_t n);

@@ -11,6 +11,19 @@
 
 #include <stddef.h>
 
+/*
+ * printf-style checking for our formatting functions. MinGW's default
+ * format archetype is Microsoft's (no %zu); its C99 stdio is used instead
+ * (__USE_MINGW_ANSI_STDIO), so the GNU archetype applies there too.
+ */
+#if defined(__MINGW32__)
+#define MDM_PRINTF_FORMAT(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
+#define MDM_PRINTF_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define MDM_PRINTF_FORMAT(fmt, args)
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -44,16 +57,12 @@ void mdm_err_clear(struct mdm_err *err);
  * returns code, so that callers can write `return mdm_err_set(err, ...)`.
  */
 int mdm_err_set(struct mdm_err *err, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
+MDM_PRINTF_FORMAT(3, 4)
     ;
 
 /* Prefixes the existing message with a printf-style context ("file:12: "). */
 void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
+MDM_PRINTF_FORMAT(2, 3)
     ;
 
 /* A static English name for an error code ("out of memory"). */

@@ -23,10 +23,7 @@
 #define ADDRS_MAX 8
 
 static void set(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    MDM_PRINTF_FORMAT(3, 4);
 
 static void set(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt, ...)
 {

@@ -2,13 +2,11 @@
  * ldap_check.c - the "ad-group" check and the "Add Computer Account to
  * SCMDM 2008 AD Groups" resolver over LDAPv3 (see ldap_ops.h).
  *
- * The code uses OpenLDAP's C API, and of it only what Windows' wldap32 also
- * has (ldap_set_option, ldap_search_ext_s, ldap_modify_ext_s, ldap_msgfree,
- * ldap_first_entry, ldap_next_entry, ldap_get_dn, ldap_get_values_len,
- * ldap_value_free_len, ldap_memfree, ldap_err2string). The few calls that
- * differ - opening the handle, binding, reading the server's diagnostic
- * message, unbinding, and reading the password file - are each in one small
- * static function below, marked with where the Windows variant goes.
+ * The LDAP client calls are those of mdm_ldap.h: OpenLDAP's libldap on
+ * POSIX (ldap_posix.c) and wldap32 on Windows (ldap_win.c), which also
+ * connect, bind (anonymously, or on Windows as the computer account, when
+ * no bind DN is set) and read the owner-only password file. This file is
+ * the same on every OS.
  *
  * Membership, direct or nested, is decided like this:
  *   1. direct: a base search of the group for (member=<computer DN>), so
@@ -28,26 +26,18 @@
  * (member;range=0-1499) of very large groups; on Active Directory it only
  * names the intermediate group of a nested member that step 2 has found.
  */
-#define _POSIX_C_SOURCE 200809L /* open, fstat, read for the password file */
-
 #include "ldap_ops.h"
 
 #include "mdm_alloc.h"
 #include "mdm_buf.h"
+#include "mdm_ldap.h"
 #include "mdm_os.h"
 #include "mdm_text.h"
 
-#include <ldap.h>
-
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #define AD_DEFAULT_GROUP        "SCMDM2008DeviceManagementServers"
 #define AD_IN_CHAIN_RULE        "1.2.840.113556.1.4.1941"
@@ -55,7 +45,7 @@
 #define AD_DEFAULT_TIMEOUT_MS   10000
 #define AD_DN_MAX               2048u /* longer DNs (values) are refused or skipped */
 #define AD_FILTER_MAX           (3u * AD_DN_MAX + 128u)
-#define AD_PASSWORD_MAX         256u
+#define AD_PASSWORD_MAX         MDM_LDAP_PASSWORD_MAX
 #define AD_SAM_MAX              256u
 #define AD_GROUP_CANDIDATES     16 /* size limit of the group search */
 #define AD_VIA_MAX              1024u
@@ -65,7 +55,7 @@
 
 /* One connection to the directory, with the deadline of the whole operation. */
 struct ad_session {
-    LDAP *ld;
+    struct mdm_ldap *ld;
     const char *uri;
     int timeout_ms;
     int64_t deadline_ms;
@@ -126,11 +116,7 @@ static char ascii_lower(char c)
 
 /* Copies a printf-style text into r->detail, cut on a UTF-8 boundary. */
 static void set_result(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt,
-                       ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+                       ...) MDM_PRINTF_FORMAT(3, 4);
 
 static void set_result(struct mdm_check_result *r, enum mdm_check_status status, const char *fmt,
                        ...)
@@ -245,204 +231,29 @@ static bool parent_is_group_ou(const char *norm)
     return strncmp(p, want, len) == 0 && (p[len] == ',' || p[len] == '\0');
 }
 
-/* Sets tv to the time left before the deadline; MDM_EIO once it has passed. */
-static int time_left(struct ad_session *s, struct timeval *tv, struct mdm_err *err)
+/* Returns 0 while the session's deadline is ahead, MDM_EIO once it has passed. */
+static int check_time(struct ad_session *s, struct mdm_err *err)
 {
-    int64_t left = s->deadline_ms - mdm_os_monotonic_ms();
-
-    if (left <= 0) {
-        s->last_lrc = LDAP_TIMEOUT;
+    if (s->deadline_ms - mdm_os_monotonic_ms() <= 0) {
+        s->last_lrc = MDM_LDAP_TIMEOUT;
         return mdm_err_set(err, MDM_EIO, "LDAP %s: no result within %d ms", s->uri, s->timeout_ms);
     }
-    tv->tv_sec = (time_t)(left / 1000);
-    tv->tv_usec = (long)(left % 1000) * 1000;
     return 0;
 }
 
-/* ---- the calls that differ between OpenLDAP and wldap32 ------------------ */
-
-/*
- * Opens a handle for s->uri with LDAPv3, no referral chasing (a domain
- * controller answers a search of the domain root with referrals to the
- * other naming contexts) and the connect and operation timeouts.
- * Windows goes here: ldap_sslinit(host, port, ldaps) from the URI (or the
- * discovered domain controller), LDAP_OPT_VERSION, LDAP_OPT_REFERRALS and
- * ldap_connect(ld, &timeout), as wldap32 has no ldap_initialize and no
- * LDAP_OPT_NETWORK_TIMEOUT.
- */
-static int ldap_open_uri(struct ad_session *s, struct mdm_err *err)
+/* Closes the session's connection. */
+static void session_close(struct ad_session *s)
 {
-    struct timeval tv;
-    int version = LDAP_VERSION3;
-    LDAP *ld = NULL;
-    int lrc, rc;
-
-    lrc = ldap_initialize(&ld, s->uri);
-    if (lrc != LDAP_SUCCESS || ld == NULL) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-uri %s cannot be used: %s (%d)", s->uri,
-                         ldap_err2string(lrc), lrc);
-        goto out;
-    }
-    tv.tv_sec = s->timeout_ms / 1000;
-    tv.tv_usec = (s->timeout_ms % 1000) * 1000;
-    if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &tv) != LDAP_OPT_SUCCESS ||
-        ldap_set_option(ld, LDAP_OPT_TIMEOUT, &tv) != LDAP_OPT_SUCCESS) {
-        rc =
-            mdm_err_set(err, MDM_EIO, "LDAP %s: cannot set the LDAPv3 and timeout options", s->uri);
-        goto out;
-    }
-    s->ld = ld;
-    ld = NULL;
-    rc = 0;
-out:
-    if (ld != NULL)
-        ldap_unbind_ext_s(ld, NULL, NULL);
-    return rc;
-}
-
-/*
- * Binds with a simple bind as dn with password, or anonymously when dn is
- * NULL, waiting for the answer no longer than the session's deadline.
- * Returns the LDAP result code.
- * Windows goes here: without a bind DN, ldap_bind_s(ld, NULL, NULL,
- * LDAP_AUTH_NEGOTIATE) binds as the computer account (the service runs as
- * NetworkService); with one, LDAP_AUTH_NEGOTIATE with a
- * SEC_WINNT_AUTH_IDENTITY, or LDAP_AUTH_SIMPLE over ldaps.
- */
-static int ldap_bind_simple(struct ad_session *s, const char *dn, const char *password)
-{
-    struct berval cred;
-    struct timeval tv;
-    LDAPMessage *res = NULL;
-    int msgid = -1, result = LDAP_OTHER;
-    int lrc;
-
-    cred.bv_val = (char *)password;
-    cred.bv_len = password != NULL ? strlen(password) : 0;
-    lrc = ldap_sasl_bind(s->ld, dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL, &msgid);
-    if (lrc != LDAP_SUCCESS)
-        return lrc; /* the connection is made here, bounded by LDAP_OPT_NETWORK_TIMEOUT */
-    if (time_left(s, &tv, NULL) != 0) {
-        ldap_abandon_ext(s->ld, msgid, NULL, NULL);
-        return LDAP_TIMEOUT;
-    }
-    lrc = ldap_result(s->ld, msgid, LDAP_MSG_ALL, &tv, &res);
-    if (lrc == 0) {
-        ldap_abandon_ext(s->ld, msgid, NULL, NULL);
-        return LDAP_TIMEOUT;
-    }
-    if (lrc < 0) {
-        ldap_get_option(s->ld, LDAP_OPT_RESULT_CODE, &result);
-        return result;
-    }
-    lrc = ldap_parse_result(s->ld, res, &result, NULL, NULL, NULL, NULL, 1);
-    return lrc != LDAP_SUCCESS ? lrc : result;
-}
-
-/*
- * Copies the server's diagnostic message for the last operation into out
- * ("" when there is none). Windows goes here: LDAP_OPT_SERVER_ERROR.
- */
-static void ldap_server_message(LDAP *ld, char *out, size_t size)
-{
-    char *msg = NULL;
-
-    out[0] = '\0';
-    if (ld == NULL || ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &msg) != LDAP_OPT_SUCCESS)
-        return;
-    if (msg != NULL) {
-        mdm_utf8_copy(out, size, msg);
-        ldap_memfree(msg);
-    }
-}
-
-/* Closes the handle. Windows goes here: ldap_unbind. */
-static void ldap_close(struct ad_session *s)
-{
-    if (s->ld != NULL)
-        ldap_unbind_ext_s(s->ld, NULL, NULL);
+    mdm_ldap_close(s->ld);
     s->ld = NULL;
 }
-
-/*
- * Reads the first line of the password file into out (size bytes), without
- * its line end. The file must be a regular file that neither the group nor
- * others may read or write. POSIX; Windows goes here with a check of the
- * file's ACL (and, binding as the computer account, needs no file at all).
- */
-static int read_password_file(const char *path, char *out, size_t size, struct mdm_err *err)
-{
-    char buf[AD_PASSWORD_MAX + 2];
-    struct stat st;
-    size_t len = 0, line;
-    int fd, rc;
-
-    /* O_NONBLOCK: a FIFO in its place must not hang the check (it is refused below). */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s cannot be opened: %s", path,
-                         strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s is not a regular file", path);
-        goto out;
-    }
-    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "ldap-password-file %s is accessible by group or others (mode %04o); "
-                         "make it owner-only: chmod 600 %s",
-                         path, (unsigned)(st.st_mode & 07777), path);
-        goto out;
-    }
-    while (len < sizeof(buf) - 1) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = mdm_err_set(err, MDM_EIO, "ldap-password-file %s cannot be read: %s", path,
-                             strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    line = strcspn(buf, "\r\n");
-    if (line == len && len == sizeof(buf) - 1) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "ldap-password-file %s: the password is longer than %u bytes", path,
-                         AD_PASSWORD_MAX);
-        goto out;
-    }
-    if (line == 0) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the first line is empty", path);
-        goto out;
-    }
-    if (line >= size) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the password is too long", path);
-        goto out;
-    }
-    memcpy(out, buf, line);
-    out[line] = '\0';
-    rc = 0;
-out:
-    wipe(buf, sizeof(buf));
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* ---- the portable part ------------------------------------------------- */
 
 /* True for the result codes that mean the server cannot be reached in time. */
 static bool is_connection_failure(int lrc)
 {
-    return lrc == LDAP_SERVER_DOWN || lrc == LDAP_TIMEOUT || lrc == LDAP_CONNECT_ERROR ||
-           lrc == LDAP_TIMELIMIT_EXCEEDED || lrc == LDAP_UNAVAILABLE || lrc == LDAP_BUSY;
+    return lrc == MDM_LDAP_SERVER_DOWN || lrc == MDM_LDAP_TIMEOUT ||
+           lrc == MDM_LDAP_CONNECT_ERROR || lrc == MDM_LDAP_TIMELIMIT_EXCEEDED ||
+           lrc == MDM_LDAP_UNAVAILABLE || lrc == MDM_LDAP_BUSY;
 }
 
 /*
@@ -454,17 +265,19 @@ static int ldap_failure(struct ad_session *s, int lrc, const char *secret, struc
                         const char *what)
 {
     char msg[AD_SERVER_MSG_MAX];
-    int code = lrc == LDAP_NO_SUCH_OBJECT ? MDM_ENOTFOUND : MDM_EIO;
+    char text[AD_SERVER_MSG_MAX];
+    int code = lrc == MDM_LDAP_NO_SUCH_OBJECT ? MDM_ENOTFOUND : MDM_EIO;
 
     s->last_lrc = lrc;
-    ldap_server_message(s->ld, msg, sizeof(msg));
+    mdm_ldap_server_message(s->ld, msg, sizeof(msg));
     if (secret != NULL && secret[0] != '\0' && strstr(msg, secret) != NULL)
         msg[0] = '\0';
-    if (lrc == LDAP_TIMEOUT)
+    mdm_ldap_error_text(lrc, text, sizeof(text));
+    if (lrc == MDM_LDAP_TIMEOUT)
         return mdm_err_set(err, code, "LDAP %s: %s: no answer within %d ms (%s)", s->uri, what,
-                           s->timeout_ms, ldap_err2string(lrc));
-    return mdm_err_set(err, code, "LDAP %s: %s: %s (%d)%s%s", s->uri, what, ldap_err2string(lrc),
-                       lrc, msg[0] != '\0' ? ": " : "", msg);
+                           s->timeout_ms, text);
+    return mdm_err_set(err, code, "LDAP %s: %s: %s (%d)%s%s", s->uri, what, text, lrc,
+                       msg[0] != '\0' ? ": " : "", msg);
 }
 
 /*
@@ -492,23 +305,24 @@ static int session_open(struct ad_session *s, const struct mdm_diag_options *opt
         goto out;
     }
     if (opt->ldap_bind_dn != NULL) {
-        rc = read_password_file(opt->ldap_password_file, password, sizeof(password), err);
+        rc = mdm_ldap_read_password_file(opt->ldap_password_file, password, sizeof(password), err);
         if (rc != 0)
             goto out;
     }
-    rc = ldap_open_uri(s, err);
+    rc = mdm_ldap_open(s->uri, s->timeout_ms, &s->ld, err);
     if (rc != 0)
         goto out;
-    lrc = ldap_bind_simple(s, opt->ldap_bind_dn, opt->ldap_bind_dn != NULL ? password : NULL);
-    if (lrc != LDAP_SUCCESS) {
+    lrc = mdm_ldap_bind(s->ld, opt->ldap_bind_dn, opt->ldap_bind_dn != NULL ? password : NULL,
+                        s->deadline_ms);
+    if (lrc != MDM_LDAP_SUCCESS) {
         if (opt->ldap_bind_dn != NULL)
             snprintf(what, sizeof(what), "bind as %s", opt->ldap_bind_dn);
         else
-            snprintf(what, sizeof(what), "anonymous bind");
+            snprintf(what, sizeof(what), "%s", mdm_ldap_implicit_bind());
         rc = ldap_failure(s, lrc, password, err, what);
         if (rc == MDM_ENOTFOUND)
             rc = MDM_EIO;
-        ldap_close(s);
+        session_close(s);
         goto out;
     }
     rc = 0;
@@ -518,82 +332,74 @@ out:
 }
 
 /*
- * One synchronous search bounded by the session's deadline. On success *res
- * holds the entries (owned by the caller, ldap_msgfree); a size limit
- * reached still counts as success with the entries received.
+ * One search bounded by the session's deadline. On success *res holds the
+ * entries (owned by the caller, mdm_ldap_msg_free); a size limit reached
+ * still counts as success with the entries received.
  */
-static int ad_search(struct ad_session *s, const char *base, int scope, const char *filter,
-                     char **attrs, int sizelimit, LDAPMessage **res, struct mdm_err *err)
+static int ad_search(struct ad_session *s, const char *base, enum mdm_ldap_scope scope,
+                     const char *filter, const char *const *attrs, int sizelimit,
+                     struct mdm_ldap_msg **res, struct mdm_err *err)
 {
     char what[AD_WHAT_MAX];
-    LDAPMessage *msg = NULL;
-    struct timeval tv;
+    struct mdm_ldap_msg *msg = NULL;
     int lrc, rc;
 
-    rc = time_left(s, &tv, err);
+    rc = check_time(s, err);
     if (rc != 0)
         return rc;
-    lrc = ldap_search_ext_s(s->ld, base, scope, filter, attrs, 0, NULL, NULL, &tv, sizelimit, &msg);
-    if (lrc == LDAP_SUCCESS || (lrc == LDAP_SIZELIMIT_EXCEEDED && msg != NULL)) {
+    lrc = mdm_ldap_search(s->ld, base, scope, filter, attrs, sizelimit, s->deadline_ms, &msg);
+    if (lrc == MDM_LDAP_SUCCESS || (lrc == MDM_LDAP_SIZELIMIT_EXCEEDED && msg != NULL)) {
         *res = msg;
         return 0;
     }
-    if (msg != NULL)
-        ldap_msgfree(msg);
+    mdm_ldap_msg_free(msg);
     snprintf(what, sizeof(what), "search of \"%s\" for %s", base, filter);
     return ldap_failure(s, lrc, NULL, err, what);
 }
 
 /* Returns the entry's DN as a string owned by the caller (mdm_free), or NULL. */
-static char *entry_dn(LDAP *ld, LDAPMessage *entry)
+static char *entry_dn(struct mdm_ldap *ld, struct mdm_ldap_msg *entry)
 {
-    char *dn = ldap_get_dn(ld, entry);
-    char *copy = NULL;
-
-    if (dn != NULL && strlen(dn) < AD_DN_MAX)
-        copy = mdm_strdup(dn);
-    if (dn != NULL)
-        ldap_memfree(dn);
-    return copy;
+    return mdm_ldap_get_dn(ld, entry, AD_DN_MAX);
 }
 
 /* True when the entry has objectClass group or groupOfNames. */
-static bool entry_is_group(LDAP *ld, LDAPMessage *entry)
+static bool entry_is_group(struct mdm_ldap *ld, struct mdm_ldap_msg *entry)
 {
-    struct berval **vals = ldap_get_values_len(ld, entry, "objectClass");
+    struct mdm_ldap_values *vals = mdm_ldap_get_values(ld, entry, "objectClass");
+    const char *v;
+    size_t len;
     bool group = false;
 
-    for (size_t i = 0; vals != NULL && vals[i] != NULL; i++) {
-        const struct berval *v = vals[i];
-        if ((v->bv_len == 5 && mdm_ascii_iequal_n(v->bv_val, "group", 5)) ||
-            (v->bv_len == 12 && mdm_ascii_iequal_n(v->bv_val, "groupOfNames", 12)))
+    for (size_t i = 0; mdm_ldap_value(vals, i, &v, &len); i++) {
+        if ((len == 5 && mdm_ascii_iequal_n(v, "group", 5)) ||
+            (len == 12 && mdm_ascii_iequal_n(v, "groupOfNames", 12)))
             group = true;
     }
-    if (vals != NULL)
-        ldap_value_free_len(vals);
+    mdm_ldap_values_free(vals);
     return group;
 }
 
 /* True when the root DSE announces an Active Directory server. */
 static bool server_is_ad(struct ad_session *s)
 {
-    char *attrs[] = {"supportedCapabilities", NULL};
-    LDAPMessage *res = NULL, *entry;
-    struct berval **vals = NULL;
-    size_t len = strlen(AD_CAP_ACTIVE_DIRECTORY);
+    const char *attrs[] = {"supportedCapabilities", NULL};
+    struct mdm_ldap_msg *res = NULL, *entry;
+    struct mdm_ldap_values *vals = NULL;
+    size_t want = strlen(AD_CAP_ACTIVE_DIRECTORY), len;
+    const char *v;
     bool ad = false;
 
-    if (ad_search(s, "", LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, NULL) != 0)
+    if (ad_search(s, "", MDM_LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, NULL) != 0)
         return false;
-    entry = ldap_first_entry(s->ld, res);
+    entry = mdm_ldap_first_entry(s->ld, res);
     if (entry != NULL)
-        vals = ldap_get_values_len(s->ld, entry, "supportedCapabilities");
-    for (size_t i = 0; vals != NULL && vals[i] != NULL; i++)
-        if (vals[i]->bv_len == len && memcmp(vals[i]->bv_val, AD_CAP_ACTIVE_DIRECTORY, len) == 0)
+        vals = mdm_ldap_get_values(s->ld, entry, "supportedCapabilities");
+    for (size_t i = 0; mdm_ldap_value(vals, i, &v, &len); i++)
+        if (len == want && memcmp(v, AD_CAP_ACTIVE_DIRECTORY, want) == 0)
             ad = true;
-    if (vals != NULL)
-        ldap_value_free_len(vals);
-    ldap_msgfree(res);
+    mdm_ldap_values_free(vals);
+    mdm_ldap_msg_free(res);
     return ad;
 }
 
@@ -605,11 +411,11 @@ static bool server_is_ad(struct ad_session *s)
 static int find_group(struct ad_session *s, const char *base, const char *cn, struct ad_group *out,
                       struct mdm_err *err)
 {
-    char *attrs[] = {"1.1", NULL};
+    const char *attrs[] = {"1.1", NULL};
     char escaped[AD_DN_MAX];
     char filter[AD_FILTER_MAX];
     char norm[AD_DN_MAX];
-    LDAPMessage *res = NULL, *entry;
+    struct mdm_ldap_msg *res = NULL, *entry;
     char *best = NULL;
     bool best_in_ou = false;
     int rc;
@@ -620,13 +426,13 @@ static int find_group(struct ad_session *s, const char *base, const char *cn, st
     }
     snprintf(filter, sizeof(filter), "(&(|(objectClass=group)(objectClass=groupOfNames))(cn=%s))",
              escaped);
-    rc = ad_search(s, base, LDAP_SCOPE_SUBTREE, filter, attrs, AD_GROUP_CANDIDATES, &res, err);
+    rc = ad_search(s, base, MDM_LDAP_SCOPE_SUBTREE, filter, attrs, AD_GROUP_CANDIDATES, &res, err);
     if (rc == MDM_ENOTFOUND)
         rc = mdm_err_set(err, MDM_EINVAL, "ldap-base %s does not exist on %s", base, s->uri);
     if (rc != 0)
         goto out;
-    for (entry = ldap_first_entry(s->ld, res); entry != NULL && !best_in_ou;
-         entry = ldap_next_entry(s->ld, entry)) {
+    for (entry = mdm_ldap_first_entry(s->ld, res); entry != NULL && !best_in_ou;
+         entry = mdm_ldap_next_entry(s->ld, entry)) {
         char *dn = entry_dn(s->ld, entry);
         bool in_ou;
         if (dn == NULL)
@@ -651,8 +457,7 @@ static int find_group(struct ad_session *s, const char *base, const char *cn, st
     rc = 0;
 out:
     mdm_free(best);
-    if (res != NULL)
-        ldap_msgfree(res);
+    mdm_ldap_msg_free(res);
     return rc;
 }
 
@@ -664,18 +469,20 @@ out:
 static int find_computer(struct ad_session *s, const char *dn, struct ad_computer *out,
                          struct mdm_err *err)
 {
-    char *attrs[] = {"sAMAccountName", NULL};
-    LDAPMessage *res = NULL, *entry = NULL;
-    struct berval **vals = NULL;
+    const char *attrs[] = {"sAMAccountName", NULL};
+    struct mdm_ldap_msg *res = NULL, *entry = NULL;
+    struct mdm_ldap_values *vals = NULL;
     char *found = NULL, *sam = NULL;
+    const char *v;
+    size_t len;
     int rc;
 
     if (strlen(dn) >= AD_DN_MAX) {
         rc = mdm_err_set(err, MDM_EINVAL, "computer-dn is longer than %u bytes", AD_DN_MAX);
         goto out;
     }
-    rc = ad_search(s, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
-    if (rc == MDM_ENOTFOUND || (rc == 0 && (entry = ldap_first_entry(s->ld, res)) == NULL)) {
+    rc = ad_search(s, dn, MDM_LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
+    if (rc == MDM_ENOTFOUND || (rc == 0 && (entry = mdm_ldap_first_entry(s->ld, res)) == NULL)) {
         rc = mdm_err_set(err, MDM_ENOTFOUND,
                          "the computer account %s (computer-dn) was not found on %s", dn, s->uri);
         goto out;
@@ -687,10 +494,10 @@ static int find_computer(struct ad_session *s, const char *dn, struct ad_compute
         rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
         goto out;
     }
-    vals = ldap_get_values_len(s->ld, entry, "sAMAccountName");
-    if (vals != NULL && vals[0] != NULL && vals[0]->bv_len > 0 && vals[0]->bv_len < AD_SAM_MAX &&
-        memchr(vals[0]->bv_val, '\0', vals[0]->bv_len) == NULL) {
-        sam = mdm_strndup(vals[0]->bv_val, vals[0]->bv_len);
+    vals = mdm_ldap_get_values(s->ld, entry, "sAMAccountName");
+    if (mdm_ldap_value(vals, 0, &v, &len) && len > 0 && len < AD_SAM_MAX &&
+        memchr(v, '\0', len) == NULL) {
+        sam = mdm_strndup(v, len);
         if (sam == NULL) {
             rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
             goto out;
@@ -704,10 +511,8 @@ static int find_computer(struct ad_session *s, const char *dn, struct ad_compute
 out:
     mdm_free(found);
     mdm_free(sam);
-    if (vals != NULL)
-        ldap_value_free_len(vals);
-    if (res != NULL)
-        ldap_msgfree(res);
+    mdm_ldap_values_free(vals);
+    mdm_ldap_msg_free(res);
     return rc;
 }
 
@@ -719,20 +524,20 @@ out:
 static int match_one(struct ad_session *s, const char *base, const char *attr_rule,
                      const char *value, bool *hit, struct mdm_err *err)
 {
-    char *attrs[] = {"1.1", NULL};
+    const char *attrs[] = {"1.1", NULL};
     char escaped[2 * AD_DN_MAX];
     char filter[AD_FILTER_MAX];
-    LDAPMessage *res = NULL;
+    struct mdm_ldap_msg *res = NULL;
     int rc;
 
     if (filter_escape(value, escaped, sizeof(escaped)) != 0 ||
         snprintf(filter, sizeof(filter), "(%s=%s)", attr_rule, escaped) >= (int)sizeof(filter))
         return mdm_err_set(err, MDM_EINVAL, "the DN %s is too long for a search filter", value);
-    rc = ad_search(s, base, LDAP_SCOPE_BASE, filter, attrs, 1, &res, err);
+    rc = ad_search(s, base, MDM_LDAP_SCOPE_BASE, filter, attrs, 1, &res, err);
     if (rc != 0)
         return rc;
-    *hit = ldap_first_entry(s->ld, res) != NULL;
-    ldap_msgfree(res);
+    *hit = mdm_ldap_first_entry(s->ld, res) != NULL;
+    mdm_ldap_msg_free(res);
     return 0;
 }
 
@@ -831,35 +636,35 @@ static void walk_path(const struct ad_walk *w, long i, char *via, size_t size)
 static int walk_visit(struct ad_session *s, struct ad_walk *w, size_t i, const char *computer_norm,
                       bool *found, bool *capped, bool *deep, struct mdm_err *err)
 {
-    char *attrs[] = {"objectClass", "member", NULL};
+    const char *attrs[] = {"objectClass", "member", NULL};
     char norm[AD_DN_MAX];
     char value[AD_DN_MAX];
-    LDAPMessage *res = NULL, *entry;
-    struct berval **vals = NULL;
+    struct mdm_ldap_msg *res = NULL, *entry;
+    struct mdm_ldap_values *vals = NULL;
+    const char *v;
+    size_t len;
     int rc;
 
-    rc = ad_search(s, w->nodes[i].dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
+    rc = ad_search(s, w->nodes[i].dn, MDM_LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, &res, err);
     if (rc == MDM_ENOTFOUND) {
         rc = 0; /* a member value that names a deleted entry */
         goto out;
     }
     if (rc != 0)
         goto out;
-    entry = ldap_first_entry(s->ld, res);
+    entry = mdm_ldap_first_entry(s->ld, res);
     if (entry == NULL || (i > 0 && !entry_is_group(s->ld, entry)))
         goto out;
-    vals = ldap_get_values_len(s->ld, entry, "member");
-    if (vals != NULL && vals[0] != NULL && w->nodes[i].depth >= MDM_LDAP_NEST_DEPTH_MAX) {
+    vals = mdm_ldap_get_values(s->ld, entry, "member");
+    if (mdm_ldap_value(vals, 0, &v, &len) && w->nodes[i].depth >= MDM_LDAP_NEST_DEPTH_MAX) {
         *deep = true;
         goto out;
     }
-    for (size_t k = 0; vals != NULL && vals[k] != NULL; k++) {
-        const struct berval *v = vals[k];
-        if (v->bv_len == 0 || v->bv_len >= sizeof(value) ||
-            memchr(v->bv_val, '\0', v->bv_len) != NULL)
+    for (size_t k = 0; mdm_ldap_value(vals, k, &v, &len); k++) {
+        if (len == 0 || len >= sizeof(value) || memchr(v, '\0', len) != NULL)
             continue;
-        memcpy(value, v->bv_val, v->bv_len);
-        value[v->bv_len] = '\0';
+        memcpy(value, v, len);
+        value[len] = '\0';
         if (dn_normalize(value, norm, sizeof(norm)) != 0)
             continue;
         if (strcmp(norm, computer_norm) == 0) {
@@ -877,10 +682,8 @@ static int walk_visit(struct ad_session *s, struct ad_walk *w, size_t i, const c
         rc = 0;
     }
 out:
-    if (vals != NULL)
-        ldap_value_free_len(vals);
-    if (res != NULL)
-        ldap_msgfree(res);
+    mdm_ldap_values_free(vals);
+    mdm_ldap_msg_free(res);
     return rc;
 }
 
@@ -1097,7 +900,7 @@ out:
     mdm_free(group.dn);
     mdm_free(computer.dn);
     mdm_free(computer.sam);
-    ldap_close(&s);
+    session_close(&s);
 }
 
 /* ---- the resolver ------------------------------------------------------ */
@@ -1181,25 +984,14 @@ static int dry_run_report(struct mdm_buf *buf, const struct ad_session *s, const
     return rc;
 }
 
-/* Adds the computer DN to the group's member attribute. Returns the LDAP result code. */
+/*
+ * Adds the computer DN to the group's member attribute, allowing the change
+ * the whole timeout. Returns the LDAP result code.
+ */
 static int add_member_value(struct ad_session *s, const char *group_dn, const char *computer_dn)
 {
-    struct berval value;
-    struct berval *values[2];
-    LDAPMod mod;
-    LDAPMod *mods[2];
-
-    value.bv_val = (char *)computer_dn;
-    value.bv_len = strlen(computer_dn);
-    values[0] = &value;
-    values[1] = NULL;
-    memset(&mod, 0, sizeof(mod));
-    mod.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
-    mod.mod_type = (char *)"member";
-    mod.mod_bvalues = values;
-    mods[0] = &mod;
-    mods[1] = NULL;
-    return ldap_modify_ext_s(s->ld, group_dn, mods, NULL, NULL);
+    return mdm_ldap_add_value(s->ld, group_dn, "member", computer_dn,
+                              mdm_os_monotonic_ms() + s->timeout_ms);
 }
 
 int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *report,
@@ -1254,14 +1046,15 @@ int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *re
         goto done;
     }
     lrc = add_member_value(&s, group.dn, computer.dn);
-    if (lrc != LDAP_SUCCESS && lrc != LDAP_TYPE_OR_VALUE_EXISTS) {
+    if (lrc != MDM_LDAP_SUCCESS && lrc != MDM_LDAP_TYPE_OR_VALUE_EXISTS) {
         snprintf(what, sizeof(what), "adding member to %s", group.dn);
         rc = ldap_failure(&s, lrc, NULL, err, what);
-        if (lrc == LDAP_INSUFFICIENT_ACCESS || lrc == LDAP_STRONG_AUTH_REQUIRED)
+        if (lrc == MDM_LDAP_INSUFFICIENT_ACCESS || lrc == MDM_LDAP_STRONG_AUTH_REQUIRED)
             mdm_err_prefix(err,
                            "%s may not change the group (set ldap-bind-dn to an account "
                            "allowed to manage it): ",
-                           opt->ldap_bind_dn != NULL ? opt->ldap_bind_dn : "an anonymous bind");
+                           opt->ldap_bind_dn != NULL ? opt->ldap_bind_dn
+                                                     : mdm_ldap_implicit_bind());
         rc = MDM_EIO;
         goto out;
     }
@@ -1296,6 +1089,6 @@ out:
     mdm_free(group.dn);
     mdm_free(computer.dn);
     mdm_free(computer.sam);
-    ldap_close(&s);
+    session_close(&s);
     return rc;
 }

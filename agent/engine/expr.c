@@ -787,9 +787,7 @@ struct compiler {
 
 /* Records "FILE:LINE: message" for node in the compiler's error and returns code. */
 static int fail(const struct compiler *cc, const xmlNode *node, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
+MDM_PRINTF_FORMAT(4, 5)
     ;
 
 static int fail(const struct compiler *cc, const xmlNode *node, int code, const char *fmt, ...)

@@ -3,6 +3,8 @@
  */
 #include "pack.h"
 
+#include "mdm_fs.h"
+
 #include "mdm_alloc.h"
 
 #include <libxml/parser.h>
@@ -741,7 +743,7 @@ out:
 
 int mdm_pack_load_file(const char *path, struct mdm_pack **out, struct mdm_err *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = mdm_fs_fopen(path, "rb");
     char *data = NULL;
     size_t len = 0, cap = 0, n;
     int rc;

@@ -87,55 +87,9 @@ out:
     return rc;
 }
 
-int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err)
+FILE *mdm_fs_fopen(const char *path, const char *mode)
 {
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    size_t used = 0, cap = 0, n;
-    int rc;
-
-    if (f == NULL) {
-        if (errno == ENOENT)
-            return MDM_ENOTFOUND;
-        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    for (;;) {
-        if (used == cap) {
-            char *grown;
-            if (cap > max) {
-                rc = mdm_err_set(err, MDM_ETOOBIG, "%s: larger than %zu bytes", path, max);
-                goto out;
-            }
-            cap = cap ? cap * 2 : 4096;
-            grown = mdm_realloc(data, cap + 1);
-            if (grown == NULL) {
-                rc = mdm_err_set(err, MDM_ENOMEM, "%s: out of memory", path);
-                goto out;
-            }
-            data = grown;
-        }
-        n = fread(data + used, 1, cap - used, f);
-        used += n;
-        if (n == 0)
-            break;
-    }
-    if (ferror(f)) {
-        rc = mdm_err_set(err, MDM_EIO, "%s: read error", path);
-        goto out;
-    }
-    if (used > max) {
-        rc = mdm_err_set(err, MDM_ETOOBIG, "%s: larger than %zu bytes", path, max);
-        goto out;
-    }
-    data[used] = '\0';
-    *out = data;
-    *len = used;
-    data = NULL;
-    rc = 0;
-out:
-    mdm_free(data);
-    fclose(f);
-    return rc;
+    return fopen(path, mode);
 }
 
 int mdm_fs_mkdirs(const char *path, struct mdm_err *err)

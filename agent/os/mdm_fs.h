@@ -29,6 +29,12 @@ int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct m
  */
 int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err);
 
+/*
+ * fopen() with a UTF-8 path on every OS (Windows: _wfopen, so that any
+ * file name works). Returns NULL with errno set on failure.
+ */
+FILE *mdm_fs_fopen(const char *path, const char *mode);
+
 /* Creates a directory (and missing parents) owner-only; existing is fine. */
 int mdm_fs_mkdirs(const char *path, struct mdm_err *err);
 

@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 
+#include "mdm_err.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -18,11 +20,7 @@ enum mdm_log_level { MDM_LOG_ERROR, MDM_LOG_WARNING, MDM_LOG_INFO, MDM_LOG_DEBUG
 void mdm_log_open(bool foreground, bool debug);
 void mdm_log_close(void);
 
-void mdm_log(enum mdm_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+void mdm_log(enum mdm_log_level level, const char *fmt, ...) MDM_PRINTF_FORMAT(2, 3);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@ extern "C" {
 
 /* Sets an environment variable for this process. Returns 0 or MDM_EIO. */
 int mdm_os_setenv(const char *name, const char *value);
+/* The separator of path lists in environment variables: ":" (POSIX), ";" (Windows). */
+const char *mdm_os_path_list_separator(void);
 /* Wall-clock time in ms since 1970-01-01 UTC. */
 int64_t mdm_os_now_ms(void);
 /* A monotonic clock in ms, for timeouts and back-off. */

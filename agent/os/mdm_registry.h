@@ -16,7 +16,10 @@ extern "C" {
 
 /* A REG_DWORD value. Returns 0, MDM_ENOTFOUND, MDM_EUNSUPPORTED or MDM_EIO. */
 int mdm_registry_get_dword(const char *key, const char *name, uint32_t *out);
-/* A REG_MULTI_SZ value as UTF-8 strings joined by '\n' into buf. Same returns. */
+/*
+ * A REG_MULTI_SZ value as UTF-8 strings joined by '\n' into buf. Same
+ * returns, and MDM_ETOOBIG when it does not fit (buf is then untouched).
+ */
 int mdm_registry_get_multi_sz(const char *key, const char *name, char *buf, size_t size);
 
 /*

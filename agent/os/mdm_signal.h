@@ -19,6 +19,11 @@ enum { MDM_SIGNAL_STOP = 1, MDM_SIGNAL_RELOAD = 2 };
 int mdm_signal_open(struct mdm_err *err);
 /* The descriptor that becomes readable when a request arrived. */
 int mdm_signal_fd(void);
+/*
+ * Makes a request from inside the process (the Windows service control
+ * handler, tests): as if the matching signal had arrived. Thread-safe.
+ */
+void mdm_signal_raise(int what);
 /* Returns the requests received since the last call (MDM_SIGNAL_* bits) and clears them. */
 int mdm_signal_take(void);
 void mdm_signal_close(void);

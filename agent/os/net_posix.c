@@ -23,7 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static void say(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t size, const char *fmt, ...) MDM_PRINTF_FORMAT(3, 4);
 
 static void say(char *why, size_t size, const char *fmt, ...)
 {
@@ -224,8 +224,8 @@ int mdm_net_tcp_connect(const char *addr, unsigned port, int timeout_ms, intptr_
         } while (rc < 0 && errno == EINTR);
         if (rc == 0) {
             close(fd);
-            say(why, why_size, "no answer from %s within the timeout (port %s filtered?)", addr,
-                "");
+            say(why, why_size, "no answer from %s port %u within the timeout (filtered?)", addr,
+                port);
             return MDM_EAGAIN;
         }
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0)

@@ -13,6 +13,11 @@ int mdm_os_setenv(const char *name, const char *value)
     return setenv(name, value, 1) == 0 ? 0 : MDM_EIO;
 }
 
+const char *mdm_os_path_list_separator(void)
+{
+    return ":";
+}
+
 int64_t mdm_os_now_ms(void)
 {
     struct timespec ts;

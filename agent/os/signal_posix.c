@@ -44,6 +44,15 @@ int mdm_signal_open(struct mdm_err *err)
     return 0;
 }
 
+void mdm_signal_raise(int what)
+{
+    char c = 1;
+
+    pending |= what;
+    if (pipe_fds[1] >= 0)
+        (void)!write(pipe_fds[1], &c, 1);
+}
+
 int mdm_signal_fd(void)
 {
     return pipe_fds[0];

@@ -5,12 +5,13 @@
 #include "snmp_internal.h"
 
 #include "mdm_log.h"
+#include "mdm_select.h"
+#include "mdm_text.h"
+#include "mdm_fs.h"
 #include "mdm_os.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/select.h>
 
 struct mdm_snmp_state mdm_snmp;
 
@@ -75,7 +76,7 @@ static bool config_has(const char *path, const char *directive)
     char line[4096];
     size_t len = strlen(directive);
     bool found = false;
-    FILE *fp = fopen(path, "r");
+    FILE *fp = mdm_fs_fopen(path, "r");
 
     if (fp == NULL)
         return false;
@@ -83,7 +84,7 @@ static bool config_has(const char *path, const char *directive)
         const char *p = line;
         while (*p == ' ' || *p == '\t')
             p++;
-        if (strncasecmp(p, directive, len) == 0 && (p[len] == ' ' || p[len] == '\t'))
+        if (mdm_ascii_iequal_n(p, directive, len) && (p[len] == ' ' || p[len] == '\t'))
             found = true;
     }
     fclose(fp);
@@ -98,7 +99,12 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
      * loaded; every OID here is numeric.
      */
     mdm_os_setenv("SNMPCONFPATH", opt->persist_dir);
-    mdm_os_setenv("MIBS", "");
+    /*
+     * An empty module list. (A list holding only the separator, because on
+     * Windows an empty value deletes the variable and Net-SNMP would then
+     * load its default modules.)
+     */
+    mdm_os_setenv("MIBS", mdm_os_path_list_separator());
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, opt->persist_dir);
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, opt->config_path);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);

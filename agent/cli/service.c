@@ -1,0 +1,52 @@
+/* service.c - `mdmhealth service install|uninstall|start|stop` (Windows). */
+#include "cli.h"
+
+#include "mdm_fs.h"
+#include "mdm_service.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char service_usage[] =
+    "usage: mdmhealth service install|uninstall|start|stop [-c FILE]\n"
+    "\n"
+    "Manages the Windows service \"" MDM_SERVICE_NAME "\" (" MDM_SERVICE_DISPLAY_NAME "). install\n"
+    "registers it to start automatically as NT AUTHORITY\\NetworkService, running\n"
+    "`mdmhealth run --service -c FILE`, restarted by Windows if it fails. The MSI\n"
+    "does the same; this is for installs without it. Needs an administrator.\n"
+    "\n"
+    "  -c, --config FILE   configuration the service reads (default %s)\n"
+    "\n"
+    "Exit status: 0 done, 1 the Service Control Manager refused (or not Windows),\n"
+    "2 usage error.\n";
+
+int mdm_cmd_service(int argc, char **argv)
+{
+    const char *verb = NULL, *config = NULL;
+    struct mdm_err err;
+
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            printf(service_usage, mdm_fs_default_config_path());
+            return MDM_EXIT_OK;
+        } else if (verb == NULL && argv[i][0] != '-') {
+            verb = argv[i];
+        } else {
+            mdm_cli_error("service: unexpected argument \"%s\" (see mdmhealth service --help)",
+                          argv[i]);
+            return MDM_EXIT_USAGE;
+        }
+    }
+    if (verb == NULL) {
+        mdm_cli_error("service: say what to do: install, uninstall, start or stop");
+        return MDM_EXIT_USAGE;
+    }
+    if (mdm_service_manage(verb, config ? config : mdm_fs_default_config_path(), &err) != 0) {
+        mdm_cli_error("%s", err.msg);
+        return err.code == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
+    }
+    printf("service %s: done\n", verb);
+    return MDM_EXIT_OK;
+}

@@ -1,0 +1,198 @@
+/* fs_win.c - mdm_fs.h on Windows: UTF-8 paths converted to UTF-16, write-through replacement. */
+#include "mdm_fs.h"
+
+#include "mdm_alloc.h"
+#include "win_util.h"
+
+#include <windows.h>
+
+#include <errno.h>
+#include <io.h>
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#define WPATH_MAX 4096
+
+static int widen(const char *path, wchar_t *out, struct mdm_err *err)
+{
+    if (mdm_win_utf8_to_wide(path, out, WPATH_MAX) != 0)
+        return mdm_err_set(err, MDM_EINVAL, "%s: path too long or not UTF-8", path);
+    return 0;
+}
+
+int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err)
+{
+    wchar_t wpath[WPATH_MAX], wtmp[WPATH_MAX];
+    char tmp[WPATH_MAX], why[256];
+    HANDLE h = INVALID_HANDLE_VALUE;
+    const char *p = data;
+    int rc;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+        return mdm_err_set(err, MDM_EINVAL, "%s: path too long", path);
+    if ((rc = widen(path, wpath, err)) != 0 || (rc = widen(tmp, wtmp, err)) != 0)
+        return rc;
+    /* The creator's default ACL under %ProgramData%\mdmhealth is owner and administrators only. */
+    h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        return mdm_err_set(err, MDM_EIO, "%s: cannot create: %s", tmp, why);
+    }
+    while (len > 0) {
+        DWORD chunk = len > 0x40000000u ? 0x40000000u : (DWORD)len, wrote = 0;
+        if (!WriteFile(h, p, chunk, &wrote, NULL) || wrote == 0) {
+            mdm_win_error_text(GetLastError(), why, sizeof(why));
+            rc = mdm_err_set(err, MDM_EIO, "%s: write failed: %s", tmp, why);
+            goto out;
+        }
+        p += wrote;
+        len -= wrote;
+    }
+    if (!FlushFileBuffers(h)) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        rc = mdm_err_set(err, MDM_EIO, "%s: flush failed: %s", tmp, why);
+        goto out;
+    }
+    CloseHandle(h);
+    h = INVALID_HANDLE_VALUE;
+    /* MOVEFILE_WRITE_THROUGH: the call returns once the rename is on disk. */
+    if (!MoveFileExW(wtmp, wpath, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot replace: %s", path, why);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (h != INVALID_HANDLE_VALUE)
+        CloseHandle(h);
+    if (rc != 0)
+        DeleteFileW(wtmp);
+    return rc;
+}
+
+FILE *mdm_fs_fopen(const char *path, const char *mode)
+{
+    wchar_t wpath[WPATH_MAX], wmode[16];
+
+    if (mdm_win_utf8_to_wide(path, wpath, WPATH_MAX) != 0 ||
+        mdm_win_utf8_to_wide(mode, wmode, 16) != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return _wfopen(wpath, wmode);
+}
+
+int mdm_fs_mkdirs(const char *path, struct mdm_err *err)
+{
+    wchar_t wpath[WPATH_MAX];
+    char why[256];
+    size_t n;
+    int rc;
+
+    if ((rc = widen(path, wpath, err)) != 0)
+        return rc;
+    n = wcslen(wpath);
+    /*
+     * Create every prefix that ends at a separator, then the whole path.
+     * Failures on the way (the drive root, a parent that exists, one we may
+     * not list) are judged by the final check alone.
+     */
+    for (size_t i = 1; i <= n; i++) {
+        wchar_t saved;
+        if (i < n && wpath[i] != L'\\' && wpath[i] != L'/')
+            continue;
+        saved = wpath[i];
+        wpath[i] = L'\0';
+        CreateDirectoryW(wpath, NULL);
+        wpath[i] = saved;
+    }
+    {
+        DWORD attr = GetFileAttributesW(wpath);
+        if (attr == INVALID_FILE_ATTRIBUTES || !(attr & FILE_ATTRIBUTE_DIRECTORY)) {
+            mdm_win_error_text(GetLastError(), why, sizeof(why));
+            return mdm_err_set(err, MDM_EIO, "%s: cannot create directory: %s", path, why);
+        }
+    }
+    return 0;
+}
+
+/* %ProgramData%\mdmhealth, computed once. */
+static const char *program_data_dir(void)
+{
+    static char dir[1024];
+    wchar_t w[MAX_PATH];
+    DWORD n;
+
+    if (dir[0] != '\0')
+        return dir;
+    n = GetEnvironmentVariableW(L"ProgramData", w, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH || mdm_win_wide_to_utf8(w, dir, sizeof(dir) - 16) != 0)
+        snprintf(dir, sizeof(dir), "C:\\ProgramData");
+    strncat(dir, "\\mdmhealth", sizeof(dir) - strlen(dir) - 1);
+    return dir;
+}
+
+const char *mdm_fs_default_config_path(void)
+{
+    static char path[1100];
+
+    snprintf(path, sizeof(path), "%s\\mdmhealth.conf", program_data_dir());
+    return path;
+}
+
+const char *mdm_fs_default_state_dir(void)
+{
+    static char path[1100];
+
+    snprintf(path, sizeof(path), "%s\\state", program_data_dir());
+    return path;
+}
+
+static int info_of(HANDLE h, struct mdm_fs_info *out)
+{
+    BY_HANDLE_FILE_INFORMATION bi;
+
+    if (!GetFileInformationByHandle(h, &bi))
+        return MDM_EIO;
+    out->dev = bi.dwVolumeSerialNumber;
+    out->ino = ((uint64_t)bi.nFileIndexHigh << 32) | bi.nFileIndexLow;
+    out->size = ((uint64_t)bi.nFileSizeHigh << 32) | bi.nFileSizeLow;
+    return 0;
+}
+
+int mdm_fs_stat(const char *path, struct mdm_fs_info *out)
+{
+    wchar_t wpath[WPATH_MAX];
+    HANDLE h;
+    int rc;
+
+    if (mdm_win_utf8_to_wide(path, wpath, WPATH_MAX) != 0)
+        return MDM_EIO;
+    /* Share everything: a followed log file is open for writing by its producer. */
+    h = CreateFileW(wpath, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                    OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? MDM_ENOTFOUND : MDM_EIO;
+    }
+    rc = info_of(h, out);
+    CloseHandle(h);
+    return rc;
+}
+
+int mdm_fs_fstat(FILE *fp, struct mdm_fs_info *out)
+{
+    intptr_t h = _get_osfhandle(_fileno(fp));
+
+    if (h == -1)
+        return MDM_EIO;
+    return info_of((HANDLE)h, out);
+}
+
+int mdm_fs_seek(FILE *fp, uint64_t offset)
+{
+    if (offset > (uint64_t)INT64_MAX || _fseeki64(fp, (__int64)offset, SEEK_SET) != 0)
+        return MDM_EIO;
+    return 0;
+}

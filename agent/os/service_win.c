@@ -1,0 +1,159 @@
+/* service_win.c - mdm_service.h with the Windows Service Control Manager. */
+#include "mdm_service.h"
+
+#include "mdm_signal.h"
+#include "win_util.h"
+
+#include <windows.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <wchar.h>
+
+#define WNAME    L"mdmhealth"
+#define WDISPLAY L"MDM Enrollment Connection Health"
+#define WDESCRIPTION                                                                               \
+    L"Watches the Mobile Device Manager event log (SCMDM 2008 Enrollment Connection Health "       \
+    L"Monitor), diagnoses failures and reports them over SNMP."
+
+static int scm_error(struct mdm_err *err, const char *what)
+{
+    char why[256];
+    DWORD e = GetLastError();
+
+    mdm_win_error_text(e, why, sizeof(why));
+    return mdm_err_set(err, e == ERROR_ACCESS_DENIED ? MDM_EIO : MDM_EIO, "service: %s: %s%s", what,
+                       why, e == ERROR_ACCESS_DENIED ? " (run as an administrator)" : "");
+}
+
+static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
+{
+    wchar_t exe[MAX_PATH], wconfig[2048], cmd[MAX_PATH + 2200];
+    SERVICE_DESCRIPTIONW desc = {(LPWSTR)WDESCRIPTION};
+    SC_ACTION actions[3] = {
+        {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 300000}};
+    SERVICE_FAILURE_ACTIONSW failure = {86400, NULL, NULL, 3, actions};
+    SC_HANDLE svc;
+
+    if (GetModuleFileNameW(NULL, exe, MAX_PATH) == 0 || GetLastError() == ERROR_INSUFFICIENT_BUFFER)
+        return scm_error(err, "cannot find this program's path");
+    if (mdm_win_utf8_to_wide(config_path, wconfig, 2048) != 0)
+        return mdm_err_set(err, MDM_EINVAL, "service install: configuration path too long");
+    _snwprintf(cmd, sizeof(cmd) / sizeof(cmd[0]), L"\"%ls\" run --service -c \"%ls\"", exe,
+               wconfig);
+    cmd[sizeof(cmd) / sizeof(cmd[0]) - 1] = L'\0';
+    svc = CreateServiceW(scm, WNAME, WDISPLAY, SERVICE_ALL_ACCESS, SERVICE_WIN32_OWN_PROCESS,
+                         SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd, NULL, NULL, L"EventLog\0",
+                         L"NT AUTHORITY\\NetworkService", NULL);
+    if (svc == NULL)
+        return scm_error(err, "cannot create the service");
+    ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
+    /* Recovery: restart after 1 min, 1 min, then 5 min; the count resets after a day. */
+    ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+    CloseServiceHandle(svc);
+    return 0;
+}
+
+int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err *err)
+{
+    SC_HANDLE scm, svc = NULL;
+    SERVICE_STATUS status;
+    int rc = 0;
+
+    if (strcmp(verb, "install") != 0 && strcmp(verb, "uninstall") != 0 &&
+        strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "service: unknown action \"%s\" (install, uninstall, "
+                           "start, stop)",
+                           verb);
+    scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS);
+    if (scm == NULL)
+        return scm_error(err, "cannot open the Service Control Manager");
+    if (strcmp(verb, "install") == 0) {
+        rc = install(scm, config_path, err);
+        goto out;
+    }
+    svc = OpenServiceW(scm, WNAME, SERVICE_ALL_ACCESS);
+    if (svc == NULL) {
+        rc = scm_error(err, "cannot open the mdmhealth service");
+        goto out;
+    }
+    if (strcmp(verb, "uninstall") == 0) {
+        ControlService(svc, SERVICE_CONTROL_STOP, &status);
+        if (!DeleteService(svc))
+            rc = scm_error(err, "cannot delete the service");
+    } else if (strcmp(verb, "start") == 0) {
+        if (!StartServiceW(svc, 0, NULL))
+            rc = scm_error(err, "cannot start the service");
+    } else if (!ControlService(svc, SERVICE_CONTROL_STOP, &status)) {
+        rc = scm_error(err, "cannot stop the service");
+    }
+out:
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
+static SERVICE_STATUS_HANDLE status_handle;
+static SERVICE_STATUS service_status;
+static int (*service_body)(void *ctx);
+static void *service_ctx;
+static int service_result;
+
+static void report(DWORD state, DWORD exit_code)
+{
+    service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
+    service_status.dwCurrentState = state;
+    service_status.dwControlsAccepted =
+        state == SERVICE_RUNNING
+            ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE
+            : 0;
+    service_status.dwWin32ExitCode = exit_code;
+    service_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
+    SetServiceStatus(status_handle, &service_status);
+}
+
+static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID ctx)
+{
+    (void)type;
+    (void)data;
+    (void)ctx;
+    switch (control) {
+    case SERVICE_CONTROL_STOP:
+    case SERVICE_CONTROL_SHUTDOWN:
+        report(SERVICE_STOP_PENDING, NO_ERROR);
+        mdm_signal_raise(MDM_SIGNAL_STOP);
+        return NO_ERROR;
+    case SERVICE_CONTROL_PARAMCHANGE:
+        mdm_signal_raise(MDM_SIGNAL_RELOAD);
+        return NO_ERROR;
+    case SERVICE_CONTROL_INTERROGATE:
+        return NO_ERROR;
+    default:
+        return ERROR_CALL_NOT_IMPLEMENTED;
+    }
+}
+
+static void WINAPI service_main(DWORD argc, LPWSTR *argv)
+{
+    (void)argc;
+    (void)argv;
+    status_handle = RegisterServiceCtrlHandlerExW(WNAME, on_control, NULL);
+    if (status_handle == NULL)
+        return;
+    report(SERVICE_RUNNING, NO_ERROR);
+    service_result = service_body(service_ctx);
+    report(SERVICE_STOPPED, service_result == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR);
+}
+
+int mdm_service_run(int (*body)(void *ctx), void *ctx, struct mdm_err *err)
+{
+    SERVICE_TABLE_ENTRYW table[] = {{(LPWSTR)WNAME, service_main}, {NULL, NULL}};
+
+    service_body = body;
+    service_ctx = ctx;
+    if (!StartServiceCtrlDispatcherW(table))
+        return scm_error(err, "not started by the Service Control Manager");
+    return service_result;
+}

@@ -1,0 +1,285 @@
+// The cross-built mdmhealth.exe under Wine. Real: Wine's kernel32, registry,
+// Service Control Manager and Winsock (the agent's SNMP traffic goes over
+// real loopback sockets to a real Linux snmptrapd); the program is the same
+// source as the Linux build. No double is used here (the wevtapi double is
+// for the channel source, see test_windows_channel.cc). Skipped when wine or
+// the Windows build (MDM_WINDOWS_BUILD_DIR) is absent.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "snmp_fixtures.h"
+#include "test_util.h"
+
+namespace
+{
+
+const std::string kExe = std::string(MDM_WINDOWS_BUILD_DIR) + "/mdmhealth.exe";
+const std::string kSource = MDM_SOURCE_DIR;
+
+std::string wine_path()
+{
+    for (const char *p : {"/usr/bin/wine", "/usr/bin/wine64"})
+        if (access(p, X_OK) == 0)
+            return p;
+    return "";
+}
+
+// Windows sees the Linux file system as drive Z:.
+std::string win(const std::string &linux_path)
+{
+    return "Z:" + linux_path;
+}
+
+// The Wine prefix shared by the suite (made once by the wine_prefix fixture).
+std::vector<std::string> wine_env()
+{
+    return {"WINEPREFIX=" + std::string(MDM_WINE_PREFIX), "WINEDEBUG=-all",
+            "WINEDLLOVERRIDES=mscoree,mshtml="};
+}
+
+class WineTest : public ::testing::Test
+{
+  protected:
+    void SetUp() override
+    {
+        if (wine_path().empty())
+            GTEST_SKIP() << "wine is not installed (apt-get install wine)";
+        struct stat st;
+        if (stat(kExe.c_str(), &st) != 0)
+            GTEST_SKIP() << kExe << " is absent: build it with scripts/build-windows";
+        dir_ = mdmtest::make_temp_dir("wine");
+    }
+    void TearDown() override
+    {
+        if (!dir_.empty() && !HasFailure())
+            snmptest::remove_tree(dir_);
+    }
+    mdmtest::RunResult wine(const std::vector<std::string> &args, int timeout_ms = 120000)
+    {
+        std::vector<std::string> argv = {wine_path(), kExe};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return snmptest::run_with_env(argv, wine_env(), timeout_ms);
+    }
+    mdmtest::RunResult wine_tool(const std::vector<std::string> &args, int timeout_ms = 60000)
+    {
+        std::vector<std::string> argv = {wine_path()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return snmptest::run_with_env(argv, wine_env(), timeout_ms);
+    }
+    std::string dir_;
+};
+
+TEST_F(WineTest, VersionAndHelp)
+{
+    auto r = wine({"--version"});
+    ASSERT_EQ(0, r.status) << r.err;
+    EXPECT_EQ(0u, r.out.find("mdmhealth ")) << r.out;
+    r = wine({"--help"});
+    EXPECT_EQ(0, r.status);
+    EXPECT_NE(std::string::npos, r.out.find("service  install|uninstall|start|stop")) << r.out;
+}
+
+// The same events give the same JSON on Windows as on Linux (file names aside).
+TEST_F(WineTest, ReplayMatchesTheLinuxBuild)
+{
+    const std::string events = kSource + "/tests/data/mdm-enrollment-sequence.xml";
+    auto linux_run =
+        mdmtest::run_program({MDM_BINARY, "replay", "-c", "/dev/null", "--json", events});
+    ASSERT_EQ(0, linux_run.status) << linux_run.err;
+    mdmtest::write_file(dir_ + "/empty.conf", "");
+    auto windows_run = wine({"replay", "-c", win(dir_ + "/empty.conf"), "--json", win(events)});
+    ASSERT_EQ(0, windows_run.status) << windows_run.err;
+    std::regex origin("\"origin\":\"[^\"]*\"");
+    std::string a = std::regex_replace(linux_run.out, origin, "\"origin\":\"\"");
+    std::string b = std::regex_replace(windows_run.out, origin, "\"origin\":\"\"");
+    b = std::regex_replace(b, std::regex("\r\n"), "\n");
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(5u, std::count(a.begin(), a.end(), '\n'));
+}
+
+TEST_F(WineTest, CheckValidatesConfigurationAndSnmpLines)
+{
+    mdmtest::write_file(dir_ + "/good.conf", "enrollment-server enroll.contoso.com\n"
+                                             "trap2sink 127.0.0.1:16200 public\n");
+    auto r = wine({"check", "-c", win(dir_ + "/good.conf")});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    mdmtest::write_file(dir_ + "/bad.conf", "enrollment-ports 8445\n");
+    r = wine({"check", "-c", win(dir_ + "/bad.conf")});
+    EXPECT_EQ(2, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("bad.conf:1:")) << r.err;
+}
+
+// The Windows agent follows an event file and sends its trap over Winsock to
+// a real snmptrapd on Linux; the state file it writes (MoveFileEx) says error.
+TEST_F(WineTest, AgentUnderWineSendsTheAlertToARealSnmptrapd)
+{
+    if (snmptest::find_program("snmptrapd").empty())
+        GTEST_SKIP() << "snmptrapd is not installed";
+    snmptest::TrapReceiver trapd;
+    ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
+    const std::string events = dir_ + "/events.xml";
+    mdmtest::write_file(events, "");
+    mdmtest::write_file(dir_ + "/mdm.conf",
+                        "source xml-follow " + win(events) + "\nstate-dir " + win(dir_ + "/state") +
+                            "\ntrap2sink 127.0.0.1:" + std::to_string(trapd.port()) + " wine\n");
+    snmptest::Process agent;
+    std::vector<std::string> env = wine_env();
+    ASSERT_TRUE(agent.start({wine_path(), kExe, "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+                            dir_ + "/agent.log"));
+    ASSERT_TRUE(snmptest::wait_until(
+        [&] { return agent.log().find("event source: xml-follow") != std::string::npos; }, 120000,
+        200))
+        << agent.log();
+    {
+        std::ofstream f(events, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1003, 501, "DM01.contoso.com",
+                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
+                                "cannot connect");
+    }
+    EXPECT_TRUE(trapd.wait_for(
+        [](const std::vector<snmptest::Notification> &ns) {
+            for (const auto &n : ns)
+                if (n.trap_oid == snmptest::oids::kAlertRaised)
+                    return true;
+            return false;
+        },
+        60000))
+        << agent.log();
+    EXPECT_TRUE(snmptest::wait_until(
+        [&] {
+            return snmptest::state_file_health(snmptest::read_text(dir_ + "/state/state")) == "3";
+        },
+        20000))
+        << snmptest::read_text(dir_ + "/state/state");
+    agent.stop();
+    trapd.stop();
+}
+
+// resolve loopback writes the real (Wine) registry, keeps the old values and undoes.
+TEST_F(WineTest, ResolveLoopbackWritesTheRegistryAndUndoes)
+{
+    mdmtest::write_file(dir_ + "/mdm.conf", "enrollment-server enroll-nlb.contoso.test\n"
+                                            "state-dir " +
+                                                win(dir_ + "/state") + "\n");
+    const std::string key = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\MSV1_0";
+    wine_tool({"reg", "delete", key, "/v", "BackConnectionHostNames", "/f"});
+
+    auto dry = wine({"resolve", "loopback", "-c", win(dir_ + "/mdm.conf")});
+    ASSERT_EQ(0, dry.status) << dry.out << dry.err;
+    EXPECT_NE(std::string::npos, dry.out.find("Dry run")) << dry.out;
+    auto q = wine_tool({"reg", "query", key, "/v", "BackConnectionHostNames"});
+    EXPECT_EQ(std::string::npos, q.out.find("enroll-nlb.contoso.test")) << q.out;
+
+    auto apply = wine({"resolve", "loopback", "-c", win(dir_ + "/mdm.conf"), "--apply"});
+    ASSERT_EQ(0, apply.status) << apply.out << apply.err;
+    q = wine_tool({"reg", "query", key, "/v", "BackConnectionHostNames"});
+    EXPECT_NE(std::string::npos, q.out.find("enroll-nlb.contoso.test")) << q.out;
+
+    auto undo = wine({"resolve", "loopback", "-c", win(dir_ + "/mdm.conf"), "--undo", "--apply"});
+    ASSERT_EQ(0, undo.status) << undo.out << undo.err;
+    q = wine_tool({"reg", "query", key, "/v", "BackConnectionHostNames"});
+    EXPECT_EQ(std::string::npos, q.out.find("enroll-nlb.contoso.test")) << q.out;
+}
+
+// service install registers with Wine's Service Control Manager.
+TEST_F(WineTest, ServiceInstallAndUninstall)
+{
+    mdmtest::write_file(dir_ + "/mdm.conf", "");
+    wine({"service", "uninstall"});
+    auto r = wine({"service", "install", "-c", win(dir_ + "/mdm.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    // Wine keeps the SCM database in the registry, where Windows keeps it too.
+    const std::string key = "HKLM\\System\\CurrentControlSet\\Services\\mdmhealth";
+    auto q = wine_tool({"reg", "query", key});
+    EXPECT_NE(std::string::npos, q.out.find("run --service -c")) << q.out;
+    EXPECT_NE(std::string::npos, q.out.find("NT AUTHORITY\\NetworkService")) << q.out;
+    EXPECT_NE(std::string::npos, q.out.find("MDM Enrollment Connection Health")) << q.out;
+    EXPECT_NE(std::string::npos, q.out.find("Start    REG_DWORD    0x2")) << q.out; // automatic
+    r = wine({"service", "uninstall"});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    q = wine_tool({"reg", "query", key});
+    EXPECT_EQ(std::string::npos, q.out.find("run --service")) << q.out;
+}
+
+} // namespace
+
+namespace
+{
+
+// The service's own event source: with no `source` line, mdmhealth.exe
+// subscribes to the "Mobile Device Manager" channel with EvtSubscribe. Real:
+// mdmhealth.exe, Wine, Winsock, snmptrapd. Double: wevtapi.dll
+// (tests/windows/wevtapi_double.c, Wine's EvtSubscribe is a stub), loaded
+// with WINEDLLOVERRIDES=wevtapi=n from the program's directory.
+TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
+{
+    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
+    if (!mdmtest::file_exists(dll))
+        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
+    if (snmptest::find_program("snmptrapd").empty())
+        GTEST_SKIP() << "snmptrapd is not installed";
+    // The program and the double side by side, as Windows loads DLLs.
+    const std::string bin = dir_ + "/bin";
+    mkdir(bin.c_str(), 0700);
+    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
+    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
+    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+
+    snmptest::TrapReceiver trapd;
+    ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
+    const std::string log = dir_ + "/mdm-log.xml"; // the double's "Mobile Device Manager" log
+    mdmtest::write_file(log, mdmtest::event_xml("Device Manager", 1003, 601, "DM01.contoso.com",
+                                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
+                                                "cannot connect"));
+    mdmtest::write_file(dir_ + "/mdm.conf",
+                        "state-dir " + win(dir_ + "/state") +
+                            "\ntrap2sink 127.0.0.1:" + std::to_string(trapd.port()) + " wine\n");
+    std::vector<std::string> env = wine_env();
+    env.push_back("WINEDLLOVERRIDES=wevtapi=n;mscoree,mshtml=");
+    env.push_back("MDM_WEVTAPI_DOUBLE_FILE=" + win(log));
+    auto count_of = [&](const std::string &oid) {
+        size_t n = 0;
+        for (const auto &x : trapd.notifications())
+            n += x.trap_oid == oid;
+        return n;
+    };
+
+    snmptest::Process agent;
+    ASSERT_TRUE(agent.start(
+        {wine_path(), bin + "/mdmhealth.exe", "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+        dir_ + "/agent1.log"));
+    ASSERT_TRUE(snmptest::wait_until([&] { return count_of(snmptest::oids::kAlertRaised) == 1; },
+                                     90000, 200))
+        << agent.log();
+    EXPECT_NE(std::string::npos, agent.log().find("event source: channel Mobile Device Manager"))
+        << agent.log();
+    agent.stop();
+
+    // Restart: the bookmark (record 601) is resumed; only the new 1004 is evaluated.
+    {
+        std::ofstream f(log, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1004, 602, "DM01.contoso.com",
+                                "2026-11-25T10:05:00.000Z", "Mobile Device Manager", "connected");
+    }
+    snmptest::Process again;
+    ASSERT_TRUE(again.start(
+        {wine_path(), bin + "/mdmhealth.exe", "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+        dir_ + "/agent2.log"));
+    EXPECT_TRUE(snmptest::wait_until([&] { return count_of(snmptest::oids::kAlertResolved) == 1; },
+                                     90000, 200))
+        << again.log();
+    EXPECT_NE(std::string::npos, again.log().find("resuming at record-id:601")) << again.log();
+    again.stop();
+    EXPECT_EQ(1u, count_of(snmptest::oids::kAlertRaised)); // no duplicate after the restart
+    trapd.stop();
+}
+
+} // namespace

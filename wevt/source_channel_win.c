@@ -1,0 +1,1031 @@
+/*
+ * source_channel_win.c - the "channel" source: a live Windows event log
+ * channel ("Mobile Device Manager") read with EvtSubscribe in the pull model.
+ *
+ * The path is the channel name, or "\\COMPUTER\CHANNEL" for the channel of a
+ * remote computer, reached through EvtOpenSession(EvtRpcLogin) with the
+ * service's own credentials (the monitor is Remotable).
+ *
+ * Subscription. A fresh source subscribes from the oldest record, so that a
+ * new agent evaluates the whole log and knows the current state. After
+ * mdm_source_seek("record-id:N") it subscribes after a bookmark on record N
+ * with EvtSubscribeStrict. When that record is no longer in the log (the log
+ * was cleared or wrapped; EvtSubscribe or EvtNext says ERROR_NOT_FOUND,
+ * ERROR_EVT_QUERY_RESULT_STALE or ERROR_EVT_QUERY_RESULT_INVALID_POSITION),
+ * the source resubscribes from the oldest record, never from the newest, and
+ * says so once: the next call of mdm_source_next() returns MDM_EBADRECORD
+ * with a message that the bookmark was stale and that events may be
+ * evaluated again. mdm_source_channel_resubscriptions() counts these
+ * recoveries. A channel that does not exist fails the open with a message
+ * naming it; the agent retries the open with back-off.
+ *
+ * Reading. The Event Log service sets a signal event when the subscription
+ * has results; EvtNext takes them in batches of up to CHANNEL_BATCH handles
+ * without waiting, and MDM_EAGAIN means that nothing is ready. Each event is
+ * rendered as Event XML (UTF-16, converted to UTF-8, capped at
+ * MDM_EVENT_XML_MAX) and its message is formatted with the publisher's
+ * metadata (EvtFormatMessage) and added as <RenderingInfo><Message>, which
+ * mdm_event_parse_xml() turns into the EventDescription. When the message
+ * cannot be formatted (no publisher metadata, a missing message resource),
+ * the event is kept without it: the parser falls back to the insertion
+ * strings and mdm_source_channel_render_failures() counts the event.
+ *
+ * Waking a select() loop. The signal event is a HANDLE, which Winsock's
+ * select() cannot wait on. The first call of mdm_source_pollfd() starts a
+ * small watcher thread that waits on the signal event and posts an
+ * mdm_wakeup (a loopback socket) whose descriptor the loop selects on;
+ * mdm_source_wait() then drains it. Without the watcher, mdm_source_wait()
+ * waits on the signal event directly.
+ *
+ * Positions are "record-id:N", N being the EventRecordID of the last event
+ * returned (or reported as damaged).
+ */
+#include <winsock2.h>
+#include <windows.h>
+#include <winevt.h>
+
+#include "source_impl.h"
+
+#include "mdm_alloc.h"
+#include "mdm_buf.h"
+#include "mdm_wakeup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+/* Event handles taken from the subscription per EvtNext call. */
+#define CHANNEL_BATCH 16
+
+/* Windows limits channel and computer names well below these caps. */
+#define CHANNEL_NAME_MAX  255
+#define COMPUTER_NAME_MAX 255
+
+/* Publisher metadata handles kept open, and the longest provider name looked up. */
+#define PUBLISHER_CACHE_MAX 8
+#define PUBLISHER_NAME_MAX  256
+/* A publisher whose metadata could not be opened is not asked again before this. */
+#define PUBLISHER_RETRY_MS 60000
+
+/* The System values of one event (EvtRenderContextSystem) never need more than this. */
+#define VALUES_MAX (64u * 1024u)
+/* A formatted message longer than this (in UTF-16 units) is not added. */
+#define MESSAGE_MAX MDM_EVENT_FIELD_MAX
+/* The rendered Event XML in bytes of UTF-16: anything longer is over MDM_EVENT_XML_MAX in UTF-8. */
+#define RENDER_MAX ((MDM_EVENT_XML_MAX + 1u) * sizeof(WCHAR))
+
+struct publisher {
+    WCHAR name[PUBLISHER_NAME_MAX];
+    EVT_HANDLE meta;     /* NULL when opening failed */
+    ULONGLONG failed_at; /* GetTickCount64() of that failure */
+    bool used;
+};
+
+struct channel_source {
+    const char *origin;  /* the path as given, owned by struct mdm_source */
+    WCHAR *channel;      /* the channel name, owned */
+    WCHAR *computer;     /* the remote computer, or NULL (local); owned */
+    char *channel_utf8;  /* the channel name for bookmarks and messages, owned */
+    char *computer_utf8; /* the remote computer for messages, or NULL; owned */
+    EVT_HANDLE session;  /* remote session, or NULL for the local computer */
+    EVT_HANDLE subscription;
+    EVT_HANDLE system_ctx; /* EvtRenderContextSystem, or NULL when unavailable */
+    HANDLE signal;         /* manual-reset event the service sets when results exist */
+
+    EVT_HANDLE pending[CHANNEL_BATCH]; /* handles from the last EvtNext */
+    DWORD pending_len, pending_next;
+
+    struct publisher publishers[PUBLISHER_CACHE_MAX];
+    size_t publisher_next; /* round-robin victim when the cache is full */
+
+    uint64_t last_record; /* EventRecordID of the last event returned */
+    bool have_last;
+    uint64_t resume_after; /* the bookmark record of the last seek */
+    bool resume;
+
+    /* A resubscription to report through the next mdm_source_next() call. */
+    bool notice_pending;
+    char notice[MDM_ERR_MSG_MAX];
+
+    /* Buffers reused from event to event, each with a hard cap. */
+    void *values; /* EvtRenderEventValues output, up to VALUES_MAX bytes */
+    DWORD values_size;
+    WCHAR *render; /* EvtRenderEventXml output, up to RENDER_MAX bytes */
+    DWORD render_size;
+    WCHAR *message; /* EvtFormatMessage output, up to MESSAGE_MAX units */
+    DWORD message_size;
+    char *utf8; /* the event as UTF-8, up to MDM_EVENT_XML_MAX + 1 bytes */
+    size_t utf8_size;
+    struct mdm_buf xml;                       /* the event with its message added */
+    char culture[LOCALE_NAME_MAX_LENGTH * 3]; /* RenderingInfo/@Culture */
+
+    /* The watcher thread behind mdm_source_pollfd(). */
+    struct mdm_wakeup *wake;
+    HANDLE watcher;
+    HANDLE stop; /* manual-reset event that ends the watcher */
+};
+
+static volatile LONG64 resubscriptions;
+static volatile LONG64 render_failures;
+
+uint64_t mdm_source_channel_resubscriptions(void)
+{
+    return (uint64_t)InterlockedCompareExchange64(&resubscriptions, 0, 0);
+}
+
+uint64_t mdm_source_channel_render_failures(void)
+{
+    return (uint64_t)InterlockedCompareExchange64(&render_failures, 0, 0);
+}
+
+static struct channel_source *impl(struct mdm_source *src)
+{
+    return src->impl;
+}
+
+/*
+ * Converts the UTF-8 string s into a new UTF-16 string of at most max_units
+ * units. Returns it (owned by the caller, mdm_free) or NULL when s is not
+ * valid UTF-8, too long, or memory runs out.
+ */
+static WCHAR *to_wide(const char *s, size_t max_units)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    WCHAR *w;
+
+    if (n <= 0 || (size_t)n > max_units + 1)
+        return NULL;
+    w = mdm_calloc((size_t)n, sizeof(*w));
+    if (w == NULL)
+        return NULL;
+    if (MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n) != n) {
+        mdm_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Converts a NUL-terminated UTF-16 string into buf (size bytes), cut if needed. */
+static void wide_to_buf(const WCHAR *w, char *buf, size_t size)
+{
+    int room = size > INT_MAX ? INT_MAX : (int)size;
+    int units, n;
+
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    /* Only short texts come here (locale names, error texts): shorten until it fits. */
+    for (units = (int)wcslen(w); units > 0; units--) {
+        n = WideCharToMultiByte(CP_UTF8, 0, w, units, NULL, 0, NULL, NULL);
+        if (n > 0 && n < room) {
+            WideCharToMultiByte(CP_UTF8, 0, w, units, buf, n, NULL, NULL);
+            buf[n] = '\0';
+            return;
+        }
+    }
+}
+
+/* The system's text for a Windows error code, in buf: "TEXT (Windows error N)". */
+static const char *win_error_text(DWORD code, char *buf, size_t size)
+{
+    WCHAR text[256];
+    char utf8[512];
+    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
+                             0, text, sizeof(text) / sizeof(text[0]), NULL);
+
+    while (n > 0 && (text[n - 1] == L'\r' || text[n - 1] == L'\n' || text[n - 1] == L' ' ||
+                     text[n - 1] == L'.'))
+        n--;
+    if (n == 0) {
+        snprintf(buf, size, "Windows error %lu", (unsigned long)code);
+        return buf;
+    }
+    text[n] = L'\0';
+    wide_to_buf(text, utf8, sizeof(utf8));
+    snprintf(buf, size, "%s (Windows error %lu)", utf8, (unsigned long)code);
+    return buf;
+}
+
+/* True for the errors that say a bookmark's record is no longer in the log. */
+static bool is_stale_error(DWORD code)
+{
+    return code == ERROR_NOT_FOUND || code == ERROR_EVT_QUERY_RESULT_STALE ||
+           code == ERROR_EVT_QUERY_RESULT_INVALID_POSITION;
+}
+
+/*
+ * Appends s (len bytes of UTF-8) to buf, escaped for XML text or a quoted
+ * attribute value. Control characters that XML 1.0 does not allow are
+ * replaced by spaces, so that a message can never make the event unreadable.
+ */
+static int xml_escape(struct mdm_buf *buf, const char *s, size_t len)
+{
+    size_t start = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        const char *rep = NULL;
+
+        if (ch == '&')
+            rep = "&amp;";
+        else if (ch == '<')
+            rep = "&lt;";
+        else if (ch == '>')
+            rep = "&gt;";
+        else if (ch == '\'')
+            rep = "&apos;";
+        else if (ch == '"')
+            rep = "&quot;";
+        else if (ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r')
+            rep = " ";
+        if (rep == NULL)
+            continue;
+        rc = mdm_buf_add(buf, s + start, i - start);
+        if (rc == 0)
+            rc = mdm_buf_adds(buf, rep);
+        start = i + 1;
+    }
+    if (rc == 0)
+        rc = mdm_buf_add(buf, s + start, len - start);
+    return rc;
+}
+
+/* Closes the event handles taken from the subscription and not yet returned. */
+static void drop_pending(struct channel_source *c)
+{
+    for (DWORD i = c->pending_next; i < c->pending_len; i++)
+        EvtClose(c->pending[i]);
+    c->pending_len = 0;
+    c->pending_next = 0;
+}
+
+static void close_subscription(struct channel_source *c)
+{
+    drop_pending(c);
+    if (c->subscription != NULL) {
+        EvtClose(c->subscription);
+        c->subscription = NULL;
+    }
+}
+
+/*
+ * (Re)subscribes to the channel: after the bookmark on record `after` with
+ * EvtSubscribeStrict when have_after, else from the oldest record. On
+ * failure *win_error holds the Windows error and no subscription is open.
+ * Returns 0, MDM_ENOMEM or MDM_EIO.
+ */
+static int subscribe(struct channel_source *c, bool have_after, uint64_t after, DWORD *win_error)
+{
+    DWORD flags = EvtSubscribeStartAtOldestRecord;
+    EVT_HANDLE bookmark = NULL;
+    WCHAR *bookmark_xml = NULL;
+    struct mdm_buf text;
+    int rc = 0;
+
+    *win_error = ERROR_SUCCESS;
+    close_subscription(c);
+    mdm_buf_init(&text, 1024);
+    if (have_after) {
+        rc = mdm_buf_adds(&text, "<BookmarkList><Bookmark Channel='");
+        if (rc == 0)
+            rc = xml_escape(&text, c->channel_utf8, strlen(c->channel_utf8));
+        if (rc == 0)
+            rc = mdm_buf_printf(&text, "' RecordId='%" PRIu64 "' IsCurrent='true'/></BookmarkList>",
+                                after);
+        if (rc != 0)
+            goto out; /* the channel name is capped: only memory can be short */
+        bookmark_xml = to_wide(mdm_buf_str(&text), text.len);
+        if (bookmark_xml == NULL) {
+            rc = MDM_ENOMEM;
+            goto out;
+        }
+        bookmark = EvtCreateBookmark(bookmark_xml);
+        if (bookmark == NULL) {
+            *win_error = GetLastError();
+            rc = MDM_EIO;
+            goto out;
+        }
+        flags = EvtSubscribeStartAfterBookmark | EvtSubscribeStrict;
+    }
+    /* Results are taken with EvtNext (pull model): no callback, no context. */
+    c->subscription =
+        EvtSubscribe(c->session, c->signal, c->channel, L"*", bookmark, NULL, NULL, flags);
+    if (c->subscription == NULL) {
+        *win_error = GetLastError();
+        if (*win_error == ERROR_SUCCESS)
+            *win_error = ERROR_INVALID_FUNCTION; /* a stub that does not say why */
+        rc = MDM_EIO;
+        goto out;
+    }
+    /* Look at the subscription at once: it may already hold results. */
+    SetEvent(c->signal);
+out:
+    if (bookmark != NULL)
+        EvtClose(bookmark);
+    mdm_free(bookmark_xml);
+    mdm_buf_free(&text);
+    return rc;
+}
+
+/* Describes a failed subscription in err; returns the MDM code for it. */
+static int subscribe_error(struct channel_source *c, int rc, DWORD code, struct mdm_err *err)
+{
+    char text[300];
+
+    if (rc == MDM_ENOMEM)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    if (code == ERROR_EVT_CHANNEL_NOT_FOUND)
+        return mdm_err_set(err, MDM_ENOTFOUND,
+                           "the event log channel \"%s\" does not exist on %s (is the product that "
+                           "writes it installed?)",
+                           c->channel_utf8,
+                           c->computer_utf8 != NULL ? c->computer_utf8 : "this computer");
+    if (code == ERROR_ACCESS_DENIED)
+        return mdm_err_set(err, MDM_EIO,
+                           "%s: access to the event log channel is denied (the service account "
+                           "must be in Event Log Readers%s)",
+                           c->origin, c->computer_utf8 != NULL ? " on the remote computer" : "");
+    if (c->computer_utf8 != NULL)
+        return mdm_err_set(err, MDM_EIO,
+                           "%s: cannot subscribe to the channel on %s (is the Remote Event Log "
+                           "Management firewall rule enabled there?): %s",
+                           c->origin, c->computer_utf8, win_error_text(code, text, sizeof(text)));
+    return mdm_err_set(err, MDM_EIO, "%s: cannot subscribe to the event log channel: %s", c->origin,
+                       win_error_text(code, text, sizeof(text)));
+}
+
+/*
+ * Subscribes after the bookmark on `after` and, if that record is no longer
+ * in the log, from the oldest record, recording the notice that the next
+ * mdm_source_next() returns. Returns 0 or a negative code with err set.
+ */
+static int subscribe_or_restart(struct channel_source *c, uint64_t after, const char *why,
+                                struct mdm_err *err)
+{
+    DWORD code;
+    int rc = subscribe(c, true, after, &code);
+
+    if (rc == MDM_EIO && is_stale_error(code)) {
+        rc = subscribe(c, false, 0, &code);
+        if (rc != 0)
+            return subscribe_error(c, rc, code, err);
+        InterlockedIncrement64(&resubscriptions);
+        c->resume = false;
+        c->have_last = false;
+        c->notice_pending = true;
+        snprintf(c->notice, sizeof(c->notice),
+                 "%s: the bookmark on EventRecordID %" PRIu64
+                 " is stale (%s: the log was cleared or has wrapped); resubscribed from the "
+                 "oldest record, so events may be evaluated again",
+                 c->origin, after, why);
+        return 0;
+    }
+    if (rc != 0)
+        return subscribe_error(c, rc, code, err);
+    return 0;
+}
+
+/* Splits "\\COMPUTER\CHANNEL" or "CHANNEL" into the source's names. */
+static int parse_path(struct channel_source *c, const char *path, struct mdm_err *err)
+{
+    const char *channel = path;
+    char *computer = NULL;
+    int rc = 0;
+
+    if (path[0] == '\\' && path[1] == '\\') {
+        const char *slash = strchr(path + 2, '\\');
+        size_t len = slash != NULL ? (size_t)(slash - (path + 2)) : 0;
+        if (slash == NULL || len == 0 || slash[1] == '\0')
+            return mdm_err_set(err, MDM_EINVAL,
+                               "\"%s\": a remote channel is written \\\\COMPUTER\\CHANNEL", path);
+        if (len > COMPUTER_NAME_MAX)
+            return mdm_err_set(err, MDM_EINVAL, "\"%.40s...\": the computer name is too long",
+                               path);
+        computer = mdm_strndup(path + 2, len);
+        if (computer == NULL)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        channel = slash + 1;
+    }
+    if (channel[0] == '\0' || strlen(channel) > CHANNEL_NAME_MAX) {
+        rc = mdm_err_set(err, MDM_EINVAL, "\"%.60s\": a channel name has 1 to %d characters", path,
+                         CHANNEL_NAME_MAX);
+        goto out;
+    }
+    c->channel_utf8 = mdm_strdup(channel);
+    if (c->channel_utf8 == NULL) {
+        rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    c->channel = to_wide(channel, CHANNEL_NAME_MAX);
+    if (c->channel == NULL) {
+        rc = mdm_err_set(err, MDM_EINVAL, "\"%.60s\": the channel name is not valid UTF-8", path);
+        goto out;
+    }
+    if (computer != NULL) {
+        c->computer = to_wide(computer, COMPUTER_NAME_MAX);
+        if (c->computer == NULL) {
+            rc = mdm_err_set(err, MDM_EINVAL, "\"%.60s\": the computer name is not valid UTF-8",
+                             path);
+            goto out;
+        }
+        c->computer_utf8 = computer;
+        computer = NULL;
+    }
+out:
+    mdm_free(computer);
+    return rc;
+}
+
+static void channel_free(struct channel_source *c)
+{
+    if (c->watcher != NULL) {
+        SetEvent(c->stop);
+        WaitForSingleObject(c->watcher, INFINITE);
+        CloseHandle(c->watcher);
+    }
+    if (c->stop != NULL)
+        CloseHandle(c->stop);
+    mdm_wakeup_close(c->wake);
+    close_subscription(c);
+    for (size_t i = 0; i < PUBLISHER_CACHE_MAX; i++)
+        if (c->publishers[i].meta != NULL)
+            EvtClose(c->publishers[i].meta);
+    if (c->system_ctx != NULL)
+        EvtClose(c->system_ctx);
+    if (c->session != NULL)
+        EvtClose(c->session);
+    if (c->signal != NULL)
+        CloseHandle(c->signal);
+    mdm_free(c->channel);
+    mdm_free(c->computer);
+    mdm_free(c->channel_utf8);
+    mdm_free(c->computer_utf8);
+    mdm_free(c->values);
+    mdm_free(c->render);
+    mdm_free(c->message);
+    mdm_free(c->utf8);
+    mdm_buf_free(&c->xml);
+    mdm_free(c);
+}
+
+static int channel_open(struct mdm_source *src, const char *path, struct mdm_err *err)
+{
+    struct channel_source *c = mdm_calloc(1, sizeof(*c));
+    WCHAR culture[LOCALE_NAME_MAX_LENGTH];
+    DWORD code;
+    int rc;
+
+    if (c == NULL)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    c->origin = src->path;
+    mdm_buf_init(&c->xml, MDM_EVENT_XML_MAX);
+    rc = parse_path(c, path, err);
+    if (rc != 0)
+        goto out;
+    if (GetUserDefaultLocaleName(culture, LOCALE_NAME_MAX_LENGTH) > 0)
+        wide_to_buf(culture, c->culture, sizeof(c->culture));
+    if (c->culture[0] == '\0')
+        snprintf(c->culture, sizeof(c->culture), "en-US");
+
+    if (c->computer != NULL) {
+        EVT_RPC_LOGIN login;
+        memset(&login, 0, sizeof(login));
+        login.Server = c->computer; /* the service's own credentials */
+        login.Flags = EvtRpcLoginAuthDefault;
+        c->session = EvtOpenSession(EvtRpcLogin, &login, 0, 0);
+        if (c->session == NULL) {
+            char text[300];
+            rc = mdm_err_set(err, MDM_EIO, "%s: cannot open an event log session on %s: %s", path,
+                             c->computer_utf8, win_error_text(GetLastError(), text, sizeof(text)));
+            goto out;
+        }
+    }
+    /* Manual reset, set at first: reset by whoever consumes it before reading (see wait). */
+    c->signal = CreateEventW(NULL, TRUE, TRUE, NULL);
+    if (c->signal == NULL) {
+        char text[300];
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot create the signal event: %s", path,
+                         win_error_text(GetLastError(), text, sizeof(text)));
+        goto out;
+    }
+    /* Without a render context the provider name and record ID come from the XML only. */
+    c->system_ctx = EvtCreateRenderContext(0, NULL, EvtRenderContextSystem);
+    rc = subscribe(c, false, 0, &code);
+    if (rc != 0) {
+        rc = subscribe_error(c, rc, code, err);
+        goto out;
+    }
+    src->impl = c;
+    return 0;
+out:
+    channel_free(c);
+    return rc;
+}
+
+/*
+ * Renders the System values of an event; *provider and *record_id are set
+ * when available (provider points into c->values, valid until the next call).
+ */
+static void render_system(struct channel_source *c, EVT_HANDLE event, const WCHAR **provider,
+                          uint64_t *record_id, bool *have_record)
+{
+    DWORD used = 0, count = 0;
+    const EVT_VARIANT *v;
+
+    *provider = NULL;
+    *have_record = false;
+    if (c->system_ctx == NULL)
+        return;
+    if (!EvtRender(c->system_ctx, event, EvtRenderEventValues, c->values_size, c->values, &used,
+                   &count)) {
+        void *bigger;
+        if (GetLastError() != ERROR_INSUFFICIENT_BUFFER || used == 0 || used > VALUES_MAX)
+            return;
+        bigger = mdm_realloc(c->values, used);
+        if (bigger == NULL)
+            return;
+        c->values = bigger;
+        c->values_size = used;
+        if (!EvtRender(c->system_ctx, event, EvtRenderEventValues, c->values_size, c->values, &used,
+                       &count))
+            return;
+    }
+    v = c->values;
+    if (count > EvtSystemProviderName && v[EvtSystemProviderName].Type == EvtVarTypeString &&
+        v[EvtSystemProviderName].StringVal != NULL)
+        *provider = v[EvtSystemProviderName].StringVal;
+    if (count > EvtSystemEventRecordId && v[EvtSystemEventRecordId].Type == EvtVarTypeUInt64) {
+        *record_id = v[EvtSystemEventRecordId].UInt64Val;
+        *have_record = true;
+    }
+}
+
+/* The publisher metadata for provider from the cache (opened on first use), or NULL. */
+static EVT_HANDLE publisher_metadata(struct channel_source *c, const WCHAR *provider)
+{
+    struct publisher *p = NULL;
+    ULONGLONG now = GetTickCount64();
+
+    if (provider == NULL || provider[0] == L'\0' || wcslen(provider) >= PUBLISHER_NAME_MAX)
+        return NULL;
+    for (size_t i = 0; i < PUBLISHER_CACHE_MAX; i++) {
+        struct publisher *q = &c->publishers[i];
+        if (q->used && CompareStringOrdinal(q->name, -1, provider, -1, TRUE) == CSTR_EQUAL) {
+            p = q;
+            break;
+        }
+    }
+    if (p != NULL && (p->meta != NULL || now - p->failed_at < PUBLISHER_RETRY_MS))
+        return p->meta;
+    if (p == NULL) {
+        p = &c->publishers[c->publisher_next];
+        c->publisher_next = (c->publisher_next + 1) % PUBLISHER_CACHE_MAX;
+        if (p->meta != NULL)
+            EvtClose(p->meta);
+        memset(p, 0, sizeof(*p));
+        wcscpy(p->name, provider); /* length checked above */
+        p->used = true;
+    }
+    /* Locale 0: the messages in the language of the service's account. */
+    p->meta = EvtOpenPublisherMetadata(c->session, provider, NULL, 0, 0);
+    if (p->meta == NULL)
+        p->failed_at = now;
+    return p->meta;
+}
+
+/*
+ * Takes the provider name from the rendered XML (<Provider Name='...'>) into
+ * buf, for when the System values could not be rendered. Returns buf, or
+ * NULL when there is none or it is longer than the cap.
+ */
+static const WCHAR *provider_from_xml(const char *xml, WCHAR *buf, size_t units)
+{
+    const char *tag = strstr(xml, "<Provider");
+    const char *end = tag != NULL ? strchr(tag, '>') : NULL;
+    char name[PUBLISHER_NAME_MAX * 3];
+    const char *a = NULL, *b;
+    size_t n;
+
+    for (const char *p = tag; p != NULL && end != NULL && p < end; p++) {
+        if (strncmp(p, " Name='", 7) == 0 || strncmp(p, " Name=\"", 7) == 0) {
+            a = p + 7;
+            break;
+        }
+    }
+    if (a == NULL || (b = strchr(a, a[-1])) == NULL || b > end)
+        return NULL;
+    n = (size_t)(b - a);
+    /* An escaped name is left alone: the service writes names without markup. */
+    if (n == 0 || n >= sizeof(name) || memchr(a, '&', n) != NULL)
+        return NULL;
+    memcpy(name, a, n);
+    name[n] = '\0';
+    if (MultiByteToWideChar(CP_UTF8, 0, name, -1, buf, (int)units) <= 0)
+        return NULL;
+    return buf;
+}
+
+/*
+ * Formats the event's message into c->message. Returns the number of UTF-16
+ * units (without the NUL), or 0 when there is no message to add.
+ */
+static DWORD format_message(struct channel_source *c, EVT_HANDLE event, const WCHAR *provider)
+{
+    EVT_HANDLE meta = publisher_metadata(c, provider);
+    DWORD used = 0, status;
+    bool ok;
+
+    if (meta == NULL)
+        return 0;
+    ok = EvtFormatMessage(meta, event, 0, 0, NULL, EvtFormatMessageEvent, c->message_size,
+                          c->message, &used);
+    status = ok ? ERROR_SUCCESS : GetLastError();
+    if (status == ERROR_INSUFFICIENT_BUFFER) {
+        WCHAR *bigger;
+        if (used == 0 || used > MESSAGE_MAX + 1)
+            return 0;
+        bigger = mdm_realloc(c->message, (size_t)used * sizeof(WCHAR));
+        if (bigger == NULL)
+            return 0;
+        c->message = bigger;
+        c->message_size = used;
+        ok = EvtFormatMessage(meta, event, 0, 0, NULL, EvtFormatMessageEvent, c->message_size,
+                              c->message, &used);
+        status = ok ? ERROR_SUCCESS : GetLastError();
+    }
+    /* A message with an unresolved insert is still the best description there is. */
+    if (status != ERROR_SUCCESS && status != ERROR_EVT_UNRESOLVED_VALUE_INSERT &&
+        status != ERROR_EVT_UNRESOLVED_PARAMETER_INSERT && status != ERROR_EVT_MAX_INSERTS_REACHED)
+        return 0;
+    if (c->message == NULL || used == 0 || used > c->message_size)
+        return 0;
+    c->message[used - 1] = L'\0';
+    used--;
+    /* Windows messages end with a line break; the description does not need it. */
+    while (used > 0 && (c->message[used - 1] == L'\r' || c->message[used - 1] == L'\n' ||
+                        c->message[used - 1] == L' '))
+        c->message[--used] = L'\0';
+    /* Non-characters cannot appear in XML: make them spaces. */
+    for (DWORD i = 0; i < used; i++)
+        if (c->message[i] == 0xFFFE || c->message[i] == 0xFFFF)
+            c->message[i] = L' ';
+    return used;
+}
+
+/*
+ * Builds c->xml: the event XML in c->utf8 (len bytes) with
+ * <RenderingInfo><Message> holding the message before </Event>. Returns 0, or
+ * a negative code when the message cannot be added (the caller goes on without it).
+ */
+static int add_message(struct channel_source *c, size_t len, DWORD units)
+{
+    const char *end = NULL;
+    char *message = NULL;
+    int n, rc;
+
+    /* The last "</Event>" closes the event. */
+    for (const char *p = c->utf8; (p = strstr(p, "</Event>")) != NULL; p++)
+        end = p;
+    if (end == NULL)
+        return MDM_EPARSE;
+    n = WideCharToMultiByte(CP_UTF8, 0, c->message, (int)units, NULL, 0, NULL, NULL);
+    if (n <= 0 || (size_t)n > MDM_EVENT_XML_MAX)
+        return MDM_ETOOBIG;
+    message = mdm_malloc((size_t)n);
+    if (message == NULL)
+        return MDM_ENOMEM;
+    WideCharToMultiByte(CP_UTF8, 0, c->message, (int)units, message, n, NULL, NULL);
+
+    mdm_buf_reset(&c->xml);
+    rc = mdm_buf_add(&c->xml, c->utf8, (size_t)(end - c->utf8));
+    if (rc == 0)
+        rc = mdm_buf_adds(&c->xml, "<RenderingInfo Culture='");
+    if (rc == 0)
+        rc = xml_escape(&c->xml, c->culture, strlen(c->culture));
+    if (rc == 0)
+        rc = mdm_buf_adds(&c->xml, "'><Message>");
+    if (rc == 0)
+        rc = xml_escape(&c->xml, message, (size_t)n);
+    if (rc == 0)
+        rc = mdm_buf_adds(&c->xml, "</Message></RenderingInfo>");
+    if (rc == 0)
+        rc = mdm_buf_add(&c->xml, end, len - (size_t)(end - c->utf8));
+    mdm_free(message);
+    return rc;
+}
+
+/* A "record N" label for messages, or "a record" when the ID is unknown. */
+static const char *record_label(bool have, uint64_t id, char *buf, size_t size)
+{
+    if (have)
+        snprintf(buf, size, "EventRecordID %" PRIu64, id);
+    else
+        snprintf(buf, size, "an event");
+    return buf;
+}
+
+/*
+ * Renders one event handle into ev. Returns 0, MDM_EBADRECORD (err names the
+ * channel and the record) or MDM_ENOMEM.
+ */
+static int render_event(struct channel_source *c, EVT_HANDLE event, struct mdm_event *ev,
+                        struct mdm_err *err)
+{
+    const WCHAR *provider = NULL;
+    WCHAR name[PUBLISHER_NAME_MAX];
+    uint64_t record_id = 0;
+    bool have_record = false;
+    DWORD used = 0, count = 0, units;
+    char label[64], text[300];
+    const char *xml;
+    size_t len;
+    int n, rc;
+
+    render_system(c, event, &provider, &record_id, &have_record);
+    if (have_record) {
+        /* Even a record that cannot be read moves the position past it. */
+        c->last_record = record_id;
+        c->have_last = true;
+    }
+    record_label(have_record, record_id, label, sizeof(label));
+
+    if (!EvtRender(NULL, event, EvtRenderEventXml, c->render_size, c->render, &used, &count)) {
+        DWORD code = GetLastError();
+        WCHAR *bigger;
+        if (code != ERROR_INSUFFICIENT_BUFFER)
+            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: cannot render the event: %s",
+                               c->origin, label, win_error_text(code, text, sizeof(text)));
+        if (used > RENDER_MAX)
+            return mdm_err_set(err, MDM_EBADRECORD,
+                               "%s: %s: the event renders to %lu bytes of UTF-16, over the "
+                               "%u-byte limit",
+                               c->origin, label, (unsigned long)used, MDM_EVENT_XML_MAX);
+        bigger = mdm_realloc(c->render, used);
+        if (bigger == NULL)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        c->render = bigger;
+        c->render_size = used;
+        if (!EvtRender(NULL, event, EvtRenderEventXml, c->render_size, c->render, &used, &count))
+            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: cannot render the event: %s",
+                               c->origin, label,
+                               win_error_text(GetLastError(), text, sizeof(text)));
+    }
+    units = used / sizeof(WCHAR);
+    if (c->render == NULL || units == 0)
+        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: the event renders to nothing", c->origin,
+                           label);
+    /* BufferUsed counts the terminating NUL; stop at the first NUL in any case. */
+    units = (DWORD)wcsnlen(c->render, units);
+
+    /* Unpaired surrogates become U+FFFD: the System values still decide the state. */
+    n = units == 0 ? 0
+                   : WideCharToMultiByte(CP_UTF8, 0, c->render, (int)units, NULL, 0, NULL, NULL);
+    if (n <= 0)
+        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: the event XML is not valid UTF-16",
+                           c->origin, label);
+    if ((size_t)n > MDM_EVENT_XML_MAX)
+        return mdm_err_set(err, MDM_EBADRECORD,
+                           "%s: %s: the event renders to %d bytes, over the %u-byte limit",
+                           c->origin, label, n, MDM_EVENT_XML_MAX);
+    if ((size_t)n + 1 > c->utf8_size) {
+        char *bigger = mdm_realloc(c->utf8, (size_t)n + 1);
+        if (bigger == NULL)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        c->utf8 = bigger;
+        c->utf8_size = (size_t)n + 1;
+    }
+    WideCharToMultiByte(CP_UTF8, 0, c->render, (int)units, c->utf8, n, NULL, NULL);
+    c->utf8[n] = '\0';
+    xml = c->utf8;
+    len = (size_t)n;
+
+    /*
+     * The message is a bonus: without it the description is the insertion
+     * strings. (EvtRenderEventXml gives no <RenderingInfo>; should one be
+     * there already, it is kept.)
+     */
+    if (strstr(c->utf8, "<RenderingInfo") == NULL) {
+        if (provider == NULL)
+            provider = provider_from_xml(c->utf8, name, PUBLISHER_NAME_MAX);
+        units = format_message(c, event, provider);
+        rc = units > 0 ? add_message(c, len, units) : MDM_ENOTFOUND;
+        if (rc == 0) {
+            xml = c->xml.data;
+            len = c->xml.len;
+        } else {
+            InterlockedIncrement64(&render_failures);
+        }
+    }
+
+    rc = mdm_event_parse_xml(ev, xml, len, err);
+    if (rc == MDM_ENOMEM)
+        return rc;
+    if (rc != 0) {
+        mdm_err_prefix(err, "%s: %s: ", c->origin, label);
+        err->code = MDM_EBADRECORD;
+        return MDM_EBADRECORD;
+    }
+    ev->origin = c->origin;
+    ev->offset = ev->record_id;
+    ev->line = 0;
+    c->last_record = ev->record_id;
+    c->have_last = true;
+    return 0;
+}
+
+/*
+ * Recovers from a failed EvtNext (the Event Log service restarted, the log
+ * was cleared): resubscribes after the last record, or from the oldest one.
+ */
+static int recover(struct channel_source *c, DWORD code, struct mdm_err *err)
+{
+    char text[300], why[340];
+    uint64_t after = c->have_last ? c->last_record : c->resume_after;
+    bool have_after = c->have_last || c->resume;
+    int rc;
+
+    win_error_text(code, text, sizeof(text));
+    snprintf(why, sizeof(why), "reading the channel failed with %s", text);
+    if (have_after) {
+        rc = subscribe_or_restart(c, after, why, err);
+        if (rc != 0)
+            return rc;
+        if (c->notice_pending)
+            return 0; /* the notice is returned next */
+    } else {
+        DWORD again;
+        rc = subscribe(c, false, 0, &again);
+        if (rc != 0)
+            return subscribe_error(c, rc, again, err);
+    }
+    InterlockedIncrement64(&resubscriptions);
+    c->notice_pending = true;
+    snprintf(c->notice, sizeof(c->notice), "%s: reading the channel failed (%s); resubscribed %s",
+             c->origin, text, have_after ? "after the last record read" : "from the oldest record");
+    return 0;
+}
+
+static int channel_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err)
+{
+    struct channel_source *c = impl(src);
+
+    if (c->notice_pending) {
+        c->notice_pending = false;
+        return mdm_err_set(err, MDM_EBADRECORD, "%s", c->notice);
+    }
+    if (c->pending_next == c->pending_len) {
+        DWORD returned = 0;
+        c->pending_len = c->pending_next = 0;
+        if (c->subscription == NULL)
+            return mdm_err_set(err, MDM_EIO, "%s: the subscription is closed", c->origin);
+        if (!EvtNext(c->subscription, CHANNEL_BATCH, c->pending, 0, 0, &returned)) {
+            DWORD code = GetLastError();
+            int rc;
+            if (code == ERROR_NO_MORE_ITEMS || code == ERROR_TIMEOUT)
+                return MDM_EAGAIN;
+            rc = recover(c, code, err);
+            if (rc != 0)
+                return rc;
+            c->notice_pending = false;
+            return mdm_err_set(err, MDM_EBADRECORD, "%s", c->notice);
+        }
+        if (returned > CHANNEL_BATCH)
+            returned = CHANNEL_BATCH;
+        c->pending_len = returned;
+        if (returned == 0)
+            return MDM_EAGAIN;
+    }
+    {
+        EVT_HANDLE event = c->pending[c->pending_next++];
+        int rc = render_event(c, event, ev, err);
+        EvtClose(event);
+        return rc;
+    }
+}
+
+/* The watcher thread: turns the signal event into mdm_wakeup posts until stopped. */
+static DWORD WINAPI watcher_main(LPVOID arg)
+{
+    struct channel_source *c = arg;
+    HANDLE handles[2] = {c->stop, c->signal};
+
+    for (;;) {
+        DWORD w = WaitForMultipleObjects(2, handles, FALSE, INFINITE);
+        if (w != WAIT_OBJECT_0 + 1)
+            break;
+        /* Reset before the post: results signalled after this wake the loop again. */
+        ResetEvent(c->signal);
+        mdm_wakeup_post(c->wake);
+    }
+    return 0;
+}
+
+static int channel_pollfd(struct mdm_source *src)
+{
+    struct channel_source *c = impl(src);
+
+    if (c->wake != NULL)
+        return mdm_wakeup_fd(c->wake);
+    if (mdm_wakeup_open(&c->wake, NULL) != 0)
+        return -1;
+    c->stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (c->stop != NULL)
+        c->watcher = CreateThread(NULL, 0, watcher_main, c, 0, NULL);
+    if (c->watcher == NULL) {
+        if (c->stop != NULL)
+            CloseHandle(c->stop);
+        c->stop = NULL;
+        mdm_wakeup_close(c->wake);
+        c->wake = NULL;
+        return -1;
+    }
+    return mdm_wakeup_fd(c->wake);
+}
+
+static int channel_wait(struct mdm_source *src, int timeout_ms)
+{
+    struct channel_source *c = impl(src);
+
+    if (c->notice_pending || c->pending_next < c->pending_len)
+        timeout_ms = 0; /* results are at hand; still drain the wake-ups below */
+    if (c->wake != NULL) {
+        /* The watcher owns the signal event: wait for its wake-up instead. */
+        SOCKET fd = (SOCKET)mdm_wakeup_fd(c->wake);
+        struct timeval tv;
+        fd_set set;
+        FD_ZERO(&set);
+        FD_SET(fd, &set);
+        tv.tv_sec = timeout_ms / 1000;
+        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        if (select(0, &set, NULL, NULL, timeout_ms < 0 ? NULL : &tv) == SOCKET_ERROR)
+            return MDM_EIO;
+        mdm_wakeup_drain(c->wake);
+        return 0;
+    }
+    if (WaitForSingleObject(c->signal, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms) ==
+        WAIT_OBJECT_0)
+        ResetEvent(c->signal); /* reset before reading: later results set it again */
+    return 0;
+}
+
+static int channel_position(struct mdm_source *src, char *buf, size_t size)
+{
+    struct channel_source *c = impl(src);
+
+    if (c->have_last)
+        snprintf(buf, size, "record-id:%" PRIu64, c->last_record);
+    else if (c->resume)
+        snprintf(buf, size, "record-id:%" PRIu64, c->resume_after);
+    else
+        snprintf(buf, size, "record-id:0");
+    return 0;
+}
+
+static int channel_seek(struct mdm_source *src, const char *position, struct mdm_err *err)
+{
+    struct channel_source *c = impl(src);
+    const char *digits = position;
+    char *end = NULL;
+    unsigned long long id;
+    int rc;
+
+    if (strncmp(digits, "record-id:", 10) == 0)
+        digits += 10;
+    errno = 0;
+    id = strtoull(digits, &end, 10);
+    if (errno != 0 || end == digits || *end != '\0' || digits[0] == '-' || digits[0] == '+')
+        return mdm_err_set(err, MDM_EINVAL, "%s: invalid resume position \"%.40s\"", c->origin,
+                           position);
+    c->notice_pending = false;
+    c->have_last = false;
+    if (id == 0) {
+        /* Nothing was read before: the whole log, as after a fresh open. */
+        DWORD code;
+        c->resume = false;
+        rc = subscribe(c, false, 0, &code);
+        return rc != 0 ? subscribe_error(c, rc, code, err) : 0;
+    }
+    c->resume = true;
+    c->resume_after = id;
+    return subscribe_or_restart(c, id, "its record is no longer in the log", err);
+}
+
+static void channel_close(struct mdm_source *src)
+{
+    struct channel_source *c = impl(src);
+
+    if (c == NULL)
+        return;
+    channel_free(c);
+    src->impl = NULL;
+}
+
+const struct mdm_source_ops mdm_source_channel_ops = {
+    "channel",      channel_open,     channel_next, channel_wait,
+    channel_pollfd, channel_position, channel_seek, channel_close,
+};
