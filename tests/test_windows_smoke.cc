@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <fstream>
 #include <regex>
+#include <sstream>
+#include <strings.h>
 #include <string>
 #include <vector>
 
@@ -280,6 +282,73 @@ TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
     again.stop();
     EXPECT_EQ(1u, count_of(snmptest::oids::kAlertRaised)); // no duplicate after the restart
     trapd.stop();
+}
+
+} // namespace
+
+namespace
+{
+
+// mdmhealth.exe needs nothing but Windows' own DLLs (everything else is static).
+TEST_F(WineTest, ImportsOnlyWindowsSystemDlls)
+{
+    const char *objdump = "/usr/bin/x86_64-w64-mingw32-objdump";
+    if (access(objdump, X_OK) != 0)
+        GTEST_SKIP() << objdump << " is not installed";
+    auto r = mdmtest::run_program({objdump, "-p", kExe});
+    ASSERT_EQ(0, r.status) << r.err;
+    const std::vector<std::string> system = {
+        "ADVAPI32.dll", "bcrypt.dll",  "CRYPT32.dll", "GDI32.dll",   "IPHLPAPI.DLL",
+        "KERNEL32.dll", "msvcrt.dll",  "ole32.dll",   "SHELL32.dll", "USER32.dll",
+        "USERENV.dll",  "wevtapi.dll", "WLDAP32.dll", "WS2_32.dll",  "api-ms-win-crt"};
+    std::istringstream in(r.out);
+    std::string line;
+    size_t dlls = 0;
+    while (std::getline(in, line)) {
+        size_t at = line.find("DLL Name: ");
+        if (at == std::string::npos)
+            continue;
+        std::string name = line.substr(at + 10);
+        dlls++;
+        bool ok = false;
+        for (const auto &s : system)
+            ok = ok || strncasecmp(name.c_str(), s.c_str(), s.size()) == 0;
+        EXPECT_TRUE(ok) << "mdmhealth.exe imports " << name;
+    }
+    EXPECT_GT(dlls, 3u);
+}
+
+// diagnose under Wine decides the loopback case from the real (Wine) registry.
+TEST_F(WineTest, DiagnoseDecidesTheLoopbackCaseFromTheRegistry)
+{
+    mdmtest::write_file(dir_ + "/mdm.conf",
+                        "enrollment-server localhost\n"
+                        "diag-skip ping-gateway ping-dns-servers ping-enrollment-ip "
+                        "ping-enrollment-fqdn ping-loopback https-enrollment https-dm-admin "
+                        "enrollment-services ad-group\n"
+                        "state-dir " +
+                            win(dir_ + "/state") + "\n");
+    const std::string lsa = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa";
+    wine_tool({"reg", "delete", lsa + "\\MSV1_0", "/v", "BackConnectionHostNames", "/f"});
+    wine_tool({"reg", "delete", lsa, "/v", "DisableLoopbackCheck", "/f"});
+    auto r = wine({"diagnose", "--json", "-c", win(dir_ + "/mdm.conf")});
+    ASSERT_EQ(0, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.out.find("\"name\":\"loopback-check\",\"status\":\"fail\""))
+        << r.out;
+    EXPECT_NE(std::string::npos,
+              r.out.find("\"resolver\":\"HTTP 401 Unauthorized Logon Failed using Loopback "
+                         "connector\""))
+        << r.out;
+
+    auto add = wine_tool(
+        {"reg", "add", lsa, "/v", "DisableLoopbackCheck", "/t", "REG_DWORD", "/d", "1", "/f"});
+    ASSERT_EQ(0, add.status) << add.out << add.err;
+    r = wine({"diagnose", "--json", "-c", win(dir_ + "/mdm.conf")});
+    ASSERT_EQ(0, r.status) << r.err;
+    EXPECT_NE(std::string::npos, r.out.find("\"name\":\"loopback-check\",\"status\":\"pass\""))
+        << r.out;
+    EXPECT_NE(std::string::npos, r.out.find("\"diagnoses\":[]")) << r.out;
+    wine_tool({"reg", "delete", lsa, "/v", "DisableLoopbackCheck", "/f"});
 }
 
 } // namespace
