@@ -359,11 +359,21 @@ static bool pump(struct agent *a)
                 "growing file)",
                 source_path(a));
     } else if (rc != 0 && rc != MDM_EOF && rc != MDM_EAGAIN && rc != MDM_EBADRECORD) {
-        a->source_done = true;
-        set_source_detail(a, MDM_SOURCE_STOPPED, err.msg);
-        mdm_log(MDM_LOG_ERROR, "event source stopped: %s", err.msg);
+        /*
+         * The source broke (the Event Log service restarted, the file became
+         * unreadable): reopen it later at the saved position, meanwhile
+         * answering SNMP and showing the condition in mdmAgentSourceState.
+         */
+        mdm_log(MDM_LOG_ERROR, "event source failed: %s; reopening in %d s", err.msg,
+                SOURCE_RETRY_MS / 1000);
+        mdm_source_close(a->src);
+        a->src = NULL;
+        a->source_retry_at = mdm_os_monotonic_ms() + SOURCE_RETRY_MS;
+        set_source_detail(a, MDM_SOURCE_RETRYING, err.msg);
     }
     a->status.events_matched = mdm_engine_stats(a->engine)->matched;
+    a->status.resubscriptions = mdm_source_channel_resubscriptions();
+    a->status.render_failures = mdm_source_channel_render_failures();
     if (progressed)
         a->dirty = true;
     return i == PUMP_BATCH;
