@@ -120,6 +120,8 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
         netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
     }
+    /* Winsock must be started before Net-SNMP's first socket (a no-op elsewhere). */
+    SOCK_STARTUP;
     snmp_disable_log();
     snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL);
     snmp_enable_calllog();
