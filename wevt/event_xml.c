@@ -8,6 +8,8 @@
 #include "mdm_buf.h"
 #include "mdm_text.h"
 
+#include "xml_error.h"
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -15,30 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The first error libxml2 reports, which names the real cause. */
-struct xml_error {
-    int seen;
-    int line, column;
-    char message[200];
-};
-
-static void capture_error(void *ctx, xmlErrorPtr error)
-{
-    struct xml_error *first = ctx;
-    size_t n;
-
-    if (first->seen || error == NULL)
-        return;
-    first->seen = 1;
-    first->line = error->line;
-    first->column = error->int2;
-    snprintf(first->message, sizeof(first->message), "%s",
-             error->message ? error->message : "cannot parse");
-    n = strlen(first->message);
-    while (n > 0 && (first->message[n - 1] == '\n' || first->message[n - 1] == ' '))
-        first->message[--n] = '\0';
-}
 
 static bool is_element(const xmlNode *node, const char *name)
 {
@@ -372,7 +350,7 @@ static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, s
 
 int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)
 {
-    struct xml_error first;
+    struct mdm_xml_first_error first;
     xmlParserCtxt *ctxt = NULL;
     xmlDoc *doc = NULL;
     const xmlNode *root;
@@ -390,7 +368,7 @@ int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struc
      * below. libxml2 2.9 has no per-context structured error handler, so the
      * (thread-local) one is set around the parse.
      */
-    xmlSetStructuredErrorFunc(&first, capture_error);
+    xmlSetStructuredErrorFunc(&first, mdm_xml_capture_first_error);
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlSetStructuredErrorFunc(NULL, NULL);

@@ -42,9 +42,7 @@ int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_con
                  struct mdm_pack **pack);
 
 /* Prints "mdmhealth: " and a formatted message to stderr. */
-void mdm_cli_error(const char *fmt, ...)
-MDM_PRINTF_FORMAT(1, 2)
-    ;
+void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 
 /* Appends one state change as a JSON object (one line, with '\n'). */
 int mdm_output_transition_json(struct mdm_buf *buf, const struct mdm_transition *t);

@@ -32,9 +32,7 @@ void mdm_buf_reset(struct mdm_buf *buf);
 /* Appends len bytes; MDM_ETOOBIG past the cap, MDM_ENOMEM on allocation failure. */
 int mdm_buf_add(struct mdm_buf *buf, const void *data, size_t len);
 int mdm_buf_adds(struct mdm_buf *buf, const char *s);
-int mdm_buf_printf(struct mdm_buf *buf, const char *fmt, ...)
-MDM_PRINTF_FORMAT(2, 3)
-    ;
+int mdm_buf_printf(struct mdm_buf *buf, const char *fmt, ...) MDM_PRINTF_FORMAT(2, 3);
 /* Removes the first n bytes (n <= len). */
 void mdm_buf_consume(struct mdm_buf *buf, size_t n);
 /* Returns the contents ("" when empty); valid until the next change. */

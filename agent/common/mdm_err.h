@@ -56,14 +56,10 @@ void mdm_err_clear(struct mdm_err *err);
  * Records code and a printf-style message in err (which may be NULL) and
  * returns code, so that callers can write `return mdm_err_set(err, ...)`.
  */
-int mdm_err_set(struct mdm_err *err, int code, const char *fmt, ...)
-MDM_PRINTF_FORMAT(3, 4)
-    ;
+int mdm_err_set(struct mdm_err *err, int code, const char *fmt, ...) MDM_PRINTF_FORMAT(3, 4);
 
 /* Prefixes the existing message with a printf-style context ("file:12: "). */
-void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...)
-MDM_PRINTF_FORMAT(2, 3)
-    ;
+void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...) MDM_PRINTF_FORMAT(2, 3);
 
 /* A static English name for an error code ("out of memory"). */
 const char *mdm_strerror(int code);

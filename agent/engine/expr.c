@@ -787,8 +787,7 @@ struct compiler {
 
 /* Records "FILE:LINE: message" for node in the compiler's error and returns code. */
 static int fail(const struct compiler *cc, const xmlNode *node, int code, const char *fmt, ...)
-MDM_PRINTF_FORMAT(4, 5)
-    ;
+    MDM_PRINTF_FORMAT(4, 5);
 
 static int fail(const struct compiler *cc, const xmlNode *node, int code, const char *fmt, ...)
 {

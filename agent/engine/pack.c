@@ -7,6 +7,8 @@
 
 #include "mdm_alloc.h"
 
+#include "xml_error.h"
+
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -637,37 +639,13 @@ void mdm_pack_free(struct mdm_pack *pack)
     mdm_free(pack);
 }
 
-/* The first error libxml2 reports while parsing, which names the real cause. */
-struct first_error {
-    int seen;
-    int line, column;
-    char message[256];
-};
-
-static void capture_first_error(void *ctx, xmlErrorPtr error)
-{
-    struct first_error *first = ctx;
-    size_t n;
-
-    if (first->seen || error == NULL)
-        return;
-    first->seen = 1;
-    first->line = error->line;
-    first->column = error->int2;
-    snprintf(first->message, sizeof(first->message), "%s",
-             error->message ? error->message : "cannot parse");
-    n = strlen(first->message);
-    while (n > 0 && (first->message[n - 1] == '\n' || first->message[n - 1] == ' '))
-        first->message[--n] = '\0';
-}
-
 int mdm_pack_load_memory(const char *data, size_t len, const char *origin, struct mdm_pack **out,
                          struct mdm_err *err)
 {
     struct loader ld = {origin, NULL, err};
     struct mdm_pack *pack = NULL;
     xmlParserCtxt *ctxt = NULL;
-    struct first_error first;
+    struct mdm_xml_first_error first;
     const xmlNode *root;
     size_t capacity = 0;
     int rc;
@@ -688,7 +666,7 @@ int mdm_pack_load_memory(const char *data, size_t len, const char *origin, struc
      * per-context structured handler, so the (thread-local) one is set for
      * the duration of the parse.
      */
-    xmlSetStructuredErrorFunc(&first, capture_first_error);
+    xmlSetStructuredErrorFunc(&first, mdm_xml_capture_first_error);
     ld.doc = xmlCtxtReadMemory(ctxt, data, (int)len, origin, NULL,
                                XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
     xmlSetStructuredErrorFunc(NULL, NULL);

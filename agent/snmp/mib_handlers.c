@@ -378,53 +378,53 @@ void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *re
         rows[i] = (unsigned)(slot * MDM_CHECKS_MAX + i + 1);
 }
 
+/*
+ * Registers a read-only table indexed by one Unsigned32, walked by the
+ * iterator helper with first/next (mib2c's table_iterator shape).
+ */
+static int register_table(const char *name, Netsnmp_Node_Handler *handler, const oid *root,
+                          size_t root_len, unsigned min_column, unsigned max_column,
+                          Netsnmp_First_Data_Point *first, Netsnmp_Next_Data_Point *next,
+                          netsnmp_handler_registration **out)
+{
+    netsnmp_handler_registration *reg =
+        netsnmp_create_handler_registration(name, handler, root, root_len, HANDLER_CAN_RONLY);
+    netsnmp_table_registration_info *table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
+    netsnmp_iterator_info *iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
+
+    if (reg == NULL || table == NULL || iter == NULL) {
+        SNMP_FREE(table);
+        SNMP_FREE(iter);
+        return MDM_ENOMEM;
+    }
+    netsnmp_table_helper_add_indexes(table, ASN_UNSIGNED, 0);
+    table->min_column = min_column;
+    table->max_column = max_column;
+    iter->get_first_data_point = first;
+    iter->get_next_data_point = next;
+    iter->table_reginfo = table;
+    if (netsnmp_register_table_iterator2(reg, iter) != SNMPERR_SUCCESS)
+        return MDM_ENOMEM;
+    *out = reg;
+    return 0;
+}
+
 int mdm_mib_register(void)
 {
-    netsnmp_table_registration_info *table = NULL;
-    netsnmp_iterator_info *iter = NULL;
+    int rc;
 
     agent_reg = netsnmp_create_handler_registration("mdmAgent", agent_handler, agent_oid,
                                                     OID_LENGTH(agent_oid), HANDLER_CAN_RONLY);
     if (agent_reg == NULL || netsnmp_register_scalar_group(agent_reg, 1, 13) != SNMPERR_SUCCESS)
         return MDM_ENOMEM;
-
-    monitor_reg =
-        netsnmp_create_handler_registration("mdmMonitorTable", monitor_handler, monitor_table_oid,
-                                            OID_LENGTH(monitor_table_oid), HANDLER_CAN_RONLY);
-    table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-    iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
-    if (monitor_reg == NULL || table == NULL || iter == NULL) {
-        SNMP_FREE(table);
-        SNMP_FREE(iter);
-        return MDM_ENOMEM;
-    }
-    netsnmp_table_helper_add_indexes(table, ASN_UNSIGNED, 0);
-    table->min_column = MDM_COL_NAME;
-    table->max_column = MDM_COL_ALERT_PRIORITY;
-    iter->get_first_data_point = monitor_first;
-    iter->get_next_data_point = monitor_next;
-    iter->table_reginfo = table;
-    if (netsnmp_register_table_iterator2(monitor_reg, iter) != SNMPERR_SUCCESS)
-        return MDM_ENOMEM;
-
-    diag_reg = netsnmp_create_handler_registration("mdmDiagTable", diag_handler, diag_table_oid,
-                                                   OID_LENGTH(diag_table_oid), HANDLER_CAN_RONLY);
-    table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
-    iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
-    if (diag_reg == NULL || table == NULL || iter == NULL) {
-        SNMP_FREE(table);
-        SNMP_FREE(iter);
-        return MDM_ENOMEM;
-    }
-    netsnmp_table_helper_add_indexes(table, ASN_UNSIGNED, 0);
-    table->min_column = MDM_DCOL_NAME;
-    table->max_column = MDM_DCOL_TARGET;
-    iter->get_first_data_point = diag_first;
-    iter->get_next_data_point = diag_next;
-    iter->table_reginfo = table;
-    if (netsnmp_register_table_iterator2(diag_reg, iter) != SNMPERR_SUCCESS)
-        return MDM_ENOMEM;
-    return 0;
+    rc = register_table("mdmMonitorTable", monitor_handler, monitor_table_oid,
+                        OID_LENGTH(monitor_table_oid), MDM_COL_NAME, MDM_COL_ALERT_PRIORITY,
+                        monitor_first, monitor_next, &monitor_reg);
+    if (rc == 0)
+        rc =
+            register_table("mdmDiagTable", diag_handler, diag_table_oid, OID_LENGTH(diag_table_oid),
+                           MDM_DCOL_NAME, MDM_DCOL_TARGET, diag_first, diag_next, &diag_reg);
+    return rc;
 }
 
 void mdm_mib_unregister(void)
