@@ -46,6 +46,8 @@
 
 #include "source_impl.h"
 
+#include "win_util.h"
+
 #include "mdm_alloc.h"
 #include "mdm_buf.h"
 #include "mdm_wakeup.h"
@@ -169,44 +171,10 @@ static WCHAR *to_wide(const char *s, size_t max_units)
     return w;
 }
 
-/* Converts a NUL-terminated UTF-16 string into buf (size bytes), cut if needed. */
-static void wide_to_buf(const WCHAR *w, char *buf, size_t size)
-{
-    int room = size > INT_MAX ? INT_MAX : (int)size;
-    int units, n;
-
-    if (size == 0)
-        return;
-    buf[0] = '\0';
-    /* Only short texts come here (locale names, error texts): shorten until it fits. */
-    for (units = (int)wcslen(w); units > 0; units--) {
-        n = WideCharToMultiByte(CP_UTF8, 0, w, units, NULL, 0, NULL, NULL);
-        if (n > 0 && n < room) {
-            WideCharToMultiByte(CP_UTF8, 0, w, units, buf, n, NULL, NULL);
-            buf[n] = '\0';
-            return;
-        }
-    }
-}
-
-/* The system's text for a Windows error code, in buf: "TEXT (Windows error N)". */
+/* The system's text for a Windows error code (win_util), returned for use in a message. */
 static const char *win_error_text(DWORD code, char *buf, size_t size)
 {
-    WCHAR text[256];
-    char utf8[512];
-    DWORD n = FormatMessageW(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, code,
-                             0, text, sizeof(text) / sizeof(text[0]), NULL);
-
-    while (n > 0 && (text[n - 1] == L'\r' || text[n - 1] == L'\n' || text[n - 1] == L' ' ||
-                     text[n - 1] == L'.'))
-        n--;
-    if (n == 0) {
-        snprintf(buf, size, "Windows error %lu", (unsigned long)code);
-        return buf;
-    }
-    text[n] = L'\0';
-    wide_to_buf(text, utf8, sizeof(utf8));
-    snprintf(buf, size, "%s (Windows error %lu)", utf8, (unsigned long)code);
+    mdm_win_error_text(code, buf, size);
     return buf;
 }
 
@@ -488,7 +456,8 @@ static int channel_open(struct mdm_source *src, const char *path, struct mdm_err
     if (rc != 0)
         goto out;
     if (GetUserDefaultLocaleName(culture, LOCALE_NAME_MAX_LENGTH) > 0)
-        wide_to_buf(culture, c->culture, sizeof(c->culture));
+        if (mdm_win_wide_to_utf8(culture, c->culture, sizeof(c->culture)) != 0)
+            c->culture[0] = '\0';
     if (c->culture[0] == '\0')
         snprintf(c->culture, sizeof(c->culture), "en-US");
 
