@@ -622,6 +622,12 @@ static int run_agent(void *ctx)
     opt.persist_dir = persist;
     opt.foreground = ro->foreground;
     opt.check_only = false;
+    opt.has_agentaddress = opt.has_agentx_socket = false;
+    for (size_t i = 0; i < a.cfg->snmp_line_count; i++) {
+        const char *d = a.cfg->snmp_lines[i].directive;
+        opt.has_agentaddress = opt.has_agentaddress || mdm_ascii_iequal(d, "agentaddress");
+        opt.has_agentx_socket = opt.has_agentx_socket || mdm_ascii_iequal(d, "agentXSocket");
+    }
     if (mdm_signal_open(&err) != 0) {
         mdm_cli_error("%s", err.msg);
         goto out;

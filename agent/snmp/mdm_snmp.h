@@ -56,6 +56,8 @@ struct mdm_snmp_options {
     const char *persist_dir; /* Net-SNMP's persistent directory (STATE-DIR/snmp) */
     bool foreground;         /* Net-SNMP logs to stderr rather than syslog */
     bool check_only;         /* parse and validate only: no sockets, no sessions */
+    bool has_agentaddress;   /* the configuration has agentaddress lines: embedded agent */
+    bool has_agentx_socket;  /* ... agentXSocket: subagent when there is no agentaddress */
 };
 
 /*

@@ -70,27 +70,6 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
     return 0;
 }
 
-/* True when the configuration file holds the directive (case-insensitive, as Net-SNMP reads). */
-static bool config_has(const char *path, const char *directive)
-{
-    char line[4096];
-    size_t len = strlen(directive);
-    bool found = false;
-    FILE *fp = mdm_fs_fopen(path, "r");
-
-    if (fp == NULL)
-        return false;
-    while (!found && fgets(line, sizeof(line), fp) != NULL) {
-        const char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (mdm_ascii_iequal_n(p, directive, len) && (p[len] == ' ' || p[len] == '\t'))
-            found = true;
-    }
-    fclose(fp);
-    return found;
-}
-
 static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
 {
     /*
@@ -137,8 +116,8 @@ static void register_directives(void)
 int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine,
                    struct mdm_agent_status *status, struct mdm_outbox *outbox, struct mdm_err *err)
 {
-    bool has_address = config_has(opt->config_path, "agentaddress");
-    bool subagent = !has_address && config_has(opt->config_path, "agentXSocket");
+    bool has_address = opt->has_agentaddress;
+    bool subagent = !has_address && opt->has_agentx_socket;
     int rc;
 
     if (started)
@@ -201,7 +180,7 @@ int mdm_snmp_check(const char *config_path, struct mdm_err *err)
      * be created, so a check leaves nothing behind.
      */
     char persist[4096];
-    struct mdm_snmp_options opt = {config_path, persist, true, true};
+    struct mdm_snmp_options opt = {config_path, persist, true, true, false, false};
     struct mdm_agent_status status;
     struct mdm_outbox outbox;
     int rc;
