@@ -22,6 +22,8 @@ static const char usage[] =
     "                     run the knowledge article's checks and name the diagnosis\n"
     "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]\n"
     "                     apply a resolver (dry run unless --apply)\n"
+    "  mdmhealth init     [-c FILE] [--enrollment-server FQDN] [--destination HOST]\n"
+    "                     [--v3-user USER ...] write a first configuration file\n"
     "  mdmhealth service  install|uninstall|start|stop [-c FILE]   the Windows service\n"
     "  mdmhealth --help | --version\n"
     "\n"
@@ -54,6 +56,8 @@ int main(int argc, char **argv)
         return mdm_cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "resolve") == 0)
         return mdm_cmd_resolve(argc - 1, argv + 1);
+    if (strcmp(cmd, "init") == 0)
+        return mdm_cmd_init(argc - 1, argv + 1);
     if (strcmp(cmd, "service") == 0)
         return mdm_cmd_service(argc - 1, argv + 1);
     mdm_cli_error("unknown command \"%s\" (see mdmhealth --help)", cmd);

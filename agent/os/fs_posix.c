@@ -156,3 +156,26 @@ int mdm_fs_seek(FILE *fp, uint64_t offset)
         return MDM_EIO;
     return 0;
 }
+
+int mdm_fs_rename_new(const char *from, const char *to, struct mdm_err *err)
+{
+    /* link() fails with EEXIST instead of replacing, unlike rename(). */
+    if (link(from, to) != 0)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot create: %s", to, strerror(errno));
+    unlink(from);
+    sync_parent_dir(to);
+    return 0;
+}
+
+void mdm_fs_remove(const char *path)
+{
+    unlink(path);
+}
+
+int mdm_fs_restrict_to_service(const char *path, bool is_dir, struct mdm_err *err)
+{
+    if (chmod(path, is_dir ? 0700 : 0600) != 0)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot change permissions: %s", path,
+                           strerror(errno));
+    return 0;
+}

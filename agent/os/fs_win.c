@@ -6,6 +6,9 @@
 
 #include <windows.h>
 
+#include <aclapi.h>
+#include <sddl.h>
+
 #include <errno.h>
 #include <io.h>
 #include <stdio.h>
@@ -33,7 +36,11 @@ int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct m
         return mdm_err_set(err, MDM_EINVAL, "%s: path too long", path);
     if ((rc = widen(path, wpath, err)) != 0 || (rc = widen(tmp, wtmp, err)) != 0)
         return rc;
-    /* The creator's default ACL under %ProgramData%\mdmhealth is owner and administrators only. */
+    /*
+     * The file inherits its directory's DACL; `mdmhealth init` (run by the
+     * MSI) restricts the state directory to SYSTEM, Administrators and
+     * NetworkService with mdm_fs_restrict_to_service().
+     */
     h = CreateFileW(wtmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (h == INVALID_HANDLE_VALUE) {
         mdm_win_error_text(GetLastError(), why, sizeof(why));
@@ -195,4 +202,71 @@ int mdm_fs_seek(FILE *fp, uint64_t offset)
     if (offset > (uint64_t)INT64_MAX || _fseeki64(fp, (__int64)offset, SEEK_SET) != 0)
         return MDM_EIO;
     return 0;
+}
+
+int mdm_fs_rename_new(const char *from, const char *to, struct mdm_err *err)
+{
+    wchar_t wfrom[WPATH_MAX], wto[WPATH_MAX];
+    char why[256];
+    int rc;
+
+    if ((rc = widen(from, wfrom, err)) != 0 || (rc = widen(to, wto, err)) != 0)
+        return rc;
+    /* Without MOVEFILE_REPLACE_EXISTING the move fails when the target exists. */
+    if (!MoveFileExW(wfrom, wto, MOVEFILE_WRITE_THROUGH)) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        return mdm_err_set(err, MDM_EIO, "%s: cannot create: %s", to, why);
+    }
+    return 0;
+}
+
+void mdm_fs_remove(const char *path)
+{
+    wchar_t wpath[WPATH_MAX];
+
+    if (mdm_win_utf8_to_wide(path, wpath, WPATH_MAX) == 0)
+        DeleteFileW(wpath);
+}
+
+int mdm_fs_restrict_to_service(const char *path, bool is_dir, struct mdm_err *err)
+{
+    /*
+     * P: protected, nothing inherited from %ProgramData% (whose ACL lets
+     * every user read). SY, BA: full control. NS (NetworkService, the
+     * service account): read for a file; modify (0x1301bf) for a directory,
+     * inherited by files and subdirectories (OICI) so that the state the
+     * service writes stays private too.
+     */
+    static const wchar_t file_sddl[] = L"D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FR;;;NS)";
+    static const wchar_t dir_sddl[] = L"D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1301bf;;;NS)";
+    wchar_t wpath[WPATH_MAX];
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    BOOL present = FALSE, defaulted = FALSE;
+    DWORD status;
+    char why[256];
+    int rc;
+
+    if ((rc = widen(path, wpath, err)) != 0)
+        return rc;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(is_dir ? dir_sddl : file_sddl,
+                                                              SDDL_REVISION_1, &sd, NULL) ||
+        !GetSecurityDescriptorDacl(sd, &present, &dacl, &defaulted)) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot build the access list: %s", path, why);
+        goto out;
+    }
+    status = SetNamedSecurityInfoW(wpath, SE_FILE_OBJECT,
+                                   DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+                                   NULL, NULL, dacl, NULL);
+    if (status != ERROR_SUCCESS) {
+        mdm_win_error_text(status, why, sizeof(why));
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot set its access list: %s", path, why);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (sd != NULL)
+        LocalFree(sd);
+    return rc;
 }

@@ -4,6 +4,7 @@
 #ifndef MDM_FS_H
 #define MDM_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -54,6 +55,26 @@ int mdm_fs_stat(const char *path, struct mdm_fs_info *out);
 int mdm_fs_fstat(FILE *fp, struct mdm_fs_info *out);
 /* Moves an open stream to a byte offset from the start (64-bit safe). */
 int mdm_fs_seek(FILE *fp, uint64_t offset);
+
+/*
+ * Moves the file from to the new name to, which must not exist (the
+ * installer's "never overwrite a configuration" rule holds even against a
+ * file that appeared meanwhile). MDM_EIO with err naming the cause otherwise.
+ */
+int mdm_fs_rename_new(const char *from, const char *to, struct mdm_err *err);
+
+/* Removes a file; a missing file is not an error. */
+void mdm_fs_remove(const char *path);
+
+/*
+ * Restricts a file or directory to the service account, administrators and
+ * SYSTEM: on POSIX its owner only (0600 / 0700); on Windows a protected DACL
+ * (no inherited entries) of SYSTEM and Administrators full control and
+ * NT AUTHORITY\NetworkService read (file) or modify (directory, inherited by
+ * what is created in it). Used for the configuration, which holds SNMP
+ * secrets, and the state directory.
+ */
+int mdm_fs_restrict_to_service(const char *path, bool is_dir, struct mdm_err *err);
 
 /* The platform's default configuration file and state directory. */
 const char *mdm_fs_default_config_path(void);
