@@ -40,6 +40,8 @@ static void ignore_directive(const char *token, char *line)
  * Net-SNMP's log messages arrive here: configuration errors are counted (the
  * first is kept for the caller), and everything goes to our log.
  */
+static bool answering_requests;
+
 static int log_callback(int major, int minor, void *server_arg, void *client_arg)
 {
     const struct snmp_log_message *m = server_arg;
@@ -57,6 +59,19 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
         text[--n] = '\0';
     if (n == 0)
         return 0;
+    /*
+     * Net-SNMP warns about missing rouser / rocommunity lines whenever it is
+     * not a subagent, with advice for snmpd ("Run snmpconf..."). Without an
+     * agentaddress nothing is answered anyway, so the warning is noise (and
+     * alarmed administrators after `mdmhealth init`); with one, say plainly
+     * what it means.
+     */
+    if (strstr(text, "no access control information configured") != NULL) {
+        if (answering_requests)
+            mdm_log(MDM_LOG_WARNING, "agentaddress is set but no rouser, rocommunity or "
+                                     "other access line is: every SNMP request will be refused");
+        return 0;
+    }
     if (capture_errors && m->priority <= LOG_ERR && strstr(text, ": line ") != NULL) {
         if (config_errors++ == 0)
             snprintf(first_error, sizeof(first_error), "%s", text);
@@ -127,6 +142,7 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     mdm_snmp.status = status;
     mdm_snmp.outbox = outbox;
     mdm_snmp.check_only = opt->check_only;
+    answering_requests = has_address;
     config_errors = 0;
     first_error[0] = '\0';
 
