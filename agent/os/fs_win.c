@@ -7,9 +7,12 @@
 #include <windows.h>
 
 #include <aclapi.h>
+#include <knownfolders.h>
+#include <shlobj.h>
 #include <sddl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <io.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,13 +84,49 @@ out:
 FILE *mdm_fs_fopen(const char *path, const char *mode)
 {
     wchar_t wpath[WPATH_MAX], wmode[16];
+    HANDLE h;
+    FILE *fp;
+    DWORD e;
+    int fd;
 
     if (mdm_win_utf8_to_wide(path, wpath, WPATH_MAX) != 0 ||
         mdm_win_utf8_to_wide(mode, wmode, 16) != 0) {
         errno = EINVAL;
         return NULL;
     }
-    return _wfopen(wpath, wmode);
+    if (mode[0] != 'r' || strchr(mode, '+') != NULL)
+        return _wfopen(wpath, wmode);
+    /*
+     * Reading shares delete as well as read and write, as a POSIX open does:
+     * _wfopen() does not, and then the producer of a log file that
+     * xml-follow reads could not rotate it (rename it away) or remove it.
+     */
+    h = CreateFileW(wpath, GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                    NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        /* fopen()'s errno, which callers test for ENOENT. */
+        e = GetLastError();
+        if (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+            errno = ENOENT;
+        else if (e == ERROR_ACCESS_DENIED || e == ERROR_SHARING_VIOLATION)
+            errno = EACCES;
+        else
+            errno = EIO;
+        return NULL;
+    }
+    fd = _open_osfhandle((intptr_t)h, _O_RDONLY | (strchr(mode, 'b') != NULL ? _O_BINARY : 0));
+    if (fd == -1) {
+        CloseHandle(h);
+        errno = EMFILE;
+        return NULL;
+    }
+    fp = _wfdopen(fd, wmode);
+    if (fp == NULL) {
+        int saved = errno;
+        _close(fd); /* closes h too */
+        errno = saved;
+    }
+    return fp;
 }
 
 int mdm_fs_mkdirs(const char *path, struct mdm_err *err)
@@ -124,18 +163,23 @@ int mdm_fs_mkdirs(const char *path, struct mdm_err *err)
     return 0;
 }
 
-/* %ProgramData%\mdmhealth, computed once. */
+/*
+ * %ProgramData%\mdmhealth, computed once. The known-folder API, not the
+ * environment: a service's environment need not hold ProgramData (Wine gives
+ * services another value than user programs), and the configuration the MSI
+ * writes and the state the service keeps must be found in the same place.
+ */
 static const char *program_data_dir(void)
 {
     static char dir[1024];
-    wchar_t w[MAX_PATH];
-    DWORD n;
+    PWSTR w = NULL;
 
     if (dir[0] != '\0')
         return dir;
-    n = GetEnvironmentVariableW(L"ProgramData", w, MAX_PATH);
-    if (n == 0 || n >= MAX_PATH || mdm_win_wide_to_utf8(w, dir, sizeof(dir) - 16) != 0)
+    if (SHGetKnownFolderPath(&FOLDERID_ProgramData, 0, NULL, &w) != S_OK ||
+        mdm_win_wide_to_utf8(w, dir, sizeof(dir) - 16) != 0)
         snprintf(dir, sizeof(dir), "C:\\ProgramData");
+    CoTaskMemFree(w);
     strncat(dir, "\\mdmhealth", sizeof(dir) - strlen(dir) - 1);
     return dir;
 }
