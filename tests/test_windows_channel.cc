@@ -11,8 +11,10 @@
 // that the test writes (and appends to), sets the subscription's signal
 // event from a polling thread, fails EvtSubscribeStrict on a bookmark whose
 // record is not in the file with ERROR_NOT_FOUND, and "formats" a message
-// only for events carrying <Data Name='MdmDoubleMessage'>. It is loaded with
-// WINEDLLOVERRIDES=wevtapi=n from the directory of the driver.
+// only for events carrying <Data Name='MdmDoubleMessage'>, and, when told
+// (MDM_WEVTAPI_DOUBLE_INVALID_BOUND), fails EvtNext with RPC_S_INVALID_BOUND
+// for batches over a size. It is loaded with WINEDLLOVERRIDES=wevtapi=n from
+// the directory of the driver.
 //
 // The tests skip when wine or the Windows build (MDM_WINDOWS_BUILD_DIR, or
 // the environment variable of that name) with tests/windows/channel_driver.exe
@@ -531,6 +533,110 @@ TEST_F(WindowsChannel, RemoteComputerIsReachedThroughASession)
     EXPECT_EQ(1u, trace_count("EvtOpenSession server=DM02 "));
     EXPECT_EQ(1u, trace_count("EvtSubscribe channel=Mobile Device Manager query=* flags=0x2 "
                               "bookmark=none:0 session=DM02"));
+}
+
+// EvtNext fails with RPC_S_INVALID_BOUND (1734) for a batch that does not fit
+// in one RPC reply. Real: the channel source's recovery (close the
+// subscription, subscribe again after the last event handed out, half the
+// batch; grow back after 32 full batches), its log line and counter, Wine's
+// loader and kernel32. Double: wevtapi.dll, scripted by
+// MDM_WEVTAPI_DOUBLE_INVALID_BOUND=3 to fail every EvtNext that would return
+// more than 3 events, and to drop that batch from the subscription (a reader
+// that only asked again with a smaller batch would skip events). Whether the
+// real Event Log service fails at a given size is for a real server to show.
+TEST_F(WindowsChannel, InvalidBoundHalvesTheBatchAndLosesNothing)
+{
+    std::string text;
+    for (unsigned long long id = 1; id <= 100; id++)
+        text += event(id, id % 2 ? 1003 : 1004, "DM01", {"p"}, "event " + std::to_string(id));
+    mdmtest::write_file(events_path, text);
+    DriverRun r = run_driver({"--count", "100", "Mobile Device Manager"}, "",
+                             {"MDM_WEVTAPI_DOUBLE_INVALID_BOUND=3"});
+    ASSERT_EQ(0, r.status) << describe(r);
+    EXPECT_FALSE(r.timed_out) << describe(r);
+    EXPECT_TRUE(r.bad.empty()) << describe(r);
+    // Every event, in order, exactly once, across all the resubscriptions.
+    ASSERT_EQ(100u, r.events.size()) << describe(r);
+    for (size_t i = 0; i < r.events.size(); i++) {
+        EXPECT_EQ(i + 1, r.events[i].record) << "at " << i;
+        EXPECT_EQ("event " + std::to_string(i + 1), r.events[i].description) << "at " << i;
+    }
+    EXPECT_EQ("record-id:100", r.position);
+
+    // 16 -> 8 -> 4 -> 2 before the first event; after 32 full batches of 2
+    // (records 1-64) it tries 4 again, which fails: 2 for the rest.
+    std::vector<std::string> failed, subscribes;
+    size_t returned_two = 0, returned_other = 0;
+    for (const auto &l : trace_lines()) {
+        if (l.rfind("EvtNext count=", 0) == 0 && l.find(" fails RPC_S_INVALID_BOUND") != l.npos)
+            failed.push_back(l.substr(14, l.find(' ', 14) - 14));
+        else if (l.rfind("EvtNext count=2 returned=2", 0) == 0)
+            returned_two++;
+        else if (l.rfind("EvtNext ", 0) == 0)
+            returned_other++;
+        else if (l.rfind("EvtSubscribe ", 0) == 0)
+            subscribes.push_back(l);
+    }
+    EXPECT_EQ((std::vector<std::string>{"16", "8", "4", "4"}), failed)
+        << mdmtest::read_file(trace_path);
+    EXPECT_EQ(50u, returned_two) << mdmtest::read_file(trace_path);
+    EXPECT_EQ(0u, returned_other) << mdmtest::read_file(trace_path);
+    // Nothing was handed out before the first three failures: from the oldest
+    // record again; the fourth resubscribes strictly after record 64.
+    ASSERT_EQ(5u, subscribes.size()) << mdmtest::read_file(trace_path);
+    for (size_t i = 0; i < 4; i++)
+        EXPECT_NE(std::string::npos, subscribes[i].find(" flags=0x2 ")) << subscribes[i];
+    EXPECT_NE(std::string::npos, subscribes[4].find(" flags=0x10003 bookmark=64 "))
+        << subscribes[4];
+
+    // Reported: the counter behind mdmAgentResubscriptions, and one warning per halving.
+    EXPECT_EQ("resubscriptions=4 render_failures=0", r.counters);
+    std::vector<std::string> warnings;
+    std::istringstream err(r.err);
+    for (std::string line; std::getline(err, line);)
+        if (line.find("RPC_S_INVALID_BOUND") != std::string::npos)
+            warnings.push_back(line);
+    ASSERT_EQ(4u, warnings.size()) << r.err;
+    EXPECT_NE(std::string::npos, warnings[0].find("warning: Mobile Device Manager: EvtNext failed "
+                                                  "with RPC_S_INVALID_BOUND for a batch of 16 "
+                                                  "events"))
+        << warnings[0];
+    EXPECT_NE(std::string::npos,
+              warnings[0].find("resubscribed from the oldest record, now reading 8 events"))
+        << warnings[0];
+    EXPECT_NE(std::string::npos, warnings[2].find("now reading 2 events at a time")) << warnings[2];
+    EXPECT_NE(std::string::npos, warnings[3].find("for a batch of 4 events")) << warnings[3];
+    EXPECT_NE(std::string::npos, warnings[3].find("resubscribed after EventRecordID 64, now "
+                                                  "reading 2 events at a time"))
+        << warnings[3];
+    EXPECT_NE(std::string::npos, r.err.find("trying batches of 4 events again")) << r.err;
+}
+
+// An event too large for one RPC reply even alone: the source halves down to
+// one event, then fails with a clear error (the agent reopens it later at the
+// saved position) instead of resubscribing forever. Double as above, told to
+// fail any batch (MDM_WEVTAPI_DOUBLE_INVALID_BOUND=0) after a resume at record 1.
+TEST_F(WindowsChannel, InvalidBoundForASingleEventIsAnError)
+{
+    mdmtest::write_file(events_path, event(1, 1004, "DM01", {"p"}, "one") +
+                                         event(2, 1003, "DM01", {"p"}, "two"));
+    DriverRun r = run_driver({"--seek", "record-id:1", "--count", "1", "Mobile Device Manager"}, "",
+                             {"MDM_WEVTAPI_DOUBLE_INVALID_BOUND=0"});
+    EXPECT_EQ(1, r.status) << describe(r);
+    EXPECT_TRUE(r.events.empty()) << describe(r);
+    ASSERT_EQ(1u, r.errors.size()) << describe(r);
+    EXPECT_NE(std::string::npos,
+              r.errors[0].find("next: Mobile Device Manager: EvtNext fails with "
+                               "RPC_S_INVALID_BOUND even for a single event (the next one after "
+                               "EventRecordID 1)"))
+        << r.errors[0];
+    // 16, 8, 4, 2 failed and were halved (four resubscriptions after record 1); 1 failed too.
+    EXPECT_EQ(5u, trace_count("EvtNext count="));
+    EXPECT_EQ(1u, trace_count("EvtNext count=1 fails RPC_S_INVALID_BOUND"));
+    EXPECT_EQ(5u, trace_count("EvtSubscribe channel=Mobile Device Manager query=* flags=0x10003 "
+                              "bookmark=1 "));
+    EXPECT_EQ("resubscriptions=4 render_failures=0", r.counters);
+    EXPECT_EQ("record-id:1", r.position);
 }
 
 // Events written while the source waits are delivered: the double sets the

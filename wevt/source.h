@@ -100,8 +100,10 @@ void mdm_source_close(struct mdm_source *src);
  * Counters of the "channel" source, over every channel source of the process
  * (0 where there is no Windows Event Log):
  *   resubscriptions  subscriptions renewed to recover: a stale bookmark (log
- *                    cleared or wrapped: resubscribed from the oldest record)
- *                    or a failed read (Event Log service restarted);
+ *                    cleared or wrapped: resubscribed from the oldest record),
+ *                    a failed read (Event Log service restarted), or a batch
+ *                    too large for one RPC reply (RPC_S_INVALID_BOUND:
+ *                    resubscribed after the last event with half the batch);
  *   render failures  events whose message could not be formatted; they were
  *                    kept and described by their insertion strings.
  */

@@ -30,6 +30,22 @@
  * the event is kept without it: the parser falls back to the insertion
  * strings and mdm_source_channel_render_failures() counts the event.
  *
+ * Batches too large for one RPC reply. EvtNext fails with
+ * RPC_S_INVALID_BOUND (1734) when the events of a batch do not fit in the
+ * reply of the Event Log service (large events, a remote session). The
+ * subscription's position after that failure cannot be trusted, so the
+ * source closes it, subscribes again after the last event it handed out
+ * (the bookmark; from the oldest record when it has handed out none) and
+ * asks for half as many events (at least 1): no event is lost and none is
+ * returned twice. Each halving is logged once (mdm_log, a warning) and
+ * counted in mdm_source_channel_resubscriptions(). After
+ * CHANNEL_GROW_AFTER full batches at a reduced size the batch doubles again
+ * (up to CHANNEL_BATCH); when a grown batch fails again, the next growth
+ * waits twice as long (up to CHANNEL_GROW_AFTER_MAX batches), so a channel
+ * of large events settles on its size instead of failing every few batches.
+ * When even one event at a time fails, mdm_source_next() returns MDM_EIO
+ * and the agent reopens the source later at the saved position.
+ *
  * Waking a select() loop. The signal event is a HANDLE, which Winsock's
  * select() cannot wait on. The first call of mdm_source_pollfd() starts a
  * small watcher thread that waits on the signal event and posts an
@@ -50,6 +66,7 @@
 
 #include "mdm_alloc.h"
 #include "mdm_buf.h"
+#include "mdm_log.h"
 #include "mdm_wakeup.h"
 
 #include <errno.h>
@@ -60,8 +77,11 @@
 #include <string.h>
 #include <wchar.h>
 
-/* Event handles taken from the subscription per EvtNext call. */
+/* Event handles taken from the subscription per EvtNext call (at most). */
 #define CHANNEL_BATCH 16
+/* Full batches at a halved size before the batch doubles again, first and at most. */
+#define CHANNEL_GROW_AFTER     32u
+#define CHANNEL_GROW_AFTER_MAX 4096u
 
 /* Windows limits channel and computer names well below these caps. */
 #define CHANNEL_NAME_MAX  255
@@ -100,6 +120,12 @@ struct channel_source {
 
     EVT_HANDLE pending[CHANNEL_BATCH]; /* handles from the last EvtNext */
     DWORD pending_len, pending_next;
+
+    /* The batch asked of EvtNext, halved on RPC_S_INVALID_BOUND (see the top). */
+    DWORD batch;      /* 1 .. CHANNEL_BATCH */
+    DWORD full_count; /* full batches at this size since it last changed */
+    DWORD grow_after; /* full batches at a reduced size before it doubles */
+    bool grown;       /* the size was reached by doubling, not by halving */
 
     struct publisher publishers[PUBLISHER_CACHE_MAX];
     size_t publisher_next; /* round-robin victim when the cache is full */
@@ -451,6 +477,8 @@ static int channel_open(struct mdm_source *src, const char *path, struct mdm_err
     if (c == NULL)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
     c->origin = src->path;
+    c->batch = CHANNEL_BATCH;
+    c->grow_after = CHANNEL_GROW_AFTER;
     mdm_buf_init(&c->xml, MDM_EVENT_XML_MAX);
     rc = parse_path(c, path, err);
     if (rc != 0)
@@ -839,6 +867,118 @@ static int recover(struct channel_source *c, DWORD code, struct mdm_err *err)
     return 0;
 }
 
+/* "after EventRecordID N" or "from the oldest record": where a resubscription starts. */
+static const char *restart_label(bool have_after, uint64_t after, char *buf, size_t size)
+{
+    if (have_after)
+        snprintf(buf, size, "after EventRecordID %" PRIu64, after);
+    else
+        snprintf(buf, size, "from the oldest record");
+    return buf;
+}
+
+/*
+ * EvtNext failed with RPC_S_INVALID_BOUND for a batch of c->batch events:
+ * resubscribes after the last event handed out with half the batch (see
+ * the top of this file). Returns 0 (resubscribed; c->notice_pending when the
+ * bookmark turned out to be stale and the subscription starts from the
+ * oldest record), MDM_EIO when the batch is a single event already, or the
+ * error of the subscription.
+ */
+static int shrink_batch(struct channel_source *c, struct mdm_err *err)
+{
+    uint64_t after = c->have_last ? c->last_record : c->resume_after;
+    bool have_after = c->have_last || c->resume;
+    DWORD from = c->batch;
+    char where[64];
+    int rc;
+
+    restart_label(have_after, after, where, sizeof(where));
+    if (from <= 1)
+        return mdm_err_set(err, MDM_EIO,
+                           "%s: EvtNext fails with RPC_S_INVALID_BOUND even for a single event "
+                           "(the next one %s)",
+                           c->origin, where);
+    c->batch = from / 2;
+    c->full_count = 0;
+    if (c->grown && c->grow_after < CHANNEL_GROW_AFTER_MAX)
+        c->grow_after *= 2;
+    c->grown = false;
+    if (have_after) {
+        rc = subscribe_or_restart(c, after, "resubscribing after RPC_S_INVALID_BOUND", err);
+    } else {
+        DWORD code;
+        rc = subscribe(c, false, 0, &code);
+        if (rc != 0)
+            rc = subscribe_error(c, rc, code, err);
+    }
+    if (rc != 0)
+        return rc;
+    /* A stale bookmark was counted, and is reported, by subscribe_or_restart(). */
+    if (!c->notice_pending)
+        InterlockedIncrement64(&resubscriptions);
+    mdm_log(MDM_LOG_WARNING,
+            "%s: EvtNext failed with RPC_S_INVALID_BOUND for a batch of %lu events (too large "
+            "for one RPC reply); resubscribed %s, now reading %lu events at a time",
+            c->origin, (unsigned long)from,
+            c->notice_pending ? "from the oldest record (the bookmark is stale)" : where,
+            (unsigned long)c->batch);
+    return 0;
+}
+
+/* Counts a successful EvtNext of `returned` events; doubles a reduced batch when it is time. */
+static void batch_succeeded(struct channel_source *c, DWORD returned)
+{
+    if (c->batch >= CHANNEL_BATCH || returned < c->batch)
+        return;
+    if (++c->full_count < c->grow_after)
+        return;
+    c->batch = c->batch * 2 > CHANNEL_BATCH ? CHANNEL_BATCH : c->batch * 2;
+    c->full_count = 0;
+    c->grown = true;
+    mdm_log(MDM_LOG_INFO, "%s: trying batches of %lu events again", c->origin,
+            (unsigned long)c->batch);
+}
+
+/*
+ * Takes the next batch of event handles from the subscription into
+ * c->pending. Returns 0 (at least one handle is pending), MDM_EAGAIN
+ * (nothing is ready), MDM_EBADRECORD (a recovery notice is in err; call
+ * again) or another negative code with err set.
+ */
+static int fetch(struct channel_source *c, struct mdm_err *err)
+{
+    DWORD returned = 0;
+    int rc;
+
+    c->pending_len = c->pending_next = 0;
+    for (;;) {
+        DWORD code;
+        if (c->subscription == NULL)
+            return mdm_err_set(err, MDM_EIO, "%s: the subscription is closed", c->origin);
+        if (EvtNext(c->subscription, c->batch, c->pending, 0, 0, &returned))
+            break;
+        code = GetLastError();
+        if (code == ERROR_NO_MORE_ITEMS || code == ERROR_TIMEOUT)
+            return MDM_EAGAIN;
+        /* Each RPC_S_INVALID_BOUND halves the batch: this loop ends. */
+        rc = code == RPC_S_INVALID_BOUND ? shrink_batch(c, err) : recover(c, code, err);
+        if (rc != 0)
+            return rc;
+        if (code == RPC_S_INVALID_BOUND && !c->notice_pending)
+            continue; /* nothing to report to the caller: read on at the new size */
+        c->notice_pending = false;
+        return mdm_err_set(err, MDM_EBADRECORD, "%s", c->notice);
+    }
+    if (returned > c->batch)
+        returned = c->batch;
+    c->pending_len = returned;
+    if (returned == 0)
+        return MDM_EAGAIN;
+    batch_succeeded(c, returned);
+    return 0;
+}
+
 static int channel_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err)
 {
     struct channel_source *c = impl(src);
@@ -848,26 +988,9 @@ static int channel_next(struct mdm_source *src, struct mdm_event *ev, struct mdm
         return mdm_err_set(err, MDM_EBADRECORD, "%s", c->notice);
     }
     if (c->pending_next == c->pending_len) {
-        DWORD returned = 0;
-        c->pending_len = c->pending_next = 0;
-        if (c->subscription == NULL)
-            return mdm_err_set(err, MDM_EIO, "%s: the subscription is closed", c->origin);
-        if (!EvtNext(c->subscription, CHANNEL_BATCH, c->pending, 0, 0, &returned)) {
-            DWORD code = GetLastError();
-            int rc;
-            if (code == ERROR_NO_MORE_ITEMS || code == ERROR_TIMEOUT)
-                return MDM_EAGAIN;
-            rc = recover(c, code, err);
-            if (rc != 0)
-                return rc;
-            c->notice_pending = false;
-            return mdm_err_set(err, MDM_EBADRECORD, "%s", c->notice);
-        }
-        if (returned > CHANNEL_BATCH)
-            returned = CHANNEL_BATCH;
-        c->pending_len = returned;
-        if (returned == 0)
-            return MDM_EAGAIN;
+        int rc = fetch(c, err);
+        if (rc != 0)
+            return rc;
     }
     {
         EVT_HANDLE event = c->pending[c->pending_next++];

@@ -45,6 +45,17 @@
  * With MDM_WEVTAPI_DOUBLE_NO_CONTEXT set, EvtCreateRenderContext fails, so
  * that a test sees a caller get by without the System values.
  *
+ * With MDM_WEVTAPI_DOUBLE_INVALID_BOUND=K, EvtNext fails with
+ * RPC_S_INVALID_BOUND (1734) whenever it would return more than K events
+ * (K = 0: any event), as Windows does when a batch does not fit in one RPC
+ * reply. The events of
+ * the failed batch are gone from that subscription (its cursor moves past
+ * them), so a caller that merely asked the same subscription again with a
+ * smaller batch would skip them; only a new subscription after the last
+ * event it handed out (the bookmark) gets them. The failure is traced as
+ * "EvtNext count=N fails RPC_S_INVALID_BOUND", and every EvtNext that
+ * returns events as "EvtNext count=N returned=M".
+ *
  * When MDM_WEVTAPI_DOUBLE_TRACE names a file, the calls that a test may want
  * to check (sessions, subscriptions with their flags and bookmark, publisher
  * metadata opened) are appended to it, one line each.
@@ -413,6 +424,8 @@ WINBOOL WINAPI EvtNext(EVT_HANDLE ResultSet, DWORD EventArraySize, EVT_HANDLE *E
 {
     struct subscription *s = object_of(ResultSet, KIND_SUBSCRIPTION);
     ULONGLONG deadline = GetTickCount64() + (Timeout == INFINITE ? 0 : Timeout);
+    unsigned long bound = 0; /* MDM_WEVTAPI_DOUBLE_INVALID_BOUND */
+    bool have_bound = false;
 
     (void)Flags;
     if (s == NULL)
@@ -422,6 +435,13 @@ WINBOOL WINAPI EvtNext(EVT_HANDLE ResultSet, DWORD EventArraySize, EVT_HANDLE *E
         return FALSE;
     }
     *Returned = 0;
+    {
+        char limit[32];
+        if (env("MDM_WEVTAPI_DOUBLE_INVALID_BOUND", limit, sizeof(limit))[0] != '\0') {
+            bound = strtoul(limit, NULL, 10);
+            have_bound = true;
+        }
+    }
     for (;;) {
         struct log log;
         DWORD n = 0;
@@ -434,6 +454,22 @@ WINBOOL WINAPI EvtNext(EVT_HANDLE ResultSet, DWORD EventArraySize, EVT_HANDLE *E
             log_free(&log);
             SetLastError(ERROR_EVT_QUERY_RESULT_STALE);
             return FALSE;
+        }
+        if (have_bound) {
+            size_t would = log.count - s->cursor;
+            if (would > EventArraySize)
+                would = EventArraySize;
+            if (would > bound) {
+                /* The batch is lost to this subscription, as the RPC reply was. */
+                s->cursor += would;
+                if (s->signalled < s->cursor)
+                    s->signalled = s->cursor;
+                LeaveCriticalSection(&s->lock);
+                log_free(&log);
+                trace("EvtNext count=%lu fails RPC_S_INVALID_BOUND", (unsigned long)EventArraySize);
+                SetLastError(RPC_S_INVALID_BOUND);
+                return FALSE;
+            }
         }
         while (n < EventArraySize && s->cursor < log.count) {
             struct event *e = new_object(sizeof(*e), KIND_EVENT);
@@ -456,6 +492,8 @@ WINBOOL WINAPI EvtNext(EVT_HANDLE ResultSet, DWORD EventArraySize, EVT_HANDLE *E
         LeaveCriticalSection(&s->lock);
         log_free(&log);
         if (n > 0) {
+            trace("EvtNext count=%lu returned=%lu", (unsigned long)EventArraySize,
+                  (unsigned long)n);
             *Returned = n;
             return TRUE;
         }
