@@ -298,9 +298,10 @@ TEST_F(WineTest, ImportsOnlyWindowsSystemDlls)
     auto r = mdmtest::run_program({objdump, "-p", kExe});
     ASSERT_EQ(0, r.status) << r.err;
     const std::vector<std::string> system = {
-        "ADVAPI32.dll", "bcrypt.dll",  "CRYPT32.dll", "GDI32.dll",   "IPHLPAPI.DLL",
-        "KERNEL32.dll", "msvcrt.dll",  "ole32.dll",   "SHELL32.dll", "USER32.dll",
-        "USERENV.dll",  "wevtapi.dll", "WLDAP32.dll", "WS2_32.dll",  "api-ms-win-crt"};
+        "ADVAPI32.dll", "bcrypt.dll",    "CRYPT32.dll",  "GDI32.dll",   "IPHLPAPI.DLL",
+        "KERNEL32.dll", "msvcrt.dll",    "NETAPI32.dll", "ole32.dll",   "Secur32.dll",
+        "SHELL32.dll",  "USER32.dll",    "USERENV.dll",  "wevtapi.dll", "WLDAP32.dll",
+        "WS2_32.dll",   "api-ms-win-crt"};
     std::istringstream in(r.out);
     std::string line;
     size_t dlls = 0;
@@ -349,6 +350,63 @@ TEST_F(WineTest, DiagnoseDecidesTheLoopbackCaseFromTheRegistry)
         << r.out;
     EXPECT_NE(std::string::npos, r.out.find("\"diagnoses\":[]")) << r.out;
     wine_tool({"reg", "delete", lsa, "/v", "DisableLoopbackCheck", "/f"});
+}
+
+} // namespace
+
+namespace
+{
+
+// The ad-group check without ldap-uri, ldap-base and computer-dn discovers
+// them (agent/os/ldap_win.c, mdm_ldap_discover). Real: mdmhealth.exe and
+// Wine's netapi32 DsGetDcNameW and secur32 GetComputerObjectNameW; no double.
+// The Wine prefix is in no domain, so only the failure path can be shown
+// here: DsGetDcName finds no domain controller, and GetComputerObjectName
+// answers with a DN whose domain part is empty ("CN=NAME,CN=Computers,DC="),
+// which the check refuses. The detail names both calls and the directives
+// that replace them, and the check is an error, not a crash or a skip.
+// Discovery inside a real domain needs a real Windows Server (docs/windows.md).
+TEST_F(WineTest, AdGroupWithoutDirectivesNamesTheFailedDiscovery)
+{
+    const std::string others = "diag-skip dns ping-gateway ping-dns-servers ping-enrollment-ip "
+                               "ping-enrollment-fqdn ping-loopback https-enrollment "
+                               "https-dm-admin enrollment-services loopback-check\n"
+                               "state-dir " +
+                               win(dir_ + "/state") + "\n";
+    mdmtest::write_file(dir_ + "/none.conf", others);
+    auto r = wine({"diagnose", "--json", "-c", win(dir_ + "/none.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    std::smatch m;
+    // The check's JSON object: its status and its detail (JSON escapes kept).
+    const std::regex ad(
+        R"re(\{"name":"ad-group","status":"([a-z]+)","detail":"((?:[^"\\]|\\.)*)")re");
+    ASSERT_TRUE(std::regex_search(r.out, m, ad)) << r.out;
+    EXPECT_EQ("error", m[1].str()) << r.out;
+    const std::string detail = m[2].str();
+    EXPECT_NE(std::string::npos, detail.find("no domain controller found (DsGetDcName: "))
+        << detail;
+    EXPECT_NE(std::string::npos, detail.find("set ldap-uri and ldap-base")) << detail;
+    EXPECT_NE(std::string::npos, detail.find("GetComputerObjectName")) << detail;
+    EXPECT_NE(std::string::npos, detail.find("set computer-dn")) << detail;
+    EXPECT_NE(std::string::npos, r.out.find("\"diagnoses\":[]")) << r.out;
+
+    // Only what is missing is discovered, and the detail names only that directive.
+    mdmtest::write_file(dir_ + "/base.conf", others + "ldap-uri ldap://127.0.0.1:9/\n"
+                                                      "computer-dn CN=DM01,DC=contoso,DC=com\n");
+    r = wine({"diagnose", "--json", "-c", win(dir_ + "/base.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    ASSERT_TRUE(std::regex_search(r.out, m, ad)) << r.out;
+    EXPECT_EQ("error", m[1].str()) << r.out;
+    EXPECT_NE(std::string::npos, m[2].str().find("(DsGetDcName: ")) << m[2].str();
+    EXPECT_NE(std::string::npos, m[2].str().find("; set ldap-base")) << m[2].str();
+    EXPECT_EQ(std::string::npos, m[2].str().find("ldap-uri")) << m[2].str();
+    EXPECT_EQ(std::string::npos, m[2].str().find("GetComputerObjectName")) << m[2].str();
+
+    // The resolver shares the discovery and says the same.
+    r = wine({"resolve", "ad-group", "-c", win(dir_ + "/none.conf")});
+    EXPECT_NE(0, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("DsGetDcName")) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("set computer-dn")) << r.err;
 }
 
 } // namespace

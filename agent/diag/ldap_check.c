@@ -25,6 +25,13 @@
  * The expansion does not follow Active Directory's ranged retrieval
  * (member;range=0-1499) of very large groups; on Active Directory it only
  * names the intermediate group of a nested member that step 2 has found.
+ *
+ * ldap-uri, ldap-base and computer-dn that the configuration lacks are asked
+ * of the OS (mdm_ldap_discover: the domain controller, the domain and the
+ * computer account on Windows). Where the OS cannot discover them (POSIX),
+ * the check is skipped and names the directives; where discovery fails, the
+ * check is an error whose detail names the failed call and the directive
+ * that replaces it. Results reached with discovered values say so.
  */
 #include "ldap_ops.h"
 
@@ -98,6 +105,13 @@ struct ad_walk {
     size_t count;
     size_t size;
     uint32_t *table; /* AD_WALK_TABLE_SIZE slots: node index + 1, 0 when empty */
+};
+
+/* The directives the check and the resolver use: configured, or discovered. */
+struct ad_target {
+    const char *uri, *base, *computer_dn; /* borrowed from the options or from found */
+    char discovered[64];                  /* "ldap-uri, computer-dn": what was discovered */
+    struct mdm_ldap_discovery found;
 };
 
 /* Overwrites a secret so that it does not stay in memory. */
@@ -284,7 +298,7 @@ static int ldap_failure(struct ad_session *s, int lrc, const char *secret, struc
  * Connects and binds. The password is read from opt->ldap_password_file
  * first (no network traffic with a bad file) and wiped after the bind.
  */
-static int session_open(struct ad_session *s, const struct mdm_diag_options *opt,
+static int session_open(struct ad_session *s, const struct mdm_diag_options *opt, const char *uri,
                         struct mdm_err *err)
 {
     char password[AD_PASSWORD_MAX + 1];
@@ -293,7 +307,7 @@ static int session_open(struct ad_session *s, const struct mdm_diag_options *opt
 
     password[0] = '\0';
     memset(s, 0, sizeof(*s));
-    s->uri = opt->ldap_uri;
+    s->uri = uri;
     s->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : AD_DEFAULT_TIMEOUT_MS;
     s->deadline_ms = mdm_os_monotonic_ms() + s->timeout_ms;
     if (opt->ldap_bind_dn != NULL && opt->ldap_password_file == NULL) {
@@ -824,9 +838,65 @@ static const char *group_cn(const struct mdm_diag_options *opt)
     return opt->ad_group != NULL && opt->ad_group[0] != '\0' ? opt->ad_group : AD_DEFAULT_GROUP;
 }
 
+static bool is_set(const char *directive)
+{
+    return directive != NULL && directive[0] != '\0';
+}
+
+/*
+ * Fills t from opt and, for the directives opt lacks, from
+ * mdm_ldap_discover(). Returns 0; MDM_EUNSUPPORTED when directives are
+ * missing and this OS cannot discover them (missing, size bytes, names
+ * them); or the error of the discovery, err naming what failed and the
+ * directive to set.
+ */
+static int resolve_target(const struct mdm_diag_options *opt, struct ad_target *t, char *missing,
+                          size_t size, struct mdm_err *err)
+{
+    unsigned what = 0;
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    t->uri = opt->ldap_uri;
+    t->base = opt->ldap_base;
+    t->computer_dn = opt->computer_dn;
+    missing_directives(opt, missing, size);
+    if (missing[0] == '\0')
+        return 0;
+    if (!is_set(opt->ldap_uri))
+        what |= MDM_LDAP_DISCOVER_URI;
+    if (!is_set(opt->ldap_base))
+        what |= MDM_LDAP_DISCOVER_BASE;
+    if (!is_set(opt->computer_dn))
+        what |= MDM_LDAP_DISCOVER_COMPUTER_DN;
+    rc = mdm_ldap_discover(what, &t->found, err);
+    if (rc != 0)
+        return rc;
+    if (what & MDM_LDAP_DISCOVER_URI)
+        t->uri = t->found.uri;
+    if (what & MDM_LDAP_DISCOVER_BASE)
+        t->base = t->found.base;
+    if (what & MDM_LDAP_DISCOVER_COMPUTER_DN)
+        t->computer_dn = t->found.computer_dn;
+    snprintf(t->discovered, sizeof(t->discovered), "%s", missing);
+    return 0;
+}
+
+/* Appends to r->detail which directives were discovered, when any were. */
+static void note_discovered(struct mdm_check_result *r, const struct ad_target *t)
+{
+    char text[2 * MDM_CHECK_DETAIL_MAX];
+
+    if (t->discovered[0] == '\0')
+        return;
+    snprintf(text, sizeof(text), "%s [discovered: %s]", r->detail, t->discovered);
+    mdm_utf8_copy(r->detail, sizeof(r->detail), text);
+}
+
 void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_result *r)
 {
     struct ad_session s;
+    struct ad_target t;
     struct ad_group group = {NULL, false};
     struct ad_computer computer = {NULL, NULL};
     struct ad_membership m;
@@ -837,20 +907,25 @@ void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_res
     memset(&s, 0, sizeof(s));
     memset(&m, 0, sizeof(m));
     mdm_err_clear(&err);
-    missing_directives(opt, missing, sizeof(missing));
-    if (missing[0] != '\0') {
+    rc = resolve_target(opt, &t, missing, sizeof(missing), &err);
+    if (rc == MDM_EUNSUPPORTED) {
         set_result(r, MDM_CHECK_SKIP,
                    "not configured on this platform: set ldap-uri, ldap-base and computer-dn "
                    "(Windows discovers them); missing: %s",
                    missing);
         return;
     }
-    rc = session_open(&s, opt, &err);
+    if (rc != 0) {
+        /* Without a domain there is nothing to check against: say what to set. */
+        set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
+        return;
+    }
+    rc = session_open(&s, opt, t.uri, &err);
     if (rc != 0) {
         set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
         goto out;
     }
-    rc = find_group(&s, opt->ldap_base, group_cn(opt), &group, &err);
+    rc = find_group(&s, t.base, group_cn(opt), &group, &err);
     if (rc == MDM_ENOTFOUND) {
         set_result(r, MDM_CHECK_FAIL,
                    "%s; SCMDM 2008 Setup creates it in the OU " MDM_LDAP_GROUP_OU
@@ -862,7 +937,7 @@ void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_res
         set_result(r, MDM_CHECK_ERROR, "%s", err.msg);
         goto out;
     }
-    rc = find_computer(&s, opt->computer_dn, &computer, &err);
+    rc = find_computer(&s, t.computer_dn, &computer, &err);
     if (rc == MDM_ENOTFOUND) {
         set_result(r, MDM_CHECK_FAIL, "%s; check computer-dn", err.msg);
         goto out;
@@ -897,6 +972,7 @@ void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_res
         break;
     }
 out:
+    note_discovered(r, &t);
     mdm_free(group.dn);
     mdm_free(computer.dn);
     mdm_free(computer.sam);
@@ -998,6 +1074,7 @@ int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *re
                         size_t report_size, struct mdm_err *err)
 {
     struct ad_session s;
+    struct ad_target t;
     struct ad_group group = {NULL, false};
     struct ad_computer computer = {NULL, NULL};
     struct ad_membership m;
@@ -1013,19 +1090,26 @@ int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *re
         rc = mdm_err_set(err, MDM_EINVAL, "no report buffer");
         goto out;
     }
-    missing_directives(opt, missing, sizeof(missing));
-    if (missing[0] != '\0') {
+    rc = resolve_target(opt, &t, missing, sizeof(missing), err);
+    if (rc == MDM_EUNSUPPORTED) {
         rc = mdm_err_set(err, MDM_EINVAL,
                          "resolve ad-group needs ldap-uri, ldap-base and computer-dn in the "
                          "configuration (Windows discovers them); missing: %s",
                          missing);
         goto out;
     }
-    rc = session_open(&s, opt, err);
+    if (rc != 0) {
+        /* err says what could not be discovered and which directive to set. */
+        rc = MDM_EINVAL;
+        if (err != NULL)
+            err->code = rc;
+        goto out;
+    }
+    rc = session_open(&s, opt, t.uri, err);
     if (rc == 0)
-        rc = find_group(&s, opt->ldap_base, group_cn(opt), &group, err);
+        rc = find_group(&s, t.base, group_cn(opt), &group, err);
     if (rc == 0)
-        rc = find_computer(&s, opt->computer_dn, &computer, err);
+        rc = find_computer(&s, t.computer_dn, &computer, err);
     if (rc == 0)
         rc = check_membership(&s, group.dn, computer.dn, &m, err);
     if (rc != 0)

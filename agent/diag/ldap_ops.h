@@ -8,8 +8,10 @@
  * controller (or, in the tests, to a real OpenLDAP slapd).
  *
  * What they need from struct mdm_diag_options: ldap_uri, ldap_base and
- * computer_dn (configured with ldap-uri, ldap-base and computer-dn; Windows
- * will discover them), ad_group (the group's CN), and optionally
+ * computer_dn (configured with ldap-uri, ldap-base and computer-dn; those
+ * not configured are discovered where the OS can, see mdm_ldap_discover in
+ * mdm_ldap.h: a domain controller, the domain and the computer account on
+ * Windows), ad_group (the group's CN), and optionally
  * ldap_bind_dn with ldap_password_file (an owner-only file whose first line
  * is the password; without a bind DN the bind is anonymous). timeout_ms
  * bounds the whole operation, connect included.
@@ -43,8 +45,12 @@ extern "C" {
  *   FAIL   it is not a member, or the group or the computer account does
  *          not exist; the detail names both DNs and the resolver command.
  *   ERROR  no connection, bind refused, timeout, unreadable or
- *          group/world-readable password file, or the expansion hit a cap.
- *   SKIP   ldap-uri, ldap-base or computer-dn is not configured.
+ *          group/world-readable password file, the expansion hit a cap, or
+ *          a directive that is not configured could not be discovered (the
+ *          detail names the failed call and the directive to set).
+ *   SKIP   ldap-uri, ldap-base or computer-dn is not configured and this OS
+ *          cannot discover it (POSIX).
+ * A detail reached with discovered values ends with "[discovered: ...]".
  * The password never appears in the detail.
  */
 void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_result *r);
@@ -59,10 +65,11 @@ void mdm_check_ad_group(const struct mdm_diag_options *opt, struct mdm_check_res
  *   - apply: adds the computer DN to the group's member attribute
  *     (ldap_modify_ext_s), checks the membership again and reports it.
  * report (report_size bytes, always NUL-terminated) is written only when 0
- * is returned. Errors: MDM_EINVAL (not configured, bad password file),
- * MDM_ENOTFOUND (no such group or computer account), MDM_EIO (connection,
- * bind, search or modify refused, or the change is not visible afterwards),
- * MDM_ETOOBIG (report_size too small), MDM_ENOMEM; err says which.
+ * is returned. Errors: MDM_EINVAL (not configured and not discoverable,
+ * bad password file), MDM_ENOTFOUND (no such group or computer account),
+ * MDM_EIO (connection, bind, search or modify refused, or the change is not
+ * visible afterwards), MDM_ETOOBIG (report_size too small), MDM_ENOMEM; err
+ * says which.
  */
 int mdm_ldap_add_member(const struct mdm_diag_options *opt, bool apply, char *report,
                         size_t report_size, struct mdm_err *err);

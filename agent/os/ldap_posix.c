@@ -354,3 +354,12 @@ out:
         close(fd);
     return rc;
 }
+
+int mdm_ldap_discover(unsigned what, struct mdm_ldap_discovery *out, struct mdm_err *err)
+{
+    (void)what;
+    (void)out;
+    return mdm_err_set(err, MDM_EUNSUPPORTED,
+                       "this system has no Active Directory membership to ask: set ldap-uri, "
+                       "ldap-base and computer-dn");
+}

@@ -128,6 +128,39 @@ void mdm_ldap_values_free(struct mdm_ldap_values *values);
 int mdm_ldap_add_value(struct mdm_ldap *ld, const char *dn, const char *attr, const char *value,
                        long long deadline_ms);
 
+/* Bits of mdm_ldap_discover()'s `what`: the directives to discover. */
+enum {
+    MDM_LDAP_DISCOVER_URI = 1u,         /* ldap-uri: a domain controller of this computer */
+    MDM_LDAP_DISCOVER_BASE = 2u,        /* ldap-base: the naming context of its domain */
+    MDM_LDAP_DISCOVER_COMPUTER_DN = 4u, /* computer-dn: this computer's account */
+};
+
+/* Caps of the discovered values, in bytes with the NUL. */
+#define MDM_LDAP_URI_MAX 300u
+#define MDM_LDAP_DN_MAX  2048u
+
+/* What mdm_ldap_discover() found; the fields not asked for are "". */
+struct mdm_ldap_discovery {
+    char uri[MDM_LDAP_URI_MAX];        /* "ldap://dc01.contoso.com/" */
+    char base[MDM_LDAP_DN_MAX];        /* "DC=contoso,DC=com" */
+    char computer_dn[MDM_LDAP_DN_MAX]; /* "CN=DM01,OU=Servers,DC=contoso,DC=com" */
+};
+
+/*
+ * Asks the OS for the directives in `what` (MDM_LDAP_DISCOVER_* bits), for
+ * when the configuration lacks them. On Windows: DsGetDcNameW with
+ * DS_DIRECTORY_SERVICE_REQUIRED | DS_RETURN_DNS_NAME names a domain
+ * controller of this computer's domain (uri "ldap://DC/") and the domain's
+ * DNS name, whose labels make the domain's naming context (base
+ * "DC=contoso,DC=com"); GetComputerObjectNameW(NameFullyQualifiedDN) gives
+ * the computer account's DN. *out is written only on success. Returns 0;
+ * MDM_EUNSUPPORTED where the OS has no domain membership to ask (POSIX);
+ * any other negative code when a lookup failed, with err naming each call
+ * that failed, its error, and the directive to set instead ("no domain
+ * controller found (DsGetDcName: ...); set ldap-uri and ldap-base").
+ */
+int mdm_ldap_discover(unsigned what, struct mdm_ldap_discovery *out, struct mdm_err *err);
+
 /*
  * Reads the first line of the password file at path into out (size bytes),
  * without its line end. The file must be a regular file that only its owner
