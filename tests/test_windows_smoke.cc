@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <strings.h>
 #include <string>
@@ -407,6 +410,212 @@ TEST_F(WineTest, AdGroupWithoutDirectivesNamesTheFailedDiscovery)
     EXPECT_NE(0, r.status) << r.out << r.err;
     EXPECT_NE(std::string::npos, r.err.find("DsGetDcName")) << r.err;
     EXPECT_NE(std::string::npos, r.err.find("set computer-dn")) << r.err;
+}
+
+} // namespace
+
+namespace
+{
+
+// The Event Log message table and VERSIONINFO of mdmhealth.exe
+// (agent/os/win/mdmhealth_messages.mc and mdmhealth.rc, windmc + windres).
+// Real: the resources linked into mdmhealth.exe and Wine's LoadLibraryExW,
+// FormatMessageW, GetFileVersionInfoW and registry. resource_driver.exe
+// (tests/windows/resource_driver.c) only calls those APIs and prints what
+// they return; it links nothing of the product. Wine's ReportEventW is a
+// stub that traces its arguments: the test reads the IDs mdmhealth.exe
+// reports from that trace (Wine 8's format), not from a real Event Log.
+
+// The event IDs as Event Viewer looks them up: severity (error 3, warning 2,
+// informational 1), customer bit, facility 0xFFF, code 1..4.
+const char *const kMessageIds[] = {"0xefff0001", "0xafff0002", "0x6fff0003", "0x6fff0004"};
+
+const std::string kResourceDriver =
+    std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/resource_driver.exe";
+
+std::string without_cr(const std::string &s)
+{
+    std::string out;
+    for (char c : s)
+        if (c != '\r')
+            out += c;
+    return out;
+}
+
+// "Z:\dir\mdmhealth.exe": the path Windows programs see for a Linux path.
+std::string win_backslash(const std::string &linux_path)
+{
+    std::string p = win(linux_path);
+    std::replace(p.begin(), p.end(), '/', '\\');
+    return p;
+}
+
+// resource_driver.exe message EXE ID... under the suite's Wine prefix.
+mdmtest::RunResult format_messages(const std::string &exe_windows_path,
+                                   const std::vector<std::string> &ids)
+{
+    std::vector<std::string> argv = {wine_path(), kResourceDriver, "message", exe_windows_path};
+    argv.insert(argv.end(), ids.begin(), ids.end());
+    auto r = snmptest::run_with_env(argv, wine_env(), 60000);
+    r.out = without_cr(r.out);
+    return r;
+}
+
+#define SKIP_WITHOUT_RESOURCE_DRIVER()                                                             \
+    do {                                                                                           \
+        if (!mdmtest::file_exists(kResourceDriver))                                                \
+            GTEST_SKIP() << kResourceDriver << " is absent: build it with scripts/build-windows";  \
+    } while (0)
+
+// Event Viewer's lookup: every ID log_win.c reports formats to exactly the
+// insertion string; the bare codes (no severity bits) and 5 are not there.
+TEST_F(WineTest, MessageTableFormatsTheInsertionString)
+{
+    SKIP_WITHOUT_RESOURCE_DRIVER();
+    std::vector<std::string> ids(std::begin(kMessageIds), std::end(kMessageIds));
+    auto r = format_messages(win(kExe), ids);
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_EQ("0xefff0001=hello\n"
+              "0xafff0002=hello\n"
+              "0x6fff0003=hello\n"
+              "0x6fff0004=hello\n",
+              r.out);
+    // 317 = ERROR_MR_MID_NOT_FOUND: the table holds the documented IDs only.
+    r = format_messages(win(kExe), {"1", "0xefff0005"});
+    EXPECT_EQ(1, r.status) << r.out << r.err;
+    EXPECT_EQ("1 error 317\n0xefff0005 error 317\n", r.out);
+}
+
+// VERSIONINFO carries project()'s version, the same as the Linux build's --version.
+TEST_F(WineTest, VersionInfoCarriesTheProjectVersion)
+{
+    SKIP_WITHOUT_RESOURCE_DRIVER();
+    auto v = mdmtest::run_program({MDM_BINARY, "--version"});
+    ASSERT_EQ(0, v.status) << v.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(v.out, m, std::regex("mdmhealth (\\d+)\\.(\\d+)\\.(\\d+)")))
+        << v.out;
+    const std::string version = m[1].str() + "." + m[2].str() + "." + m[3].str();
+
+    auto r = wine_tool({kResourceDriver, "version", win(kExe)});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    const std::string out = without_cr(r.out);
+    EXPECT_NE(std::string::npos, out.find("fixed FileVersion=" + version + ".0\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("fixed ProductVersion=" + version + ".0\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("fixed FileType=1\n")) << out; // VFT_APP
+    EXPECT_NE(std::string::npos, out.find("\nFileVersion=" + version + "\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("\nProductVersion=" + version + "\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("CompanyName=mdmhealth\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("\nProductName=mdmhealth\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("\nOriginalFilename=mdmhealth.exe\n")) << out;
+    EXPECT_NE(std::string::npos, out.find("\nFileDescription=MDM Enrollment Connection Health"))
+        << out;
+}
+
+// service install registers the Application event source (overwriting a
+// stale one), the file it names holds the message table, a second install
+// says what to do, and uninstall removes the source, also when the service
+// itself is already gone.
+TEST_F(WineTest, ServiceInstallRegistersTheEventSource)
+{
+    SKIP_WITHOUT_RESOURCE_DRIVER();
+    const std::string key =
+        "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\mdmhealth";
+    mdmtest::write_file(dir_ + "/mdm.conf", "");
+    wine({"service", "uninstall"});
+    auto add = wine_tool({"reg", "add", key, "/v", "EventMessageFile", "/t", "REG_EXPAND_SZ", "/d",
+                          "C:\\old\\mdmhealth.exe", "/f"});
+    ASSERT_EQ(0, add.status) << add.out << add.err;
+
+    auto r = wine({"service", "install", "-c", win(dir_ + "/mdm.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    auto q = wine_tool({"reg", "query", key});
+    ASSERT_EQ(0, q.status) << q.out << q.err;
+    std::smatch m;
+    const std::string listing = without_cr(q.out);
+    ASSERT_TRUE(std::regex_search(listing, m,
+                                  std::regex("EventMessageFile    REG_EXPAND_SZ    ([^\n]*)\n")))
+        << listing;
+    EXPECT_EQ(0, strcasecmp(win_backslash(kExe).c_str(), m[1].str().c_str())) << m[1];
+    EXPECT_NE(std::string::npos, listing.find("TypesSupported    REG_DWORD    0x7\n")) << listing;
+    EXPECT_EQ(std::string::npos, listing.find("C:\\old")) << listing;
+
+    // The registered file is what Event Viewer opens: it formats the messages.
+    auto f = format_messages(m[1].str(), {"0x6fff0003"});
+    EXPECT_EQ(0, f.status) << f.out << f.err;
+    EXPECT_EQ("0x6fff0003=hello\n", f.out);
+
+    r = wine({"service", "install", "-c", win(dir_ + "/mdm.conf")});
+    EXPECT_EQ(1, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("service uninstall` first")) << r.err;
+
+    r = wine({"service", "uninstall"});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    q = wine_tool({"reg", "query", key});
+    EXPECT_NE(0, q.status) << q.out; // the key is gone
+    EXPECT_EQ(std::string::npos, q.out.find("EventMessageFile")) << q.out;
+
+    // A left-over source without the service: removed, and the missing service reported.
+    add =
+        wine_tool({"reg", "add", key, "/v", "TypesSupported", "/t", "REG_DWORD", "/d", "7", "/f"});
+    ASSERT_EQ(0, add.status) << add.out << add.err;
+    r = wine({"service", "uninstall"});
+    EXPECT_EQ(1, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("cannot open the mdmhealth service")) << r.err;
+    q = wine_tool({"reg", "query", key});
+    EXPECT_NE(0, q.status) << q.out;
+}
+
+// Not in the foreground, mdmhealth.exe logs through ReportEventW with the
+// message table's IDs and the matching event types, and each ID it used
+// formats from mdmhealth.exe to the logged text's placeholder.
+TEST_F(WineTest, AgentReportsEventsWithTheMessageTableIds)
+{
+    SKIP_WITHOUT_RESOURCE_DRIVER();
+    const std::string events = dir_ + "/events.xml";
+    mdmtest::write_file(events, "");
+    mdmtest::write_file(dir_ + "/mdm.conf", "source xml-follow " + win(events) + "\nstate-dir " +
+                                                win(dir_ + "/state") + "\n");
+    std::vector<std::string> env = wine_env();
+    // fixme+advapi: Wine's ReportEventW stub prints its arguments; +eventlog: the strings.
+    env.push_back("WINEDEBUG=-all,fixme+advapi,+eventlog");
+    snmptest::Process agent;
+    ASSERT_TRUE(agent.start({wine_path(), kExe, "run", "-c", win(dir_ + "/mdm.conf")}, env,
+                            dir_ + "/agent.log"));
+    ASSERT_TRUE(snmptest::wait_until(
+        [&] { return agent.log().find("event source: xml-follow") != std::string::npos; }, 120000,
+        200))
+        << agent.log();
+    agent.stop();
+
+    // "fixme:advapi:ReportEventW (HANDLE,0xTYPE,0x0000,0xID,...)" then the string it logged.
+    const std::regex call("ReportEventW \\([0-9A-Fa-f]+,0x([0-9a-f]{4}),0x0000,0x([0-9a-f]{8}),");
+    const std::map<std::string, std::string> type_of = {
+        {"efff0001", "0001"}, {"afff0002", "0002"}, {"6fff0003", "0004"}, {"6fff0004", "0004"}};
+    std::istringstream in(agent.log());
+    std::string line, last_id;
+    std::set<std::string> used;
+    bool saw_started = false;
+    while (std::getline(in, line)) {
+        std::smatch m;
+        if (std::regex_search(line, m, call)) {
+            auto t = type_of.find(m[2].str());
+            ASSERT_NE(type_of.end(), t) << "an event ID outside the message table: " << line;
+            EXPECT_EQ(t->second, m[1].str()) << line;
+            used.insert("0x" + m[2].str());
+            last_id = m[2].str();
+        } else if (line.find("eventlog:ReportEventW L\"mdmhealth ") != std::string::npos &&
+                   line.find(" started: ") != std::string::npos) {
+            EXPECT_EQ("6fff0003", last_id) << line; // information
+            saw_started = true;
+        }
+    }
+    EXPECT_TRUE(saw_started) << agent.log();
+    ASSERT_FALSE(used.empty()) << agent.log();
+    auto r = format_messages(win(kExe), std::vector<std::string>(used.begin(), used.end()));
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    for (const auto &id : used)
+        EXPECT_NE(std::string::npos, r.out.find(id + "=hello\n")) << r.out;
 }
 
 } // namespace

@@ -12,12 +12,14 @@ static const char service_usage[] =
     "\n"
     "Manages the Windows service \"" MDM_SERVICE_NAME "\" (" MDM_SERVICE_DISPLAY_NAME "). install\n"
     "registers it to start automatically as NT AUTHORITY\\NetworkService, running\n"
-    "`mdmhealth run --service -c FILE`, restarted by Windows if it fails. The MSI\n"
-    "does the same; this is for installs without it. Needs an administrator.\n"
+    "`mdmhealth run --service -c FILE`, restarted by Windows if it fails, and the\n"
+    "Application event log source \"" MDM_SERVICE_NAME "\" for its messages; uninstall\n"
+    "removes both. The MSI does the same; this is for installs without it. Needs an\n"
+    "administrator.\n"
     "\n"
     "  -c, --config FILE   configuration the service reads (default %s)\n"
     "\n"
-    "Exit status: 0 done, 1 the Service Control Manager refused (or not Windows),\n"
+    "Exit status: 0 done, 1 Windows refused (or not Windows),\n"
     "2 usage error.\n";
 
 int mdm_cmd_service(int argc, char **argv)

@@ -1,14 +1,19 @@
 /*
  * log_win.c - mdm_log.h on Windows: stderr in the foreground, otherwise the
- * Application event log with the source "mdmhealth". The MSI registers the
- * source with a message file whose event IDs 1 (error), 2 (warning), 3
- * (information) and 4 (debug) print the single insertion string "%1".
+ * Application event log with the source "mdmhealth". The message table is
+ * in mdmhealth.exe itself (agent/os/win/mdmhealth_messages.mc, compiled by
+ * windmc into mdmhealth_messages.h); `mdmhealth service install` and the
+ * MSI register the source with EventMessageFile pointing at the program.
+ * Event IDs 1 (error), 2 (warning), 3 (information) and 4 (debug) print the
+ * single insertion string "%1".
  */
 #include "mdm_log.h"
 
 #include "win_util.h"
 
 #include <windows.h>
+
+#include "mdmhealth_messages.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +42,8 @@ void mdm_log(enum mdm_log_level level, const char *fmt, ...)
     static const char *const names[] = {"error", "warning", "info", "debug"};
     static const WORD types[] = {EVENTLOG_ERROR_TYPE, EVENTLOG_WARNING_TYPE,
                                  EVENTLOG_INFORMATION_TYPE, EVENTLOG_INFORMATION_TYPE};
+    /* The full 32-bit IDs, severity bits included: Event Viewer looks them up as such. */
+    static const DWORD ids[] = {MDM_MSG_ERROR, MDM_MSG_WARNING, MDM_MSG_INFO, MDM_MSG_DEBUG};
     char msg[2048];
     va_list ap;
 
@@ -59,6 +66,6 @@ void mdm_log(enum mdm_log_level level, const char *fmt, ...)
         const wchar_t *strings[1] = {wmsg};
         if (mdm_win_utf8_to_wide(msg, wmsg, 2048) != 0)
             wcscpy(wmsg, L"(message not representable)");
-        ReportEventW(event_source, types[level], 0, (DWORD)level + 1, NULL, 1, 0, strings, NULL);
+        ReportEventW(event_source, types[level], 0, ids[level], NULL, 1, 0, strings, NULL);
     }
 }

@@ -16,14 +16,65 @@
     L"Watches the Mobile Device Manager event log (SCMDM 2008 Enrollment Connection Health "       \
     L"Monitor), diagnoses failures and reports them over SNMP."
 
-static int scm_error(struct mdm_err *err, const char *what)
+/*
+ * The Application event log source of the service's own messages
+ * (agent/os/log_win.c). The MSI writes the same key and values: keep the
+ * names in step with installer/.
+ */
+#define WEVENT_SOURCE_KEY L"SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\" WNAME
+#define EVENT_SOURCE_KEY                                                                           \
+    "HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\mdmhealth"
+
+static int win_error(struct mdm_err *err, DWORD e, const char *what)
 {
     char why[256];
-    DWORD e = GetLastError();
 
     mdm_win_error_text(e, why, sizeof(why));
-    return mdm_err_set(err, e == ERROR_ACCESS_DENIED ? MDM_EIO : MDM_EIO, "service: %s: %s%s", what,
-                       why, e == ERROR_ACCESS_DENIED ? " (run as an administrator)" : "");
+    return mdm_err_set(err, MDM_EIO, "service: %s: %s%s", what, why,
+                       e == ERROR_ACCESS_DENIED ? " (run as an administrator)" : "");
+}
+
+static int scm_error(struct mdm_err *err, const char *what)
+{
+    return win_error(err, GetLastError(), what);
+}
+
+/*
+ * Registers the event source: EventMessageFile (REG_EXPAND_SZ) is this
+ * program, which holds the message table, and TypesSupported (REG_DWORD 7)
+ * says it reports errors, warnings and information. Running it again
+ * rewrites the same values.
+ */
+static int register_event_source(const wchar_t *exe, struct mdm_err *err)
+{
+    DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE;
+    HKEY key = NULL;
+    LSTATUS status;
+
+    status =
+        RegCreateKeyExW(HKEY_LOCAL_MACHINE, WEVENT_SOURCE_KEY, 0, NULL, REG_OPTION_NON_VOLATILE,
+                        KEY_SET_VALUE | KEY_WOW64_64KEY, NULL, &key, NULL);
+    if (status == ERROR_SUCCESS)
+        status = RegSetValueExW(key, L"EventMessageFile", 0, REG_EXPAND_SZ, (const BYTE *)exe,
+                                (DWORD)((wcslen(exe) + 1) * sizeof(wchar_t)));
+    if (status == ERROR_SUCCESS)
+        status = RegSetValueExW(key, L"TypesSupported", 0, REG_DWORD, (const BYTE *)&types,
+                                sizeof(types));
+    if (key != NULL)
+        RegCloseKey(key);
+    if (status != ERROR_SUCCESS)
+        return win_error(err, (DWORD)status, "cannot register the event source " EVENT_SOURCE_KEY);
+    return 0;
+}
+
+/* Removes the event source; an absent one is not an error. */
+static int unregister_event_source(struct mdm_err *err)
+{
+    LSTATUS status = RegDeleteKeyExW(HKEY_LOCAL_MACHINE, WEVENT_SOURCE_KEY, KEY_WOW64_64KEY, 0);
+
+    if (status != ERROR_SUCCESS && status != ERROR_FILE_NOT_FOUND)
+        return win_error(err, (DWORD)status, "cannot remove the event source " EVENT_SOURCE_KEY);
+    return 0;
 }
 
 static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
@@ -34,6 +85,7 @@ static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
         {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 300000}};
     SERVICE_FAILURE_ACTIONSW failure = {86400, NULL, NULL, 3, actions};
     SC_HANDLE svc;
+    int rc;
 
     if (GetModuleFileNameW(NULL, exe, MAX_PATH) == 0 || GetLastError() == ERROR_INSUFFICIENT_BUFFER)
         return scm_error(err, "cannot find this program's path");
@@ -46,18 +98,26 @@ static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
                          SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, cmd, NULL, NULL, L"EventLog\0",
                          L"NT AUTHORITY\\NetworkService", NULL);
     if (svc == NULL)
-        return scm_error(err, "cannot create the service");
+        return scm_error(err, GetLastError() == ERROR_SERVICE_EXISTS
+                                  ? "cannot create the service (to reinstall, run "
+                                    "`mdmhealth service uninstall` first)"
+                                  : "cannot create the service");
     ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
     /* Recovery: restart after 1 min, 1 min, then 5 min; the count resets after a day. */
     ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
+    /* All or nothing: a service whose messages Event Viewer cannot show is not installed. */
+    rc = register_event_source(exe, err);
+    if (rc != 0)
+        DeleteService(svc);
     CloseServiceHandle(svc);
-    return 0;
+    return rc;
 }
 
 int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err *err)
 {
     SC_HANDLE scm, svc = NULL;
     SERVICE_STATUS status;
+    struct mdm_err ignored;
     int rc = 0;
 
     if (strcmp(verb, "install") != 0 && strcmp(verb, "uninstall") != 0 &&
@@ -76,12 +136,17 @@ int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err
     svc = OpenServiceW(scm, WNAME, SERVICE_ALL_ACCESS);
     if (svc == NULL) {
         rc = scm_error(err, "cannot open the mdmhealth service");
+        /* Still remove a left-over event source; the missing service is the error reported. */
+        if (strcmp(verb, "uninstall") == 0)
+            unregister_event_source(&ignored);
         goto out;
     }
     if (strcmp(verb, "uninstall") == 0) {
         ControlService(svc, SERVICE_CONTROL_STOP, &status);
         if (!DeleteService(svc))
             rc = scm_error(err, "cannot delete the service");
+        else
+            rc = unregister_event_source(err);
     } else if (strcmp(verb, "start") == 0) {
         if (!StartServiceW(svc, 0, NULL))
             rc = scm_error(err, "cannot start the service");
