@@ -25,9 +25,7 @@ struct Conf {
     ~Conf()
     {
         mdm_config_free(cfg);
-        std::string cmd = "rm -rf '" + dir + "'";
-        if (system(cmd.c_str()) != 0)
-            ADD_FAILURE() << "cleanup failed";
+        mdmtest::remove_tree(dir);
     }
 };
 

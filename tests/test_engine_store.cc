@@ -34,8 +34,7 @@ class StoreTest : public ::testing::Test
     void TearDown() override
     {
         mdm_pack_free(pack);
-        std::string cmd = "rm -rf '" + dir + "'";
-        ASSERT_EQ(0, system(cmd.c_str()));
+        mdmtest::remove_tree(dir);
     }
     mdm_engine *engine()
     {
@@ -61,7 +60,12 @@ TEST_F(StoreTest, RoundTripKeepsRowsTargetsAndPosition)
     EXPECT_FALSE(mdmtest::file_exists(dir + "/state.tmp"));
     struct stat st;
     ASSERT_EQ(0, stat((dir + "/state").c_str(), &st));
+#ifndef _WIN32
+    // Owner-only. On Windows st_mode says nothing about who may read the file
+    // (the C runtime reports 0666 for any writable file): the state file takes
+    // the ACL of its directory, which the installer restricts.
     EXPECT_EQ(0600u, st.st_mode & 0777u);
+#endif
 
     mdm_engine *b = engine();
     char position[256];
