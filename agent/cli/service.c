@@ -1,4 +1,4 @@
-/* service.c - `mdmhealth service install|uninstall|start|stop` (Windows). */
+/* service.c - `mdmhealth service install|uninstall|start|stop|configure` (Windows). */
 #include "cli.h"
 
 #include "mdm_fs.h"
@@ -8,14 +8,16 @@
 #include <string.h>
 
 static const char service_usage[] =
-    "usage: mdmhealth service install|uninstall|start|stop [-c FILE]\n"
+    "usage: mdmhealth service install|uninstall|start|stop|configure [-c FILE]\n"
     "\n"
     "Manages the Windows service \"" MDM_SERVICE_NAME "\" (" MDM_SERVICE_DISPLAY_NAME "). install\n"
     "registers it to start automatically as NT AUTHORITY\\NetworkService, running\n"
     "`mdmhealth run --service -c FILE`, restarted by Windows if it fails, and the\n"
     "Application event log source \"" MDM_SERVICE_NAME "\" for its messages; uninstall\n"
-    "removes both. The MSI does the same; this is for installs without it. Needs an\n"
-    "administrator.\n"
+    "removes both. The MSI does the same; this is for installs without it.\n"
+    "configure sets the description and the recovery actions (restart after 1 min,\n"
+    "1 min, 5 min) of the installed service again; the MSI runs it after its\n"
+    "ServiceInstall. Needs an administrator.\n"
     "\n"
     "  -c, --config FILE   configuration the service reads (default %s)\n"
     "\n"
@@ -42,7 +44,7 @@ int mdm_cmd_service(int argc, char **argv)
         }
     }
     if (verb == NULL) {
-        mdm_cli_error("service: say what to do: install, uninstall, start or stop");
+        mdm_cli_error("service: say what to do: install, uninstall, start, stop or configure");
         return MDM_EXIT_USAGE;
     }
     if (mdm_service_manage(verb, config ? config : mdm_fs_default_config_path(), &err) != 0) {

@@ -17,14 +17,16 @@ extern "C" {
 #define MDM_SERVICE_DISPLAY_NAME "MDM Enrollment Connection Health"
 
 /*
- * `mdmhealth service install|uninstall|start|stop`. install registers the
+ * `mdmhealth service install|uninstall|start|stop|configure`. install registers the
  * service to start automatically as NT AUTHORITY\NetworkService, running
  * "<this program> run --service -c CONFIG", restarting on failure, and the
  * Application event log source "mdmhealth" (HKLM\SYSTEM\CurrentControlSet\
  * Services\EventLog\Application\mdmhealth: EventMessageFile = this
  * program, TypesSupported = 7); if the source cannot be registered the
  * service is deleted again. uninstall removes both (the source even when
- * the service is already gone). Returns 0, MDM_EUNSUPPORTED (not Windows),
+ * the service is already gone). configure sets the description and the
+ * recovery actions of the installed service (the MSI's ServiceInstall cannot).
+ * Returns 0, MDM_EUNSUPPORTED (not Windows),
  * MDM_EINVAL (unknown verb) or MDM_EIO (err says what Windows refused).
  */
 int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err *err);

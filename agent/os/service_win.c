@@ -77,13 +77,38 @@ static int unregister_event_source(struct mdm_err *err)
     return 0;
 }
 
-static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
+/*
+ * What CreateService cannot set: the description and the recovery actions
+ * (restart after 1 min, 1 min, then 5 min; the count resets after a day),
+ * also on a stop with a non-zero exit code, which is how the service ends on
+ * a fatal error. Used by install and by `service configure`, which the MSI
+ * runs after its ServiceInstall because wixl has no util:ServiceConfig.
+ */
+static int configure(SC_HANDLE svc, struct mdm_err *err)
 {
-    wchar_t exe[MAX_PATH], wconfig[2048], cmd[MAX_PATH + 2200];
     SERVICE_DESCRIPTIONW desc = {(LPWSTR)WDESCRIPTION};
     SC_ACTION actions[3] = {
         {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 60000}, {SC_ACTION_RESTART, 300000}};
     SERVICE_FAILURE_ACTIONSW failure = {86400, NULL, NULL, 3, actions};
+    SERVICE_FAILURE_ACTIONS_FLAG on_exit_code = {TRUE};
+
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc))
+        return scm_error(err, "cannot set the service's description");
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure))
+        return scm_error(err, "cannot set the service's recovery actions");
+    /*
+     * Every Windows since Vista knows this level; Wine 8 answers
+     * ERROR_INVALID_LEVEL, and there the restart on a crash stays.
+     */
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &on_exit_code) &&
+        GetLastError() != ERROR_INVALID_LEVEL)
+        return scm_error(err, "cannot set the service's recovery on a failure exit code");
+    return 0;
+}
+
+static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
+{
+    wchar_t exe[MAX_PATH], wconfig[2048], cmd[MAX_PATH + 2200];
     SC_HANDLE svc;
     int rc;
 
@@ -102,11 +127,13 @@ static int install(SC_HANDLE scm, const char *config_path, struct mdm_err *err)
                                   ? "cannot create the service (to reinstall, run "
                                     "`mdmhealth service uninstall` first)"
                                   : "cannot create the service");
-    ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc);
-    /* Recovery: restart after 1 min, 1 min, then 5 min; the count resets after a day. */
-    ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &failure);
-    /* All or nothing: a service whose messages Event Viewer cannot show is not installed. */
-    rc = register_event_source(exe, err);
+    /*
+     * All or nothing: a service without its recovery actions, or whose
+     * messages Event Viewer cannot show, is not installed.
+     */
+    rc = configure(svc, err);
+    if (rc == 0)
+        rc = register_event_source(exe, err);
     if (rc != 0)
         DeleteService(svc);
     CloseServiceHandle(svc);
@@ -121,10 +148,11 @@ int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err
     int rc = 0;
 
     if (strcmp(verb, "install") != 0 && strcmp(verb, "uninstall") != 0 &&
-        strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0)
+        strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0 &&
+        strcmp(verb, "configure") != 0)
         return mdm_err_set(err, MDM_EINVAL,
                            "service: unknown action \"%s\" (install, uninstall, "
-                           "start, stop)",
+                           "start, stop, configure)",
                            verb);
     scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_ALL_ACCESS);
     if (scm == NULL)
@@ -147,6 +175,8 @@ int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err
             rc = scm_error(err, "cannot delete the service");
         else
             rc = unregister_event_source(err);
+    } else if (strcmp(verb, "configure") == 0) {
+        rc = configure(svc, err);
     } else if (strcmp(verb, "start") == 0) {
         if (!StartServiceW(svc, 0, NULL))
             rc = scm_error(err, "cannot start the service");
