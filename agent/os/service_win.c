@@ -148,8 +148,7 @@ int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err
     int rc = 0;
 
     if (strcmp(verb, "install") != 0 && strcmp(verb, "uninstall") != 0 &&
-        strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0 &&
-        strcmp(verb, "configure") != 0)
+        strcmp(verb, "start") != 0 && strcmp(verb, "stop") != 0 && strcmp(verb, "configure") != 0)
         return mdm_err_set(err, MDM_EINVAL,
                            "service: unknown action \"%s\" (install, uninstall, "
                            "start, stop, configure)",
