@@ -619,3 +619,90 @@ TEST_F(WineTest, AgentReportsEventsWithTheMessageTableIds)
 }
 
 } // namespace
+
+namespace
+{
+
+// The service run by Wine's Service Control Manager: `mdmhealth service
+// install`, then started and stopped both by `mdmhealth service start|stop`
+// and by `wine sc start|stop`. Real: mdmhealth.exe as a service (ServiceMain,
+// the control handler, SetServiceStatus), Wine's SCM and registry, Winsock,
+// snmptrapd. No double: the configuration names an xml-follow source, so the
+// service needs no event log. Wine stops services when the last ordinary
+// program of the prefix exits, so a long `wine ping` keeps the prefix up.
+TEST_F(WineTest, ServiceStartsStopsAndSendsUnderTheScm)
+{
+    if (snmptest::find_program("snmptrapd").empty())
+        GTEST_SKIP() << "snmptrapd is not installed";
+    snmptest::TrapReceiver trapd;
+    ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
+    const std::string events = dir_ + "/events.xml";
+    mdmtest::write_file(events, "");
+    mdmtest::write_file(dir_ + "/svc.conf",
+                        "source xml-follow " + win(events) + "\nstate-dir " + win(dir_ + "/state") +
+                            "\ntrap2sink 127.0.0.1:" + std::to_string(trapd.port()) + " wine\n");
+    snmptest::Process keep_alive;
+    ASSERT_TRUE(keep_alive.start({wine_path(), "ping", "-n", "600", "127.0.0.1"}, wine_env(),
+                                 dir_ + "/keepalive.log"));
+    auto state_of = [&] { return wine_tool({"sc", "query", "mdmhealth"}).out; };
+    auto until_state = [&](const char *want) {
+        return snmptest::wait_until([&] { return state_of().find(want) != std::string::npos; },
+                                    60000, 250);
+    };
+
+    wine({"service", "uninstall"});
+    auto r = wine({"service", "install", "-c", win(dir_ + "/svc.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    r = wine({"service", "start"});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_TRUE(until_state("RUNNING")) << state_of();
+    /* The service follows the file: a 1003 event becomes the trap. */
+    EXPECT_TRUE(
+        snmptest::wait_until([&] { return mdmtest::file_exists(dir_ + "/state/state"); }, 60000));
+    {
+        std::ofstream f(events, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1003, 801, "DM01.contoso.com",
+                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
+                                "cannot connect");
+    }
+    EXPECT_TRUE(trapd.wait_for(
+        [](const std::vector<snmptest::Notification> &ns) {
+            for (const auto &n : ns)
+                if (n.trap_oid == snmptest::oids::kAlertRaised)
+                    return true;
+            return false;
+        },
+        60000))
+        << trapd.log();
+    r = wine({"service", "stop"});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_TRUE(until_state("STOPPED")) << state_of();
+    /* Stopping saved the state: the monitor is in error (3). */
+    EXPECT_EQ("3", snmptest::state_file_health(snmptest::read_text(dir_ + "/state/state")));
+
+    /* The same through Wine's own sc.exe; the recovery is then 1004 -> resolved. */
+    r = wine_tool({"sc", "start", "mdmhealth"});
+    EXPECT_TRUE(until_state("RUNNING")) << r.out << state_of();
+    {
+        std::ofstream f(events, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1004, 802, "DM01.contoso.com",
+                                "2026-11-25T10:05:00.000Z", "Mobile Device Manager", "connected");
+    }
+    EXPECT_TRUE(trapd.wait_for(
+        [](const std::vector<snmptest::Notification> &ns) {
+            for (const auto &n : ns)
+                if (n.trap_oid == snmptest::oids::kAlertResolved)
+                    return true;
+            return false;
+        },
+        60000))
+        << trapd.log();
+    wine_tool({"sc", "stop", "mdmhealth"});
+    EXPECT_TRUE(until_state("STOPPED")) << state_of();
+    r = wine({"service", "uninstall"});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    keep_alive.kill_hard();
+    trapd.stop();
+}
+
+} // namespace
