@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <regex>
@@ -41,6 +42,28 @@ std::string wine_path()
 std::string win(const std::string &linux_path)
 {
     return "Z:" + linux_path;
+}
+
+// A predicate for TrapReceiver::wait_for: a notification whose
+// snmpTrapOID.0 is oid arrived.
+std::function<bool(const std::vector<snmptest::Notification> &)> received(const std::string &oid)
+{
+    return [oid](const std::vector<snmptest::Notification> &ns) {
+        for (const auto &n : ns)
+            if (n.trap_oid == oid)
+                return true;
+        return false;
+    };
+}
+
+// Appends one Device Manager event of the Mobile Device Manager log for
+// DM01.contoso.com to a followed Event XML file.
+void append_event(const std::string &path, unsigned id, unsigned long long record,
+                  const std::string &time, const std::string &message)
+{
+    std::ofstream f(path, std::ios::app);
+    f << mdmtest::event_xml("Device Manager", id, record, "DM01.contoso.com", time,
+                            "Mobile Device Manager", message);
 }
 
 // The Wine prefix shared by the suite (made once by the wine_prefix fixture).
@@ -143,21 +166,8 @@ TEST_F(WineTest, AgentUnderWineSendsTheAlertToARealSnmptrapd)
         [&] { return agent.log().find("event source: xml-follow") != std::string::npos; }, 120000,
         200))
         << agent.log();
-    {
-        std::ofstream f(events, std::ios::app);
-        f << mdmtest::event_xml("Device Manager", 1003, 501, "DM01.contoso.com",
-                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
-                                "cannot connect");
-    }
-    EXPECT_TRUE(trapd.wait_for(
-        [](const std::vector<snmptest::Notification> &ns) {
-            for (const auto &n : ns)
-                if (n.trap_oid == snmptest::oids::kAlertRaised)
-                    return true;
-            return false;
-        },
-        60000))
-        << agent.log();
+    append_event(events, 1003, 501, "2026-11-25T10:00:00.000Z", "cannot connect");
+    EXPECT_TRUE(trapd.wait_for(received(snmptest::oids::kAlertRaised), 60000)) << agent.log();
     EXPECT_TRUE(snmptest::wait_until(
         [&] {
             return snmptest::state_file_health(snmptest::read_text(dir_ + "/state/state")) == "3";
@@ -659,21 +669,8 @@ TEST_F(WineTest, ServiceStartsStopsAndSendsUnderTheScm)
     /* The service follows the file: a 1003 event becomes the trap. */
     EXPECT_TRUE(
         snmptest::wait_until([&] { return mdmtest::file_exists(dir_ + "/state/state"); }, 60000));
-    {
-        std::ofstream f(events, std::ios::app);
-        f << mdmtest::event_xml("Device Manager", 1003, 801, "DM01.contoso.com",
-                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
-                                "cannot connect");
-    }
-    EXPECT_TRUE(trapd.wait_for(
-        [](const std::vector<snmptest::Notification> &ns) {
-            for (const auto &n : ns)
-                if (n.trap_oid == snmptest::oids::kAlertRaised)
-                    return true;
-            return false;
-        },
-        60000))
-        << trapd.log();
+    append_event(events, 1003, 801, "2026-11-25T10:00:00.000Z", "cannot connect");
+    EXPECT_TRUE(trapd.wait_for(received(snmptest::oids::kAlertRaised), 60000)) << trapd.log();
     r = wine({"service", "stop"});
     EXPECT_EQ(0, r.status) << r.out << r.err;
     EXPECT_TRUE(until_state("STOPPED")) << state_of();
@@ -683,20 +680,8 @@ TEST_F(WineTest, ServiceStartsStopsAndSendsUnderTheScm)
     /* The same through Wine's own sc.exe; the recovery is then 1004 -> resolved. */
     r = wine_tool({"sc", "start", "mdmhealth"});
     EXPECT_TRUE(until_state("RUNNING")) << r.out << state_of();
-    {
-        std::ofstream f(events, std::ios::app);
-        f << mdmtest::event_xml("Device Manager", 1004, 802, "DM01.contoso.com",
-                                "2026-11-25T10:05:00.000Z", "Mobile Device Manager", "connected");
-    }
-    EXPECT_TRUE(trapd.wait_for(
-        [](const std::vector<snmptest::Notification> &ns) {
-            for (const auto &n : ns)
-                if (n.trap_oid == snmptest::oids::kAlertResolved)
-                    return true;
-            return false;
-        },
-        60000))
-        << trapd.log();
+    append_event(events, 1004, 802, "2026-11-25T10:05:00.000Z", "connected");
+    EXPECT_TRUE(trapd.wait_for(received(snmptest::oids::kAlertResolved), 60000)) << trapd.log();
     wine_tool({"sc", "stop", "mdmhealth"});
     EXPECT_TRUE(until_state("STOPPED")) << state_of();
     r = wine({"service", "uninstall"});
