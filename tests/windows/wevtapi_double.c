@@ -17,6 +17,14 @@
  * (default "Mobile Device Manager"); any other fails with
  * ERROR_EVT_CHANNEL_NOT_FOUND.
  *
+ * Remote computers. A subscription through a session to server X reads
+ * MDM_WEVTAPI_DOUBLE_FILE + "." + X (e.g. "events.xml.DM02.contoso.com")
+ * when that file exists, and the file itself otherwise, so that a test gives
+ * each remote computer a log of its own. When MDM_WEVTAPI_DOUBLE_UNREACHABLE
+ * names server X, EvtSubscribe through a session to X fails with
+ * RPC_S_SERVER_UNAVAILABLE, as Windows does when the computer cannot be
+ * reached (EvtOpenSession itself connects lazily and succeeds).
+ *
  * What the double does:
  *   EvtSubscribe      pull model only (a signal event, no callback). A thread
  *                     reads the file every 100 ms and sets the signal event
@@ -98,10 +106,11 @@ struct session {
 struct subscription {
     struct object h;
     CRITICAL_SECTION lock;
-    HANDLE signal;        /* the caller's event */
-    size_t cursor;        /* events of the file already returned by EvtNext */
-    size_t signalled;     /* events of the file the signal was set for */
-    bool stale_signalled; /* the signal was set for a file shorter than the cursor */
+    HANDLE signal;                /* the caller's event */
+    char server[DOUBLE_NAME_MAX]; /* "" for this computer */
+    size_t cursor;                /* events of the file already returned by EvtNext */
+    size_t signalled;             /* events of the file the signal was set for */
+    bool stale_signalled;         /* the signal was set for a file shorter than the cursor */
     HANDLE thread;
     volatile LONG stop;
 };
@@ -230,18 +239,25 @@ static bool element_text(const char *p, const char *end, const char *name, char 
     return true;
 }
 
-/* Reads the events file. A last event still being written is left out. */
-static bool log_load(struct log *log)
+/*
+ * Reads the events file of server ("" for this computer). A last event still
+ * being written is left out.
+ */
+static bool log_load(struct log *log, const char *server)
 {
-    char path[MAX_PATH];
+    char path[MAX_PATH], own[MAX_PATH + DOUBLE_NAME_MAX + 1];
     const char *p;
     size_t size = 0, cap = 0;
-    FILE *fp;
+    FILE *fp = NULL;
 
     memset(log, 0, sizeof(*log));
     if (env("MDM_WEVTAPI_DOUBLE_FILE", path, sizeof(path))[0] == '\0')
         return false;
-    fp = fopen(path, "rb");
+    if (server[0] != '\0' &&
+        (size_t)snprintf(own, sizeof(own), "%s.%s", path, server) < sizeof(own))
+        fp = fopen(own, "rb");
+    if (fp == NULL)
+        fp = fopen(path, "rb");
     if (fp == NULL)
         return false;
     for (;;) {
@@ -305,12 +321,12 @@ static bool log_load(struct log *log)
     return true;
 }
 
-static size_t log_count(void)
+static size_t log_count(const char *server)
 {
     struct log log;
     size_t n;
 
-    log_load(&log);
+    log_load(&log, server);
     n = log.count;
     log_free(&log);
     return n;
@@ -330,7 +346,7 @@ static DWORD WINAPI poller(LPVOID arg)
     struct subscription *s = arg;
 
     while (!InterlockedCompareExchange(&s->stop, 0, 0)) {
-        size_t count = log_count();
+        size_t count = log_count(s->server);
         EnterCriticalSection(&s->lock);
         if (count > s->cursor && count > s->signalled) {
             s->signalled = count;
@@ -372,6 +388,15 @@ EVT_HANDLE WINAPI EvtSubscribe(EVT_HANDLE Session, HANDLE SignalEvent, LPCWSTR C
         SetLastError(ERROR_NOT_SUPPORTED); /* the double knows the pull model only */
         return NULL;
     }
+    if (session != NULL) {
+        char unreachable[DOUBLE_NAME_MAX];
+        if (env("MDM_WEVTAPI_DOUBLE_UNREACHABLE", unreachable, sizeof(unreachable))[0] != '\0' &&
+            CompareStringA(LOCALE_INVARIANT, NORM_IGNORECASE, unreachable, -1, session->server,
+                           -1) == CSTR_EQUAL) {
+            SetLastError(RPC_S_SERVER_UNAVAILABLE);
+            return NULL;
+        }
+    }
     if (!expected_channel(channel)) {
         SetLastError(ERROR_EVT_CHANNEL_NOT_FOUND);
         return NULL;
@@ -379,7 +404,9 @@ EVT_HANDLE WINAPI EvtSubscribe(EVT_HANDLE Session, HANDLE SignalEvent, LPCWSTR C
     s = new_object(sizeof(*s), KIND_SUBSCRIPTION);
     if (s == NULL)
         return NULL;
-    log_load(&log);
+    if (session != NULL)
+        snprintf(s->server, sizeof(s->server), "%s", session->server);
+    log_load(&log, s->server);
     if (origin == EvtSubscribeToFutureEvents) {
         s->cursor = log.count;
     } else if (origin == EvtSubscribeStartAfterBookmark) {
@@ -447,7 +474,7 @@ WINBOOL WINAPI EvtNext(EVT_HANDLE ResultSet, DWORD EventArraySize, EVT_HANDLE *E
         DWORD n = 0;
 
         EnterCriticalSection(&s->lock);
-        log_load(&log);
+        log_load(&log, s->server);
         if (log.count < s->cursor) {
             /* Fewer events than were read: the log was cleared under the subscription. */
             LeaveCriticalSection(&s->lock);
