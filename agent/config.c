@@ -465,6 +465,13 @@ int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *e
             goto out;
         }
     }
+    if (!cfg->has_source && cfg->target_count > MDM_CONFIG_CHANNEL_TARGETS_MAX) {
+        rc = mdm_err_set(err, MDM_EINVAL,
+                         "%s: %zu target lines; at most %u with the Windows channel (each is a "
+                         "remote subscription of its own)",
+                         path, cfg->target_count, MDM_CONFIG_CHANNEL_TARGETS_MAX);
+        goto out;
+    }
     *out = cfg;
     cfg = NULL;
     rc = 0;

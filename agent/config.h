@@ -27,6 +27,12 @@ extern "C" {
 #define MDM_CONFIG_TARGETS_MAX    256u
 #define MDM_CONFIG_SNMP_LINES_MAX 1024u
 #define MDM_CONFIG_DN_MAX         1024u /* ldap-base, computer-dn, ldap-bind-dn */
+/*
+ * With the Windows channel (no `source` line) every target is a remote
+ * subscription of its own, selected on through a loopback socket; Winsock's
+ * fd_set holds 64 sockets, shared with SNMP's.
+ */
+#define MDM_CONFIG_CHANNEL_TARGETS_MAX 32u
 
 #define MDM_DEFAULT_CHANNEL         "Mobile Device Manager"
 #define MDM_DEFAULT_AD_GROUP        "SCMDM2008DeviceManagementServers"

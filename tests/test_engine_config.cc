@@ -103,6 +103,34 @@ TEST(Config, ErrorsNameFileLineAndDirective)
     }
 }
 
+// With the Windows channel every target is a remote subscription of its own:
+// at most MDM_CONFIG_CHANNEL_TARGETS_MAX. A portable source only filters by
+// them, so it keeps the general limit.
+TEST(Config, ChannelTargetsAreCapped)
+{
+    std::string lines;
+    for (unsigned i = 0; i < MDM_CONFIG_CHANNEL_TARGETS_MAX; i++)
+        lines += "target DM" + std::to_string(i) + ".contoso.com\n";
+    {
+        Conf c(lines);
+        ASSERT_EQ(0, c.rc) << c.err.msg;
+        EXPECT_EQ(MDM_CONFIG_CHANNEL_TARGETS_MAX, c.cfg->target_count);
+    }
+    lines += "target one-too-many.contoso.com\n";
+    {
+        Conf c(lines);
+        EXPECT_EQ(MDM_EINVAL, c.rc);
+        EXPECT_NE(std::string::npos,
+                  std::string(c.err.msg).find("at most 32 with the Windows channel"))
+            << c.err.msg;
+    }
+    {
+        Conf c("source xml events.xml\n" + lines);
+        ASSERT_EQ(0, c.rc) << c.err.msg;
+        EXPECT_EQ(MDM_CONFIG_CHANNEL_TARGETS_MAX + 1, c.cfg->target_count);
+    }
+}
+
 TEST(Config, LdapDirectives)
 {
     Conf c("ldap-uri ldap://dc01.contoso.com\n"

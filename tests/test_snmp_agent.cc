@@ -743,6 +743,52 @@ TEST_F(SnmpAgentTest, SighupReloadKeepsStateAndRebuildsDestinations)
     expect_alert_varbinds(*resolved, oids::kAlertResolved, 1, 1004, "502", kSuccess, kSuccessHex);
 }
 
+// A state file written by a Windows agent with `target` lines holds the
+// position of each remote channel as a `source-position COMPUTER POSITION`
+// line next to the outbox. Such a file still loads (the queued notice is
+// delivered, nothing is called damaged); with a portable source there is no
+// remote source, so the next save leaves those lines out. A malformed one is
+// refused like any damaged state line.
+TEST_F(SnmpAgentTest, RemoteSourcePositionLinesLoadNextToTheOutbox)
+{
+    const int port = snmptest::free_udp_port();
+    agent_->configure("informsink 127.0.0.1:" + std::to_string(port) + " informs\n");
+    ASSERT_EQ("", agent_->start());
+    agent_->append(failure_event(451));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 1;
+        },
+        10000))
+        << snmptest::read_text(agent_->state_file());
+    agent_->process().kill_hard();
+
+    const std::string saved = snmptest::read_text(agent_->state_file());
+    mdmtest::write_file(agent_->state_file(),
+                        saved + "\nsource-position DM02.contoso.com record-id:9001\n");
+    ASSERT_EQ("",
+              trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net informs\n", "", port));
+    ASSERT_EQ("", agent_->start());
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community informs", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
+        },
+        10000));
+    EXPECT_EQ(0, agent_->stop());
+    EXPECT_EQ(1u, trapd_.notifications().size()) << dump(trapd_.notifications());
+    const std::string state = snmptest::read_text(agent_->state_file());
+    EXPECT_EQ(std::string::npos, state.find("source-position")) << state;
+    EXPECT_NE(std::string::npos, state.find("\nposition ")) << state;
+
+    // A source-position line without its position is a damaged state line.
+    mdmtest::write_file(agent_->state_file(), state + "\nsource-position DM02.contoso.com\n");
+    const std::string refused = agent_->start();
+    EXPECT_NE(std::string::npos, refused.find("damaged state line")) << refused;
+}
+
 // --- 7. mdmhealth check on SNMP lines ---------------------------------------------------
 
 TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)

@@ -297,6 +297,163 @@ TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
     trapd.stop();
 }
 
+// `target` lines with the Windows channel: this computer's log and each
+// target's log are subscriptions of their own (the target's through
+// EvtOpenSession(EvtRpcLogin) to that computer, path "\\COMPUTER\CHANNEL"),
+// each resumed at its own saved position. Real: mdmhealth.exe, Wine, Winsock,
+// snmptrapd, the state file. Double: wevtapi.dll (tests/windows/
+// wevtapi_double.c), which serves the file MDM_WEVTAPI_DOUBLE_FILE to this
+// computer and MDM_WEVTAPI_DOUBLE_FILE + ".DM02.contoso.com" to a session to
+// DM02.contoso.com: no remote computer or RPC is involved.
+TEST_F(WineTest, AgentFollowsTheChannelOfEveryTargetWithItsOwnPosition)
+{
+    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
+    if (!mdmtest::file_exists(dll))
+        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
+    if (snmptest::find_program("snmptrapd").empty())
+        GTEST_SKIP() << "snmptrapd is not installed";
+    const std::string bin = dir_ + "/bin";
+    mkdir(bin.c_str(), 0700);
+    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
+    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
+    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+
+    snmptest::TrapReceiver trapd;
+    ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
+    const std::string log = dir_ + "/mdm-log.xml";        // this computer's log (DM01)
+    const std::string remote = log + ".DM02.contoso.com"; // DM02's log, through a session
+    mdmtest::write_file(log, mdmtest::event_xml("Device Manager", 1003, 601, "DM01.contoso.com",
+                                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
+                                                "cannot connect"));
+    mdmtest::write_file(remote, mdmtest::event_xml("Device Manager", 1003, 9001, "DM02.contoso.com",
+                                                   "2026-11-25T10:01:00.000Z",
+                                                   "Mobile Device Manager", "cannot connect"));
+    mdmtest::write_file(dir_ + "/mdm.conf", "state-dir " + win(dir_ + "/state") +
+                                                "\ntarget DM02.contoso.com\ntrap2sink 127.0.0.1:" +
+                                                std::to_string(trapd.port()) + " wine\n");
+    std::vector<std::string> env = wine_env();
+    env.push_back("WINEDLLOVERRIDES=wevtapi=n;mscoree,mshtml=");
+    env.push_back("MDM_WEVTAPI_DOUBLE_FILE=" + win(log));
+    auto count_of = [&](const std::string &oid, const std::string &computer) {
+        size_t n = 0;
+        for (const auto &x : trapd.notifications())
+            n += x.trap_oid == oid && x.raw.find(computer) != std::string::npos;
+        return n;
+    };
+    const std::string &raised = snmptest::oids::kAlertRaised;
+    const std::string &resolved = snmptest::oids::kAlertResolved;
+
+    snmptest::Process agent;
+    ASSERT_TRUE(agent.start(
+        {wine_path(), bin + "/mdmhealth.exe", "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+        dir_ + "/agent1.log"));
+    // One alert per computer: two rows of mdmMonitorTable.
+    ASSERT_TRUE(snmptest::wait_until(
+        [&] {
+            return count_of(raised, "DM01.contoso.com") == 1 &&
+                   count_of(raised, "DM02.contoso.com") == 1;
+        },
+        90000, 200))
+        << agent.log();
+    EXPECT_NE(std::string::npos,
+              agent.log().find("event source: channel \\\\DM02.contoso.com\\Mobile Device Manager"))
+        << agent.log();
+    agent.stop();
+    // Both positions are in the one state file: the local one as `position`.
+    const std::string state = mdmtest::read_file(dir_ + "/state/state");
+    EXPECT_NE(std::string::npos, state.find("\nposition record-id:601")) << state;
+    EXPECT_NE(std::string::npos, state.find("\nsource-position DM02.contoso.com record-id:9001"))
+        << state;
+
+    // Restart after DM02 recovered: only DM02's log has news.
+    {
+        std::ofstream f(remote, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1004, 9002, "DM02.contoso.com",
+                                "2026-11-25T10:05:00.000Z", "Mobile Device Manager", "connected");
+    }
+    snmptest::Process again;
+    ASSERT_TRUE(again.start(
+        {wine_path(), bin + "/mdmhealth.exe", "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+        dir_ + "/agent2.log"));
+    EXPECT_TRUE(snmptest::wait_until([&] { return count_of(resolved, "DM02.contoso.com") == 1; },
+                                     90000, 200))
+        << again.log();
+    EXPECT_NE(std::string::npos,
+              again.log().find("Mobile Device Manager, resuming at record-id:601"))
+        << again.log();
+    EXPECT_NE(std::string::npos, again.log().find("resuming at record-id:9001")) << again.log();
+    again.stop();
+    // Nothing evaluated twice: no new alert for either, and DM01 stays raised.
+    EXPECT_EQ(1u, count_of(raised, "DM01.contoso.com"));
+    EXPECT_EQ(1u, count_of(raised, "DM02.contoso.com"));
+    EXPECT_EQ(0u, count_of(resolved, "DM01.contoso.com"));
+    EXPECT_NE(std::string::npos, mdmtest::read_file(dir_ + "/state/state")
+                                     .find("\nsource-position DM02.contoso.com record-id:9002"));
+    trapd.stop();
+}
+
+// A target that cannot be reached does not stop this computer's source: it is
+// retried on its own while the local log is read and alerts are sent. Real:
+// mdmhealth.exe, Wine, Winsock, snmptrapd. Double: wevtapi.dll, which fails a
+// subscription through a session to MDM_WEVTAPI_DOUBLE_UNREACHABLE with
+// RPC_S_SERVER_UNAVAILABLE, as Windows does for a computer that is down.
+TEST_F(WineTest, AnUnreachableTargetDoesNotStopThisComputersSource)
+{
+    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
+    if (!mdmtest::file_exists(dll))
+        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
+    if (snmptest::find_program("snmptrapd").empty())
+        GTEST_SKIP() << "snmptrapd is not installed";
+    const std::string bin = dir_ + "/bin";
+    mkdir(bin.c_str(), 0700);
+    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
+    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
+    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+
+    snmptest::TrapReceiver trapd;
+    ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
+    const std::string log = dir_ + "/mdm-log.xml";
+    mdmtest::write_file(log, mdmtest::event_xml("Device Manager", 1003, 601, "DM01.contoso.com",
+                                                "2026-11-25T10:00:00.000Z", "Mobile Device Manager",
+                                                "cannot connect"));
+    mdmtest::write_file(dir_ + "/mdm.conf", "state-dir " + win(dir_ + "/state") +
+                                                "\ntarget DM09.contoso.com\ntrap2sink 127.0.0.1:" +
+                                                std::to_string(trapd.port()) + " wine\n");
+    std::vector<std::string> env = wine_env();
+    env.push_back("WINEDLLOVERRIDES=wevtapi=n;mscoree,mshtml=");
+    env.push_back("MDM_WEVTAPI_DOUBLE_FILE=" + win(log));
+    env.push_back("MDM_WEVTAPI_DOUBLE_UNREACHABLE=DM09.contoso.com");
+    auto count_of = [&](const std::string &oid) {
+        size_t n = 0;
+        for (const auto &x : trapd.notifications())
+            n += x.trap_oid == oid;
+        return n;
+    };
+
+    snmptest::Process agent;
+    ASSERT_TRUE(agent.start(
+        {wine_path(), bin + "/mdmhealth.exe", "run", "-f", "-c", win(dir_ + "/mdm.conf")}, env,
+        dir_ + "/agent.log"));
+    ASSERT_TRUE(snmptest::wait_until([&] { return count_of(snmptest::oids::kAlertRaised) == 1; },
+                                     90000, 200))
+        << agent.log();
+    // While the target is down, this computer's log is still followed.
+    {
+        std::ofstream f(log, std::ios::app);
+        f << mdmtest::event_xml("Device Manager", 1004, 602, "DM01.contoso.com",
+                                "2026-11-25T10:05:00.000Z", "Mobile Device Manager", "connected");
+    }
+    EXPECT_TRUE(snmptest::wait_until([&] { return count_of(snmptest::oids::kAlertResolved) == 1; },
+                                     90000, 200))
+        << agent.log();
+    agent.stop();
+    const std::string text = agent.log();
+    EXPECT_NE(std::string::npos, text.find("\\\\DM09.contoso.com\\Mobile Device Manager")) << text;
+    EXPECT_NE(std::string::npos, text.find("retrying every")) << text;
+    EXPECT_NE(std::string::npos, text.find("event source: channel Mobile Device Manager")) << text;
+    trapd.stop();
+}
+
 } // namespace
 
 namespace

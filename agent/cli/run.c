@@ -15,6 +15,16 @@
  * write re-reads the batch on restart from the old position and old states
  * (same transitions, no duplicate); a kill after it finds the notices queued
  * and sends them.
+ *
+ * Sources. With a portable `source` line the agent reads that one source.
+ * Without one (Windows) it reads the event log channel of this computer and,
+ * for each `target` line, the channel of that computer through a remote
+ * session ("\\COMPUTER\CHANNEL"). Each source has its own position: the
+ * local one is the state file's `position` line, a remote one a line
+ * `source-position COMPUTER POSITION`. The loop reads every source in turn, a
+ * bounded share of events each, so one busy log cannot starve the others,
+ * and reopens a failed source after SOURCE_RETRY_MS without touching the
+ * others.
  */
 #include "cli.h"
 
@@ -56,9 +66,34 @@ static const char run_usage[] =
     "configuration and the pack, keeping every monitor's state.\n"
     "Exit status: 0 stopped on request, 1 runtime failure, 2 usage or configuration error.\n";
 
-#define PUMP_BATCH      512 /* events per loop turn, so SNMP stays responsive */
-#define SOURCE_RETRY_MS 10000
-#define SAVE_PATH_MAX   4096
+#define PUMP_BATCH       512 /* events per loop turn over all sources, so SNMP stays responsive */
+#define PUMP_SHARE_MIN   16  /* events per source and loop turn, at least */
+#define SOURCE_RETRY_MS  10000
+#define SAVE_PATH_MAX    4096
+#define POSITION_KEYWORD "source-position"
+
+/*
+ * One event source of the agent. Source 0 is the portable source, or the
+ * Windows channel of this computer; with the channel, sources 1.. read the
+ * channel of each `target` computer.
+ */
+struct agent_source {
+    char *computer; /* the target computer; NULL for source 0 */
+    char *path;     /* as opened: a file, "CHANNEL" or "\\COMPUTER\CHANNEL" */
+    enum mdm_source_kind kind;
+    struct mdm_source *src;
+    char position[MDM_SOURCE_POSITION_MAX]; /* after the last event evaluated */
+    bool done;                              /* xml / evtx read to the end, or unsupported here */
+    bool retrying;                          /* the last open or read failed (logged once) */
+    int64_t retry_at;                       /* monotonic ms of the next open; 0 = at once */
+    char error[200];                        /* why it is retrying */
+};
+
+/* A remote source's position read from the state file, until the sources are made. */
+struct saved_position {
+    char *computer;
+    char position[MDM_SOURCE_POSITION_MAX];
+};
 
 struct agent {
     const char *config_path;
@@ -67,12 +102,14 @@ struct agent {
     struct mdm_engine *engine;
     struct mdm_outbox outbox;
     struct mdm_agent_status status;
-    struct mdm_source *src;
     struct mdm_event ev;
-    char position[MDM_SOURCE_POSITION_MAX];
-    bool source_done;        /* xml / evtx read to the end, or failed for good */
-    int64_t source_retry_at; /* monotonic ms; 0 = none */
-    bool dirty;              /* state to save */
+    struct agent_source *sources; /* source_count >= 1 once the agent runs */
+    size_t source_count;
+    size_t pump_next;                         /* the source read first in the next turn */
+    char saved_main[MDM_SOURCE_POSITION_MAX]; /* positions from the state file */
+    struct saved_position *saved;
+    size_t saved_count;
+    bool dirty; /* state to save */
 
     /*
      * The diagnoser runs on its own thread after an alert is raised; its
@@ -89,14 +126,76 @@ struct agent {
     bool diag_off_logged;
 };
 
-static int outbox_save_cb(void *ctx, struct mdm_buf *buf)
+/* The state file's extra lines: the outbox, then the positions of the remote sources. */
+static int state_save_cb(void *ctx, struct mdm_buf *buf)
 {
-    return mdm_outbox_save(ctx, buf);
+    struct agent *a = ctx;
+    int rc = mdm_outbox_save(&a->outbox, buf);
+
+    for (size_t i = 1; rc == 0 && i < a->source_count; i++) {
+        const struct agent_source *s = &a->sources[i];
+        if (s->computer == NULL || s->position[0] == '\0')
+            continue;
+        rc = mdm_buf_adds(buf, "\n" POSITION_KEYWORD " ");
+        if (rc == 0)
+            rc = mdm_store_escape(buf, s->computer);
+        if (rc == 0)
+            rc = mdm_buf_adds(buf, " ");
+        if (rc == 0)
+            rc = mdm_store_escape(buf, s->position);
+    }
+    return rc;
 }
 
-static int outbox_load_cb(void *ctx, char *line)
+/* Takes "COMPUTER POSITION" (escaped) of a source-position line into a->saved. */
+static int load_position_line(struct agent *a, char *rest)
 {
-    return mdm_outbox_load_line(ctx, line);
+    char *computer = rest, *position = strchr(rest, ' ');
+    struct saved_position *grown;
+
+    if (position == NULL)
+        return MDM_EPARSE;
+    *position++ = '\0';
+    if (strchr(position, ' ') != NULL || mdm_store_unescape(computer) != 0 ||
+        mdm_store_unescape(position) != 0 || computer[0] == '\0')
+        return MDM_EPARSE;
+    if (strlen(position) >= MDM_SOURCE_POSITION_MAX) {
+        /* Cutting it would resume at another record: not one of our positions. */
+        mdm_log(MDM_LOG_WARNING,
+                "the saved position of %s is too long to be valid; reading its log from the start",
+                computer);
+        return 0;
+    }
+    if (a->saved_count >= MDM_CONFIG_TARGETS_MAX)
+        return 0; /* more than a configuration can name: none of them is needed */
+    grown = mdm_realloc(a->saved, (a->saved_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return MDM_ENOMEM;
+    a->saved = grown;
+    grown[a->saved_count].computer = mdm_strdup(computer);
+    if (grown[a->saved_count].computer == NULL)
+        return MDM_ENOMEM;
+    memcpy(grown[a->saved_count].position, position, strlen(position) + 1);
+    a->saved_count++;
+    return 0;
+}
+
+static int state_load_cb(void *ctx, char *line)
+{
+    struct agent *a = ctx;
+
+    if (strncmp(line, POSITION_KEYWORD " ", sizeof(POSITION_KEYWORD)) == 0)
+        return load_position_line(a, line + sizeof(POSITION_KEYWORD));
+    return mdm_outbox_load_line(&a->outbox, line);
+}
+
+static void free_saved(struct agent *a)
+{
+    for (size_t i = 0; i < a->saved_count; i++)
+        mdm_free(a->saved[i].computer);
+    mdm_free(a->saved);
+    a->saved = NULL;
+    a->saved_count = 0;
 }
 
 static int ignore_line_cb(void *ctx, char *line)
@@ -108,11 +207,13 @@ static int ignore_line_cb(void *ctx, char *line)
 
 static int save_state(struct agent *a)
 {
-    struct mdm_store_extra extra = {outbox_save_cb, NULL, &a->outbox};
+    struct mdm_store_extra extra = {state_save_cb, NULL, a};
     struct mdm_err err;
     int rc;
 
-    rc = mdm_store_save_ex(a->cfg->state_dir, a->engine, a->position, &extra, &err);
+    rc = mdm_store_save_ex(a->cfg->state_dir, a->engine,
+                           a->source_count > 0 ? a->sources[0].position : a->saved_main, &extra,
+                           &err);
     if (rc != 0) {
         mdm_log(MDM_LOG_ERROR, "cannot save the state: %s", err.msg);
         return rc;
@@ -270,74 +371,188 @@ static void set_source_detail(struct agent *a, enum mdm_source_state state, cons
     mdm_utf8_copy(a->status.source_detail, sizeof(a->status.source_detail), detail);
 }
 
-/* The configured portable source, or else the Windows channel (EvtSubscribe). */
-static enum mdm_source_kind source_kind(const struct agent *a)
+/*
+ * mdmAgentSourceState / Detail over every source: retrying while any source
+ * is (naming the first one's error), else stopped when source 0 was read to
+ * its end, else running.
+ */
+static void update_status(struct agent *a)
 {
-    return a->cfg->has_source ? a->cfg->source_kind : MDM_SOURCE_CHANNEL;
+    const struct agent_source *first = NULL, *s0 = &a->sources[0];
+    size_t retrying = 0;
+    char detail[256];
+
+    for (size_t i = 0; i < a->source_count; i++)
+        if (a->sources[i].retrying && retrying++ == 0)
+            first = &a->sources[i];
+    if (first != NULL) {
+        if (retrying == 1)
+            snprintf(detail, sizeof(detail), "%s", first->error);
+        else
+            snprintf(detail, sizeof(detail), "%s (and %zu more source(s) retrying)", first->error,
+                     retrying - 1);
+        set_source_detail(a, MDM_SOURCE_RETRYING, detail);
+    } else if (s0->done) {
+        set_source_detail(a, MDM_SOURCE_STOPPED, "the input was read to its end");
+    } else {
+        snprintf(detail, sizeof(detail), "%s %s", s0->src != NULL ? s0->src->ops->name : "",
+                 s0->path);
+        if (a->source_count > 1)
+            snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " and %zu target(s)",
+                     a->source_count - 1);
+        set_source_detail(a, MDM_SOURCE_RUNNING, detail);
+    }
 }
 
-static const char *source_path(const struct agent *a)
+static void source_failed(struct agent *a, struct agent_source *s, const char *why)
 {
-    return a->cfg->has_source ? a->cfg->source_path : a->cfg->channel;
+    s->retry_at = mdm_os_monotonic_ms() + SOURCE_RETRY_MS;
+    s->retrying = true;
+    mdm_utf8_copy(s->error, sizeof(s->error), why);
+    update_status(a);
 }
 
 /*
- * Opens the event source and resumes at the saved position. A source that
- * cannot be opened now is retried every SOURCE_RETRY_MS. Returns 0, or
+ * Opens source s and resumes at its position. A source that cannot be
+ * opened now is retried every SOURCE_RETRY_MS, alone. Returns 0, or
  * MDM_EUNSUPPORTED when this build cannot read that kind of source at all
- * (then err_out says why).
+ * (then err_out, when not NULL, says why, and s is done).
  */
-static int open_source(struct agent *a, struct mdm_err *err_out)
+static int open_source(struct agent *a, struct agent_source *s, struct mdm_err *err_out)
 {
+    struct mdm_source *src = NULL;
     struct mdm_err err;
-    char detail[256];
     int rc;
 
-    rc = mdm_source_open(&a->src, source_kind(a), source_path(a), &err);
+    rc = mdm_source_open(&src, s->kind, s->path, &err);
     if (rc == MDM_EUNSUPPORTED) {
-        a->src = NULL;
+        s->done = true;
         if (err_out != NULL)
             *err_out = err;
+        else
+            mdm_log(MDM_LOG_ERROR, "event source %s: %s", s->path, err.msg);
         return rc;
     }
-    if (rc == 0 && a->position[0] != '\0') {
-        rc = mdm_source_seek(a->src, a->position, &err);
+    if (rc == 0 && s->position[0] != '\0') {
+        rc = mdm_source_seek(src, s->position, &err);
         if (rc != 0) {
-            mdm_log(MDM_LOG_WARNING, "cannot resume at %s (%s); reading from the start",
-                    a->position, err.msg);
-            mdm_source_close(a->src);
-            a->src = NULL;
-            a->position[0] = '\0';
-            rc = mdm_source_open(&a->src, source_kind(a), source_path(a), &err);
+            mdm_log(MDM_LOG_WARNING, "%s: cannot resume at %s (%s); reading from the start",
+                    s->path, s->position, err.msg);
+            mdm_source_close(src);
+            src = NULL;
+            s->position[0] = '\0';
+            rc = mdm_source_open(&src, s->kind, s->path, &err);
         }
     }
     if (rc != 0) {
-        a->src = NULL;
-        a->source_retry_at = mdm_os_monotonic_ms() + SOURCE_RETRY_MS;
-        if (a->status.source_state != MDM_SOURCE_RETRYING)
+        if (!s->retrying)
             mdm_log(MDM_LOG_WARNING, "event source: %s; retrying every %d s", err.msg,
                     SOURCE_RETRY_MS / 1000);
-        set_source_detail(a, MDM_SOURCE_RETRYING, err.msg);
+        source_failed(a, s, err.msg);
         return 0;
     }
-    a->source_retry_at = 0;
-    snprintf(detail, sizeof(detail), "%s %s", a->src->ops->name, source_path(a));
-    set_source_detail(a, MDM_SOURCE_RUNNING, detail);
-    mdm_log(MDM_LOG_INFO, "event source: %s%s%s", detail, a->position[0] ? ", resuming at " : "",
-            a->position);
+    s->src = src;
+    s->retry_at = 0;
+    s->retrying = false;
+    update_status(a);
+    mdm_log(MDM_LOG_INFO, "event source: %s %s%s%s", src->ops->name, s->path,
+            s->position[0] ? ", resuming at " : "", s->position);
     return 0;
 }
 
-/* Reads up to one batch of events. Returns true when more may be ready at once. */
-static bool pump(struct agent *a)
+static void free_sources(struct agent_source *set, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        mdm_source_close(set[i].src);
+        mdm_free(set[i].computer);
+        mdm_free(set[i].path);
+    }
+    mdm_free(set);
+}
+
+/*
+ * Makes the agent's sources for cfg, none opened: source 0, then with the
+ * channel one per `target` line. A source of the running set with the same
+ * kind and path is taken over as it is (open, at its position); the others
+ * resume at the position of the state file (a->saved_main, a->saved) and are
+ * opened by the loop. Returns 0 or MDM_ENOMEM (the running set is kept).
+ */
+static int build_sources(struct agent *a, const struct mdm_config *cfg)
+{
+    size_t count = 1 + (cfg->has_source ? 0 : cfg->target_count);
+    struct agent_source *set = mdm_calloc(count, sizeof(*set));
+
+    if (set == NULL)
+        return MDM_ENOMEM;
+    for (size_t i = 0; i < count; i++) {
+        struct agent_source *s = &set[i];
+        size_t len;
+        if (i == 0) {
+            s->kind = cfg->has_source ? cfg->source_kind : MDM_SOURCE_CHANNEL;
+            s->path = mdm_strdup(cfg->has_source ? cfg->source_path : cfg->channel);
+            if (s->path == NULL)
+                goto nomem;
+            continue;
+        }
+        s->kind = MDM_SOURCE_CHANNEL;
+        s->computer = mdm_strdup(cfg->targets[i - 1]);
+        len = strlen(cfg->targets[i - 1]) + strlen(cfg->channel) + 4;
+        s->path = mdm_malloc(len);
+        if (s->computer == NULL || s->path == NULL)
+            goto nomem;
+        snprintf(s->path, len, "\\\\%s\\%s", cfg->targets[i - 1], cfg->channel);
+    }
+    for (size_t i = 0; i < count; i++) {
+        struct agent_source *s = &set[i];
+        bool taken = false;
+        for (size_t j = 0; j < a->source_count && !taken; j++) {
+            struct agent_source *old = &a->sources[j];
+            if (old->path == NULL || old->kind != s->kind || strcmp(old->path, s->path) != 0)
+                continue;
+            s->src = old->src;
+            memcpy(s->position, old->position, sizeof(s->position));
+            s->done = old->done;
+            s->retrying = old->retrying;
+            s->retry_at = old->retry_at;
+            memcpy(s->error, old->error, sizeof(s->error));
+            old->src = NULL;
+            mdm_free(old->path);
+            old->path = NULL; /* taken */
+            taken = true;
+        }
+        if (taken)
+            continue;
+        if (i == 0) {
+            memcpy(s->position, a->saved_main, sizeof(s->position));
+            continue;
+        }
+        for (size_t j = 0; j < a->saved_count; j++)
+            if (mdm_ascii_iequal(a->saved[j].computer, s->computer))
+                memcpy(s->position, a->saved[j].position, sizeof(s->position));
+    }
+    free_sources(a->sources, a->source_count);
+    a->sources = set;
+    a->source_count = count;
+    a->pump_next = 0;
+    /* Positions of the state file are for the first set only: later ones are in memory. */
+    free_saved(a);
+    a->saved_main[0] = '\0';
+    return 0;
+nomem:
+    free_sources(set, count);
+    return MDM_ENOMEM;
+}
+
+/* Reads up to budget events of source s. Returns true when more may be ready at once. */
+static bool pump_source(struct agent *a, struct agent_source *s, int budget)
 {
     struct mdm_err err;
     bool progressed = false;
     int rc = 0;
     int i;
 
-    for (i = 0; i < PUMP_BATCH; i++) {
-        rc = mdm_source_next(a->src, &a->ev, &err);
+    for (i = 0; i < budget; i++) {
+        rc = mdm_source_next(s->src, &a->ev, &err);
         if (rc == 0) {
             a->status.events_read++;
             if (mdm_engine_process(a->engine, &a->ev, on_transition, a, &err) != 0)
@@ -348,50 +563,83 @@ static bool pump(struct agent *a)
         } else {
             break;
         }
-        mdm_source_position(a->src, a->position, sizeof(a->position));
+        /* Evaluated and its notices queued: the next save may move past it. */
+        mdm_source_position(s->src, s->position, sizeof(s->position));
         progressed = true;
     }
-    if (rc == MDM_EOF && !a->source_done) {
-        a->source_done = true;
-        set_source_detail(a, MDM_SOURCE_STOPPED, "the input was read to its end");
+    if (rc == MDM_EOF && !s->done) {
+        s->done = true;
+        update_status(a);
         mdm_log(MDM_LOG_INFO,
                 "event source: %s read to its end (use xml-follow to follow a "
                 "growing file)",
-                source_path(a));
+                s->path);
     } else if (rc != 0 && rc != MDM_EOF && rc != MDM_EAGAIN && rc != MDM_EBADRECORD) {
         /*
          * The source broke (the Event Log service restarted, the file became
-         * unreadable): reopen it later at the saved position, meanwhile
-         * answering SNMP and showing the condition in mdmAgentSourceState.
+         * unreadable, a remote computer went away): reopen it later at its
+         * saved position, meanwhile reading the other sources, answering SNMP
+         * and showing the condition in mdmAgentSourceState.
          */
         mdm_log(MDM_LOG_ERROR, "event source failed: %s; reopening in %d s", err.msg,
                 SOURCE_RETRY_MS / 1000);
-        mdm_source_close(a->src);
-        a->src = NULL;
-        a->source_retry_at = mdm_os_monotonic_ms() + SOURCE_RETRY_MS;
-        set_source_detail(a, MDM_SOURCE_RETRYING, err.msg);
+        mdm_source_close(s->src);
+        s->src = NULL;
+        source_failed(a, s, err.msg);
     }
-    a->status.events_matched = mdm_engine_stats(a->engine)->matched;
-    a->status.resubscriptions = mdm_source_channel_resubscriptions();
-    a->status.render_failures = mdm_source_channel_render_failures();
     if (progressed)
         a->dirty = true;
-    return i == PUMP_BATCH;
+    return i == budget;
 }
 
-/* Builds an engine for cfg/pack holding the saved states (outbox lines are skipped). */
-static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *pack,
-                      struct mdm_outbox *outbox, struct mdm_engine **out, struct mdm_err *err)
+/*
+ * Reads every open source in turn, a share of PUMP_BATCH events each (at
+ * least PUMP_SHARE_MIN), starting one further each turn. Returns true when
+ * some source may have more ready at once.
+ */
+static bool pump(struct agent *a)
+{
+    size_t n = a->source_count;
+    int share = (int)(PUMP_BATCH / n);
+    bool more = false;
+
+    if (share < PUMP_SHARE_MIN)
+        share = PUMP_SHARE_MIN;
+    for (size_t k = 0; k < n; k++) {
+        struct agent_source *s = &a->sources[(a->pump_next + k) % n];
+        if (s->src != NULL && !s->done && pump_source(a, s, share))
+            more = true;
+    }
+    a->pump_next = (a->pump_next + 1) % n;
+    a->status.events_matched = mdm_engine_stats(a->engine)->matched;
+    /* Process-wide counters: already the sum over every channel source. */
+    a->status.resubscriptions = mdm_source_channel_resubscriptions();
+    a->status.render_failures = mdm_source_channel_render_failures();
+    return more;
+}
+
+/*
+ * Builds an engine for cfg/pack holding the saved states. With restore, the
+ * outbox and the positions are taken from the state file too (a->outbox,
+ * a->saved_main, a->saved); otherwise their lines are skipped.
+ *
+ * With a portable source the `target` lines restrict which computers are
+ * evaluated. With the Windows channel the targets are this computer plus the
+ * `target` lines, each read from its own log, so every computer whose events
+ * arrive becomes a target of its own.
+ */
+static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *pack, bool restore,
+                      struct mdm_engine **out, struct mdm_err *err)
 {
     struct mdm_engine *engine = NULL;
-    struct mdm_store_extra extra = {NULL, outbox ? outbox_load_cb : ignore_line_cb,
-                                    outbox ? (void *)outbox : NULL};
+    struct mdm_store_extra extra = {NULL, restore ? state_load_cb : ignore_line_cb,
+                                    restore ? (void *)a : NULL};
     char position[MDM_STORE_POSITION_MAX];
     size_t dropped = 0;
     int rc;
 
     rc = mdm_engine_new(pack, true, &engine, err);
-    for (size_t t = 0; rc == 0 && t < cfg->target_count; t++)
+    for (size_t t = 0; rc == 0 && cfg->has_source && t < cfg->target_count; t++)
         rc = mdm_engine_add_target(engine, cfg->targets[t], NULL);
     if (rc != 0) {
         mdm_engine_free(engine);
@@ -409,17 +657,17 @@ static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *
     }
     if (dropped > 0)
         mdm_log(MDM_LOG_INFO, "%zu saved row(s) belong to monitors no longer in the pack", dropped);
-    if (outbox != NULL) {
+    if (restore) {
         size_t len = strlen(position);
-        if (len >= sizeof(a->position)) {
+        if (len >= sizeof(a->saved_main)) {
             /* Cutting it would resume at another record: not one of our positions. */
             mdm_log(MDM_LOG_WARNING,
                     "%s: the saved position is too long to be valid; reading from the start",
                     cfg->state_dir);
             len = 0;
         }
-        memcpy(a->position, position, len);
-        a->position[len] = '\0';
+        memcpy(a->saved_main, position, len);
+        a->saved_main[len] = '\0';
     }
     *out = engine;
     return 0;
@@ -431,7 +679,6 @@ static void reload(struct agent *a)
     struct mdm_pack *pack = NULL;
     struct mdm_engine *engine = NULL;
     struct mdm_err err;
-    bool source_changed;
 
     mdm_log(MDM_LOG_INFO, "reloading %s", a->config_path);
     if (save_state(a) != 0 || mdm_cli_load(a->config_path, NULL, &cfg, &pack) != 0) {
@@ -443,16 +690,27 @@ static void reload(struct agent *a)
         mdm_free(cfg->state_dir);
         cfg->state_dir = mdm_strdup(a->cfg->state_dir);
     }
-    if (cfg->state_dir == NULL || new_engine(a, cfg, pack, NULL, &engine, &err) != 0) {
+    if (cfg->state_dir == NULL || new_engine(a, cfg, pack, false, &engine, &err) != 0) {
         mdm_log(MDM_LOG_ERROR, "reload failed (%s); the running configuration stays in force",
                 cfg->state_dir ? err.msg : "out of memory");
         mdm_pack_free(pack);
         mdm_config_free(cfg);
         return;
     }
-    source_changed = cfg->has_source != a->cfg->has_source ||
-                     (cfg->has_source && (cfg->source_kind != a->cfg->source_kind ||
-                                          strcmp(cfg->source_path, a->cfg->source_path) != 0));
+    /*
+     * Sources whose kind and path stay are kept open at their positions; new
+     * ones start from the beginning of their log and are opened by the loop.
+     */
+    if (build_sources(a, cfg) != 0) {
+        mdm_log(MDM_LOG_ERROR, "reload failed (out of memory); the running configuration stays "
+                               "in force");
+        mdm_engine_free(engine);
+        mdm_pack_free(pack);
+        mdm_config_free(cfg);
+        return;
+    }
+    update_status(a);
+    a->dirty = true;
     mdm_snmp_set_engine(engine);
     mdm_engine_free(a->engine);
     mdm_pack_free(a->pack);
@@ -460,14 +718,6 @@ static void reload(struct agent *a)
     a->engine = engine;
     a->pack = pack;
     a->cfg = cfg;
-    if (source_changed) {
-        mdm_source_close(a->src);
-        a->src = NULL;
-        a->position[0] = '\0';
-        a->source_done = false;
-        open_source(a, NULL);
-        a->dirty = true;
-    }
     mdm_snmp_reload();
     mdm_log(MDM_LOG_INFO, "reloaded: %zu monitor row(s), state kept",
             mdm_engine_instance_count(a->engine));
@@ -506,10 +756,13 @@ static int loop(struct agent *a)
         int maxfd = -1, timeout = -1, ready, fd;
         struct timeval tv;
 
-        if (a->src == NULL && a->source_retry_at != 0 &&
-            mdm_os_monotonic_ms() >= a->source_retry_at)
-            open_source(a, NULL);
-        more = a->src != NULL && !a->source_done ? pump(a) : false;
+        int64_t now = mdm_os_monotonic_ms();
+        for (size_t i = 0; i < a->source_count; i++) {
+            struct agent_source *s = &a->sources[i];
+            if (s->src == NULL && !s->done && now >= s->retry_at)
+                open_source(a, s, NULL);
+        }
+        more = pump(a);
         if (mdm_snmp_outbox_changed())
             a->dirty = true;
         if (a->dirty)
@@ -527,19 +780,23 @@ static int loop(struct agent *a)
         FD_SET(fd, &fds);
         if (fd > maxfd)
             maxfd = fd;
-        fd = a->src != NULL ? mdm_source_pollfd(a->src) : -1;
-        if (fd >= 0) {
-            FD_SET(fd, &fds);
-            if (fd > maxfd)
-                maxfd = fd;
-        }
         if (more)
             timeout = 0;
-        if (a->source_retry_at != 0) {
-            int64_t wait = a->source_retry_at - mdm_os_monotonic_ms();
-            int w = wait < 0 ? 0 : (int)wait;
-            if (timeout < 0 || w < timeout)
-                timeout = w;
+        now = mdm_os_monotonic_ms();
+        for (size_t i = 0; i < a->source_count; i++) {
+            struct agent_source *s = &a->sources[i];
+            fd = s->src != NULL ? mdm_source_pollfd(s->src) : -1;
+            if (fd >= 0) {
+                FD_SET(fd, &fds);
+                if (fd > maxfd)
+                    maxfd = fd;
+            }
+            if (s->src == NULL && !s->done) {
+                int64_t wait = s->retry_at - now;
+                int w = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
+                if (timeout < 0 || w < timeout)
+                    timeout = w;
+            }
         }
         mdm_snmp_prepare(&fds, &maxfd, &timeout);
         tv.tv_sec = timeout / 1000;
@@ -564,10 +821,12 @@ static int loop(struct agent *a)
             mdm_wakeup_drain(a->wake);
             take_diagnosis(a);
         }
-        if (ready > 0 && a->src != NULL && (fd = mdm_source_pollfd(a->src)) >= 0 &&
-            FD_ISSET(fd, &fds)) {
-            mdm_log(MDM_LOG_DEBUG, "event source: woken");
-            mdm_source_wait(a->src, 0); /* drains the notification; pump() reads */
+        for (size_t i = 0; ready > 0 && i < a->source_count; i++) {
+            struct agent_source *s = &a->sources[i];
+            if (s->src != NULL && (fd = mdm_source_pollfd(s->src)) >= 0 && FD_ISSET(fd, &fds)) {
+                mdm_log(MDM_LOG_DEBUG, "event source %s: woken", s->path);
+                mdm_source_wait(s->src, 0); /* drains the notification; pump() reads */
+            }
         }
         mdm_snmp_process(&fds, ready);
     }
@@ -613,8 +872,12 @@ static int run_agent(void *ctx)
         goto out;
     }
     if (mdm_outbox_init(&a.outbox, 0) != 0 ||
-        new_engine(&a, a.cfg, a.pack, &a.outbox, &a.engine, &err) != 0) {
+        new_engine(&a, a.cfg, a.pack, true, &a.engine, &err) != 0) {
         mdm_cli_error("%s", err.msg);
+        goto out;
+    }
+    if (build_sources(&a, a.cfg) != 0) {
+        mdm_cli_error("out of memory");
         goto out;
     }
     a.status.start_ms = mdm_os_now_ms();
@@ -647,7 +910,10 @@ static int run_agent(void *ctx)
             "state in %s",
             MDM_VERSION, mdm_engine_instance_count(a.engine), mdm_outbox_count(&a.outbox),
             a.cfg->state_dir);
-    if (open_source(&a, &err) == MDM_EUNSUPPORTED) {
+    rc = 0;
+    for (size_t i = 0; rc == 0 && i < a.source_count; i++)
+        rc = open_source(&a, &a.sources[i], &err);
+    if (rc == MDM_EUNSUPPORTED) {
         /* Not something waiting would fix: e.g. the Windows channel on Linux. */
         mdm_cli_error("%s: %s", a.config_path, err.msg);
         status = MDM_EXIT_USAGE;
@@ -658,7 +924,8 @@ static int run_agent(void *ctx)
 out_signals:
     mdm_signal_close();
 out:
-    mdm_source_close(a.src);
+    free_sources(a.sources, a.source_count);
+    free_saved(&a);
     mdm_wakeup_close(a.wake);
     mdm_waitgroup_free(a.diag_lock);
     mdm_event_free(&a.ev);
