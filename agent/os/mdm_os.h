@@ -2,7 +2,10 @@
 #ifndef MDM_OS_H
 #define MDM_OS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,6 +19,25 @@ const char *mdm_os_path_list_separator(void);
 int64_t mdm_os_now_ms(void);
 /* A monotonic clock in ms, for timeouts and back-off. */
 int64_t mdm_os_monotonic_ms(void);
+
+/* The longest line mdm_os_read_secret reads, in bytes (without the line end). */
+#define MDM_OS_SECRET_LINE_MAX 1024u
+
+/*
+ * Asks for a secret (a password) on the terminal: writes prompt to the
+ * terminal (not to stdout), turns its echo off, reads one line of at most
+ * MDM_OS_SECRET_LINE_MAX bytes, turns the echo back on and ends the line.
+ * The terminal's state is restored on every path, also when the process is
+ * interrupted (Ctrl-C) while it waits: the handler restores it, then the
+ * signal (POSIX) or the console event (Windows) takes its normal course.
+ * On success out (size bytes) holds the line without its line end, as
+ * UTF-8, and 0 is returned; the caller wipes it after use. Errors:
+ * MDM_ENOTFOUND standard input is not a terminal (console), so there is
+ * nobody to ask; MDM_ETOOBIG the line does not fit in out or is longer than
+ * MDM_OS_SECRET_LINE_MAX; MDM_EIO the terminal cannot be set or read, or
+ * end of input before a line; err says which, never with the secret.
+ */
+int mdm_os_read_secret(const char *prompt, char *out, size_t size, struct mdm_err *err);
 
 #ifdef __cplusplus
 }

@@ -2,10 +2,13 @@
 #include "mdm_os.h"
 
 #include "mdm_err.h"
+#include "win_util.h"
 
 #include <windows.h>
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 int mdm_os_setenv(const char *name, const char *value)
 {
@@ -33,4 +36,122 @@ int64_t mdm_os_now_ms(void)
 int64_t mdm_os_monotonic_ms(void)
 {
     return (int64_t)GetTickCount64();
+}
+
+/*
+ * The console whose echo is off, for the Ctrl-C / Ctrl-Break / close
+ * handler, which Windows runs on a thread of its own: it puts the saved
+ * mode back and returns FALSE, so that the next handler (the default one
+ * ends the process) still runs.
+ */
+static HANDLE secret_console = NULL;
+static DWORD secret_saved_mode;
+
+static BOOL WINAPI secret_on_ctrl(DWORD type)
+{
+    HANDLE h = secret_console;
+
+    (void)type;
+    if (h != NULL)
+        SetConsoleMode(h, secret_saved_mode);
+    return FALSE;
+}
+
+/* Writes UTF-8 text to the console (converted to UTF-16); errors are ignored. */
+static void console_write(const char *text)
+{
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    wchar_t wide[512];
+    DWORD mode, written;
+
+    /* Not a console (stderr redirected): the prompt goes nowhere rather than into a file. */
+    if (h == NULL || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
+        return;
+    if (mdm_win_utf8_to_wide(text, wide, sizeof(wide) / sizeof(wide[0])) == 0)
+        WriteConsoleW(h, wide, (DWORD)wcslen(wide), &written, NULL);
+}
+
+int mdm_os_read_secret(const char *prompt, char *out, size_t size, struct mdm_err *err)
+{
+    /* UTF-16: at most one wide character per byte of the UTF-8 line, plus "\r\n". */
+    wchar_t line[MDM_OS_SECRET_LINE_MAX + 3];
+    wchar_t chunk[256];
+    char utf8[MDM_OS_SECRET_LINE_MAX + 1];
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    DWORD mode, got;
+    size_t len = 0;
+    bool too_long = false, got_line = false, restore = false;
+    char text[256];
+    int rc;
+
+    if (in == NULL || in == INVALID_HANDLE_VALUE || !GetConsoleMode(in, &mode))
+        return mdm_err_set(err, MDM_ENOTFOUND, "standard input is not a console");
+    secret_saved_mode = mode;
+    secret_console = in;
+    restore = true;
+    SetConsoleCtrlHandler(secret_on_ctrl, TRUE);
+    /* Line input without echo; processed input keeps Ctrl-C a signal. */
+    if (!SetConsoleMode(in, (mode & ~(DWORD)ENABLE_ECHO_INPUT) | ENABLE_LINE_INPUT |
+                                ENABLE_PROCESSED_INPUT)) {
+        DWORD e = GetLastError();
+        mdm_win_error_text(e, text, sizeof(text));
+        rc = mdm_err_set(err, MDM_EIO, "cannot turn the console's echo off: %s", text);
+        goto out;
+    }
+    console_write(prompt);
+    /* A line longer than chunk comes in several reads; the rest of a too long line is dropped. */
+    while (!got_line) {
+        if (!ReadConsoleW(in, chunk, (DWORD)(sizeof(chunk) / sizeof(chunk[0])), &got, NULL)) {
+            DWORD e = GetLastError();
+            mdm_win_error_text(e, text, sizeof(text));
+            rc = mdm_err_set(err, MDM_EIO, "cannot read the console: %s", text);
+            goto out;
+        }
+        if (got == 0)
+            break;
+        for (DWORD i = 0; i < got; i++) {
+            if (chunk[i] == L'\n') {
+                got_line = true;
+                break;
+            }
+            if (len < MDM_OS_SECRET_LINE_MAX)
+                line[len++] = chunk[i];
+            else
+                too_long = true;
+        }
+    }
+    if (len > 0 && line[len - 1] == L'\r')
+        len--;
+    line[len] = L'\0';
+    if (!got_line && len == 0) {
+        rc = mdm_err_set(err, MDM_EIO, "end of input before a line was entered");
+        goto out;
+    }
+    rc = too_long ? MDM_ETOOBIG : mdm_win_wide_to_utf8(line, utf8, sizeof(utf8));
+    if (rc == 0 && strlen(utf8) + 1 > size)
+        rc = MDM_ETOOBIG;
+    if (rc == MDM_ETOOBIG) {
+        rc = mdm_err_set(err, MDM_ETOOBIG, "the line entered is too long (at most %zu bytes)",
+                         size > 0 && size - 1 < MDM_OS_SECRET_LINE_MAX
+                             ? size - 1
+                             : (size_t)MDM_OS_SECRET_LINE_MAX);
+        goto out;
+    }
+    if (rc != 0) {
+        rc = mdm_err_set(err, rc, "the line entered is not valid text (unpaired surrogate)");
+        goto out;
+    }
+    memcpy(out, utf8, strlen(utf8) + 1);
+out:
+    if (restore) {
+        SetConsoleMode(in, secret_saved_mode);
+        SetConsoleCtrlHandler(secret_on_ctrl, FALSE);
+        secret_console = NULL;
+        /* The Enter key was not echoed: end the prompt's line. */
+        console_write("\n");
+    }
+    SecureZeroMemory(line, sizeof(line));
+    SecureZeroMemory(chunk, sizeof(chunk));
+    SecureZeroMemory(utf8, sizeof(utf8));
+    return rc;
 }
