@@ -10,6 +10,8 @@
 #include "ldap_ops.h"
 #include "mdm_alloc.h"
 #include "mdm_fs.h"
+#include "mdm_ldap.h"
+#include "mdm_os.h"
 #include "mdm_registry.h"
 #include "mdm_text.h"
 
@@ -32,7 +34,11 @@ static const char resolve_usage[] =
     "ad-group   \"Add Computer Account to SCMDM 2008 AD Groups\": adds this computer\n"
     "           account (computer-dn) to ad-group over LDAP (ldap-uri, ldap-base), bound\n"
     "           as ldap-bind-dn with the password from ldap-password-file, and prints the\n"
-    "           equivalent PowerShell.\n"
+    "           equivalent PowerShell. Without ldap-password-file, --apply asks for the\n"
+    "           password on the terminal (not echoed; never from the command line nor\n"
+    "           a redirected standard input); with no terminal it stops with exit\n"
+    "           status 2. The dry run asks nothing and reads the directory anonymously\n"
+    "           (Windows: as this computer).\n"
     "\n"
     "  -c, --config FILE   configuration (default %s if it exists)\n"
     "  --apply             make the change (default: dry run)\n"
@@ -185,24 +191,73 @@ static int resolve_loopback(const struct mdm_config *cfg, bool disable_check, bo
     return MDM_EXIT_OK;
 }
 
+/* Overwrites a secret so that it does not stay in memory. */
+static void wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    while (n-- > 0)
+        *v++ = 0;
+}
+
+/*
+ * With ldap-bind-dn but no ldap-password-file, --apply asks the password on
+ * the terminal (echo off; never from argv or the configuration) and wipes it
+ * after use; without a terminal it refuses (exit 2: a configuration to
+ * complete). The dry run asks nothing: it reads the directory with the OS's
+ * implicit identity and says that --apply will ask.
+ */
 static int resolve_ad_group(const struct mdm_config *cfg, bool apply)
 {
     struct mdm_diag_options opt;
     struct mdm_err err;
     char report[4096];
+    char password[MDM_OS_SECRET_LINE_MAX + 1];
+    char prompt[MDM_ERR_MSG_MAX];
+    int status, rc;
 
+    password[0] = '\0';
     mdm_diag_options_from_config(cfg, &opt);
     mdm_err_clear(&err);
+    if (opt.ldap_bind_dn != NULL && opt.ldap_password_file == NULL && !apply) {
+        printf("ldap-password-file is not set: with --apply the password for %s is asked on the "
+               "terminal. This dry run reads the directory with %s.\n",
+               opt.ldap_bind_dn, mdm_ldap_implicit_bind());
+        opt.ldap_bind_dn = NULL;
+    } else if (opt.ldap_bind_dn != NULL && opt.ldap_password_file == NULL) {
+        snprintf(prompt, sizeof(prompt), "LDAP password for %s: ", opt.ldap_bind_dn);
+        rc = mdm_os_read_secret(prompt, password, sizeof(password), &err);
+        if (rc == MDM_ENOTFOUND) {
+            mdm_cli_error("resolve ad-group: ldap-bind-dn is set but ldap-password-file is not, "
+                          "and standard input is not a terminal to ask the password on: set "
+                          "ldap-password-file or run interactively (nothing was changed)");
+            status = MDM_EXIT_USAGE;
+            goto out;
+        }
+        if (rc == 0 && password[0] == '\0')
+            rc = mdm_err_set(&err, MDM_EINVAL, "the password is empty");
+        if (rc != 0) {
+            mdm_cli_error("resolve ad-group: no password for %s: %s (nothing was changed)",
+                          opt.ldap_bind_dn, err.msg);
+            status = MDM_EXIT_FAILURE;
+            goto out;
+        }
+        opt.ldap_password = password;
+    }
     if (mdm_ldap_add_member(&opt, apply, report, sizeof(report), &err) != 0) {
         mdm_cli_error("resolve ad-group: %s", err.msg);
-        return MDM_EXIT_FAILURE;
+        status = MDM_EXIT_FAILURE;
+        goto out;
     }
     fputs(report, stdout);
     if (report[0] != '\0' && report[strlen(report) - 1] != '\n')
         putchar('\n');
     if (!apply)
         printf("Dry run: nothing changed (add --apply).\n");
-    return MDM_EXIT_OK;
+    status = MDM_EXIT_OK;
+out:
+    wipe(password, sizeof(password));
+    return status;
 }
 
 int mdm_cmd_resolve(int argc, char **argv)

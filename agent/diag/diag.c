@@ -124,6 +124,8 @@ int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *rep
      * caller freed its configuration.
      */
     run->opt = *opt;
+    /* A borrowed secret must not outlive its caller: the checks use the file only. */
+    run->opt.ldap_password = NULL;
     {
         const char **fields[] = {&run->opt.enrollment_server,  &run->opt.enrollment_address,
                                  &run->opt.dm_server,          &run->opt.ad_group,
@@ -310,6 +312,7 @@ int mdm_diag_start(const struct mdm_diag_options *opt,
     if (job == NULL)
         return MDM_ENOMEM;
     job->opt = *opt;
+    job->opt.ldap_password = NULL; /* as in mdm_diag_run */
     job->done = done;
     job->ctx = ctx;
     fields[0] = &job->opt.enrollment_server;

@@ -93,6 +93,13 @@ struct mdm_diag_options {
     const char *ldap_password_file; /* password for ldap_bind_dn, owner-only file */
     int timeout_ms;                 /* per check */
     const char *skip;               /* space-separated check names not to run (diag-skip) */
+    /*
+     * The password itself, when it was asked on the terminal (mdmhealth resolve
+     * ad-group --apply without ldap-password-file); used instead of the file.
+     * Borrowed; never logged. NULL otherwise; mdm_diag_run and
+     * mdm_diag_start ignore it (their checks may outlive the caller).
+     */
+    const char *ldap_password;
 };
 
 /* A check: fills r (name already set, status/detail/duration by the check). */

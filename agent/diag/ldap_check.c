@@ -295,8 +295,9 @@ static int ldap_failure(struct ad_session *s, int lrc, const char *secret, struc
 }
 
 /*
- * Connects and binds. The password is read from opt->ldap_password_file
- * first (no network traffic with a bad file) and wiped after the bind.
+ * Connects and binds. The password is opt->ldap_password when the caller
+ * asked for it, else it is read from opt->ldap_password_file first (no
+ * network traffic with a bad file); the copy is wiped after the bind.
  */
 static int session_open(struct ad_session *s, const struct mdm_diag_options *opt, const char *uri,
                         struct mdm_err *err)
@@ -310,15 +311,26 @@ static int session_open(struct ad_session *s, const struct mdm_diag_options *opt
     s->uri = uri;
     s->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : AD_DEFAULT_TIMEOUT_MS;
     s->deadline_ms = mdm_os_monotonic_ms() + s->timeout_ms;
-    if (opt->ldap_bind_dn != NULL && opt->ldap_password_file == NULL) {
+    if (opt->ldap_bind_dn != NULL && opt->ldap_password_file == NULL &&
+        opt->ldap_password == NULL) {
         rc = mdm_err_set(err, MDM_EINVAL, "ldap-bind-dn is set but ldap-password-file is not");
         goto out;
     }
-    if (opt->ldap_bind_dn == NULL && opt->ldap_password_file != NULL) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file is set but ldap-bind-dn is not");
+    if (opt->ldap_bind_dn == NULL &&
+        (opt->ldap_password_file != NULL || opt->ldap_password != NULL)) {
+        rc = mdm_err_set(err, MDM_EINVAL, "%s is set but ldap-bind-dn is not",
+                         opt->ldap_password_file != NULL ? "ldap-password-file" : "a password");
         goto out;
     }
-    if (opt->ldap_bind_dn != NULL) {
+    if (opt->ldap_bind_dn != NULL && opt->ldap_password != NULL) {
+        size_t len = strlen(opt->ldap_password);
+        if (len == 0 || len > AD_PASSWORD_MAX) {
+            rc = mdm_err_set(err, MDM_EINVAL, "the password for %s is %s", opt->ldap_bind_dn,
+                             len == 0 ? "empty" : "too long");
+            goto out;
+        }
+        memcpy(password, opt->ldap_password, len + 1);
+    } else if (opt->ldap_bind_dn != NULL) {
         rc = mdm_ldap_read_password_file(opt->ldap_password_file, password, sizeof(password), err);
         if (rc != 0)
             goto out;
