@@ -6,7 +6,9 @@
 // with slapadd) and libldap (the product's own calls, and the tests'
 // read-back searches). Doubles: nothing. The "server down" case is a real
 // port with nothing listening, and the "hung server" case a real listening
-// socket that never answers.
+// socket that never answers. The "password from a prompt" tests run the real
+// mdmhealth binary (resolve ad-group --apply) on a real pseudo-terminal
+// (posix_openpt) that the test types into, or with stdin a real pipe.
 //
 // The directory (dc=contoso,dc=test):
 //   ou=SCMDM2008 Infrastructure Groups
@@ -28,11 +30,14 @@
 #include <fcntl.h>
 #include <ldap.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -600,6 +605,261 @@ TEST_F(Slapd, ResolveNeedsTheDirectivesAndAReportThatFits)
     o.ad_group = "NoSuchGroup";
     EXPECT_EQ(MDM_ENOTFOUND, mdm_ldap_add_member(&o, false, report, sizeof(report), &err));
     EXPECT_STREQ("untouched", report);
+}
+
+// --- the resolver asking the password on a terminal (mdmhealth resolve ad-group) ----------
+
+/* What a run of mdmhealth printed and how it ended. */
+struct Spawned {
+    int status = -1;    /* the raw waitpid status */
+    std::string output; /* stdout and stderr together, as the terminal showed them */
+    bool prompted = false;
+    bool echo_during_prompt = true; /* ECHO of the terminal while the prompt waited */
+    bool echo_after = false;        /* ECHO of the terminal after mdmhealth ended */
+};
+
+/* Reads what is available on fd into out, waiting at most wait_ms; false at end of file. */
+bool read_some(int fd, std::string &out, int wait_ms)
+{
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, wait_ms) <= 0)
+        return true;
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0)
+        return false; /* EIO from a pty master when no slave is open, or EOF */
+    out.append(buf, static_cast<size_t>(n));
+    return true;
+}
+
+/*
+ * Runs argv with a new pseudo-terminal as its controlling terminal and
+ * stdin/stdout/stderr. When the output shows prompt, records the terminal's
+ * ECHO flag and types input (which may be "\x03", Ctrl-C). Afterwards records
+ * the ECHO flag again (the test keeps the slave side open for that).
+ */
+Spawned run_on_pty(const std::vector<std::string> &argv, const std::string &prompt,
+                   const std::string &input)
+{
+    Spawned r;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+        ADD_FAILURE() << "posix_openpt: " << strerror(errno);
+        return r;
+    }
+    std::string slave_name = ptsname(master);
+    int slave = open(slave_name.c_str(), O_RDWR | O_NOCTTY);
+    termios t{};
+    if (slave < 0 || tcgetattr(slave, &t) != 0 || (t.c_lflag & ECHO) == 0) {
+        ADD_FAILURE() << "a new terminal should echo: " << slave_name;
+        close(master);
+        return r;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* As an interactive shell starts a command: Ctrl-C not ignored. */
+        for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP})
+            signal(sig, SIG_DFL);
+        setsid();
+        int fd = open(slave_name.c_str(), O_RDWR); /* the controlling terminal of the new session */
+        if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) != 0)
+            _exit(126);
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(master);
+        close(slave);
+        if (fd > 2)
+            close(fd);
+        std::vector<char *> args;
+        for (const auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    /* Deadlines only so that a broken build fails instead of hanging. */
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!r.prompted && std::chrono::steady_clock::now() < until) {
+        read_some(master, r.output, 100);
+        if (has(r.output, prompt)) {
+            r.prompted = true;
+            r.echo_during_prompt = tcgetattr(slave, &t) == 0 && (t.c_lflag & ECHO) != 0;
+            if (write(master, input.data(), input.size()) != static_cast<ssize_t>(input.size()))
+                ADD_FAILURE() << "cannot type into the terminal";
+        }
+        if (waitpid(child, &r.status, WNOHANG) == child) {
+            child = -1;
+            break;
+        }
+    }
+    while (child > 0 && std::chrono::steady_clock::now() < until) {
+        read_some(master, r.output, 100);
+        if (waitpid(child, &r.status, WNOHANG) == child)
+            child = -1;
+    }
+    if (child > 0) {
+        ADD_FAILURE() << "mdmhealth did not end; output so far: " << r.output;
+        kill(child, SIGKILL);
+        waitpid(child, &r.status, 0);
+    }
+    r.echo_after = tcgetattr(slave, &t) == 0 && (t.c_lflag & ECHO) != 0;
+    /* With the last slave closed, the master gives what is left, then EIO. */
+    close(slave);
+    while (read_some(master, r.output, 1000)) {
+    }
+    close(master);
+    return r;
+}
+
+/* Runs argv with stdin a pipe holding input, stdout and stderr a pipe. */
+Spawned run_on_pipes(const std::vector<std::string> &argv, const std::string &input)
+{
+    Spawned r;
+    int in[2], out[2];
+    if (pipe(in) != 0 || pipe(out) != 0) {
+        ADD_FAILURE() << "pipe: " << strerror(errno);
+        return r;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setsid(); /* no controlling terminal either */
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(out[1], 2);
+        close(in[0]);
+        close(in[1]);
+        close(out[0]);
+        close(out[1]);
+        std::vector<char *> args;
+        for (const auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (write(in[1], input.data(), input.size()) != static_cast<ssize_t>(input.size()))
+        ADD_FAILURE() << "cannot write to the pipe";
+    close(in[1]);
+    while (read_some(out[0], r.output, 30000)) {
+    }
+    close(out[0]);
+    waitpid(child, &r.status, 0);
+    return r;
+}
+
+class SlapdPrompt : public Slapd
+{
+  protected:
+    std::string conf;
+
+    void SetUp() override
+    {
+        Slapd::SetUp();
+        if (IsSkipped() || HasFatalFailure())
+            return;
+        /* ldap-bind-dn without ldap-password-file: the password must be asked. */
+        conf = dir + "/mdmhealth.conf";
+        mdmtest::write_file(conf, "pack " MDM_PACKS_DIR "/enrollment-connection.xml\n"
+                                  "state-dir " +
+                                      dir + "/state\n" + "ldap-uri " + uri + "\n" + "ldap-base " +
+                                      kSuffix + "\n" + "computer-dn " + computer("DM03") + "\n" +
+                                      "ldap-bind-dn " + kAdmin + "\n");
+    }
+
+    std::vector<std::string> resolve(bool apply)
+    {
+        std::vector<std::string> argv = {MDM_BINARY, "resolve", "ad-group", "-c", conf};
+        if (apply)
+            argv.push_back("--apply");
+        return argv;
+    }
+
+    static std::string prompt()
+    {
+        return std::string("LDAP password for ") + kAdmin + ": ";
+    }
+};
+
+TEST_F(SlapdPrompt, PasswordTypedOnTheTerminalIsNotEchoedAndAddsTheComputer)
+{
+    ASSERT_FALSE(contains(members_of(uri, kGroupDn), computer("DM03")));
+    auto r = run_on_pty(resolve(true), prompt(), std::string(kPassword) + "\n");
+    ASSERT_TRUE(r.prompted) << r.output;
+    ASSERT_TRUE(WIFEXITED(r.status)) << r.output;
+    EXPECT_EQ(0, WEXITSTATUS(r.status)) << r.output;
+    EXPECT_FALSE(r.echo_during_prompt) << "echo must be off while the password is typed";
+    EXPECT_TRUE(r.echo_after) << "the terminal's echo must be restored";
+    EXPECT_FALSE(has(r.output, kPassword)) << r.output;
+    EXPECT_TRUE(has(r.output, "Added " + computer("DM03") + " to " + kGroupDn)) << r.output;
+    EXPECT_TRUE(contains(members_of(uri, kGroupDn), computer("DM03")));
+}
+
+TEST_F(SlapdPrompt, WrongPasswordIsABindErrorAndChangesNothing)
+{
+    const std::string wrong = "wrong-Secret-42";
+    auto r = run_on_pty(resolve(true), prompt(), wrong + "\n");
+    ASSERT_TRUE(r.prompted) << r.output;
+    ASSERT_TRUE(WIFEXITED(r.status)) << r.output;
+    EXPECT_EQ(1, WEXITSTATUS(r.status)) << r.output;
+    EXPECT_TRUE(has(r.output, std::string("bind as ") + kAdmin)) << r.output;
+    EXPECT_TRUE(has(r.output, "Invalid credentials")) << r.output;
+    EXPECT_FALSE(has(r.output, wrong)) << r.output;
+    EXPECT_FALSE(r.echo_during_prompt);
+    EXPECT_TRUE(r.echo_after);
+    EXPECT_FALSE(contains(members_of(uri, kGroupDn), computer("DM03")));
+}
+
+TEST_F(SlapdPrompt, CtrlCAtThePromptRestoresTheEchoAndChangesNothing)
+{
+    /* ^C (the terminal's VINTR) makes the line discipline send SIGINT. */
+    auto r = run_on_pty(resolve(true), prompt(), "half-typed\x03");
+    ASSERT_TRUE(r.prompted) << r.output;
+    ASSERT_TRUE(WIFSIGNALED(r.status)) << r.output;
+    EXPECT_EQ(SIGINT, WTERMSIG(r.status));
+    EXPECT_FALSE(r.echo_during_prompt);
+    EXPECT_TRUE(r.echo_after) << "the SIGINT handler must restore the echo";
+    EXPECT_FALSE(has(r.output, "half-typed")) << r.output;
+    EXPECT_FALSE(contains(members_of(uri, kGroupDn), computer("DM03")));
+}
+
+TEST_F(SlapdPrompt, NoTerminalAndNoPasswordFileIsAConfigurationError)
+{
+    /* The password on a pipe is refused: only a terminal (or the file) may give it. */
+    auto r = run_on_pipes(resolve(true), std::string(kPassword) + "\n");
+    ASSERT_TRUE(WIFEXITED(r.status)) << r.output;
+    EXPECT_EQ(2, WEXITSTATUS(r.status)) << r.output;
+    EXPECT_TRUE(has(r.output, "set ldap-password-file or run interactively")) << r.output;
+    EXPECT_FALSE(has(r.output, "LDAP password for")) << r.output;
+    EXPECT_FALSE(contains(members_of(uri, kGroupDn), computer("DM03")));
+}
+
+TEST_F(SlapdPrompt, DryRunSaysThePasswordWillBeAskedAndAsksNothing)
+{
+    auto r = run_on_pipes(resolve(false), "");
+    ASSERT_TRUE(WIFEXITED(r.status)) << r.output;
+    EXPECT_EQ(0, WEXITSTATUS(r.status)) << r.output;
+    EXPECT_TRUE(has(r.output, std::string("with --apply the password for ") + kAdmin +
+                                  " is asked on the terminal"))
+        << r.output;
+    EXPECT_TRUE(has(r.output, "add: member\nmember: " + computer("DM03"))) << r.output;
+    EXPECT_TRUE(has(r.output, "Dry run: nothing changed (add --apply).")) << r.output;
+    EXPECT_FALSE(contains(members_of(uri, kGroupDn), computer("DM03")));
+}
+
+TEST_F(SlapdPrompt, PasswordFileStillWinsOverThePrompt)
+{
+    mdmtest::write_file(conf,
+                        mdmtest::read_file(conf) + "ldap-password-file " + password_file + "\n");
+    auto r = run_on_pipes(resolve(true), "");
+    ASSERT_TRUE(WIFEXITED(r.status)) << r.output;
+    EXPECT_EQ(0, WEXITSTATUS(r.status)) << r.output;
+    EXPECT_FALSE(has(r.output, "LDAP password for")) << r.output;
+    EXPECT_TRUE(contains(members_of(uri, kGroupDn), computer("DM03")));
 }
 
 } // namespace
