@@ -60,15 +60,21 @@ static BOOL WINAPI secret_on_ctrl(DWORD type)
 /* Writes UTF-8 text to the console (converted to UTF-16); errors are ignored. */
 static void console_write(const char *text)
 {
-    HANDLE h = GetStdHandle(STD_ERROR_HANDLE);
+    HANDLE h = GetStdHandle(STD_ERROR_HANDLE), own = INVALID_HANDLE_VALUE;
     wchar_t wide[512];
     DWORD mode, written;
 
-    /* Not a console (stderr redirected): the prompt goes nowhere rather than into a file. */
-    if (h == NULL || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode))
-        return;
-    if (mdm_win_utf8_to_wide(text, wide, sizeof(wide) / sizeof(wide[0])) == 0)
+    /* stderr redirected: the console itself, so that the prompt is seen, not saved in a file. */
+    if (h == NULL || h == INVALID_HANDLE_VALUE || !GetConsoleMode(h, &mode)) {
+        own = CreateFileW(L"CONOUT$", GENERIC_READ | GENERIC_WRITE,
+                          FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING, 0, NULL);
+        h = own;
+    }
+    if (h != INVALID_HANDLE_VALUE &&
+        mdm_win_utf8_to_wide(text, wide, sizeof(wide) / sizeof(wide[0])) == 0)
         WriteConsoleW(h, wide, (DWORD)wcslen(wide), &written, NULL);
+    if (own != INVALID_HANDLE_VALUE)
+        CloseHandle(own);
 }
 
 int mdm_os_read_secret(const char *prompt, char *out, size_t size, struct mdm_err *err)
