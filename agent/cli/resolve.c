@@ -38,7 +38,7 @@ static const char resolve_usage[] =
     "           password on the terminal (not echoed; never from the command line nor\n"
     "           a redirected standard input); with no terminal it stops with exit\n"
     "           status 2. The dry run asks nothing and reads the directory anonymously\n"
-    "           (Windows: as this computer).\n"
+    "           (Windows: a Negotiate bind as the account running it).\n"
     "\n"
     "  -c, --config FILE   configuration (default %s if it exists)\n"
     "  --apply             make the change (default: dry run)\n"
