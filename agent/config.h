@@ -39,6 +39,18 @@ extern "C" {
 #define MDM_DEFAULT_ENROLLMENT_PORT 8445
 #define MDM_DEFAULT_DM_ADMIN_PORT   8446
 
+/* diag-interval: 0 (off, the default) or MIN..MAX seconds. */
+#define MDM_DIAG_INTERVAL_MIN 60u
+#define MDM_DIAG_INTERVAL_MAX 86400u
+/*
+ * Test hook: when this environment variable holds a number of seconds from
+ * 1 to MDM_DIAG_INTERVAL_MIN, it replaces the lower bound of diag-interval,
+ * so an end-to-end test can run the periodic diagnoser every second. Only
+ * the bound changes; the directive's unit and the agent's scheduling are the
+ * ones production uses. Not for production configurations.
+ */
+#define MDM_DIAG_INTERVAL_MIN_ENV "MDM_TEST_DIAG_INTERVAL_MIN"
+
 /* A standard Net-SNMP directive, kept verbatim for the SNMP layer. */
 struct mdm_config_snmp_line {
     char *directive;
@@ -60,6 +72,7 @@ struct mdm_config {
     char *enrollment_address;     /* its IP address when given: enrollment-server NAME ADDRESS */
     char *dm_server;              /* this DM server's admin host (default: 127.0.0.1) */
     char *diag_skip;              /* diag-skip: check names not to run, space-separated */
+    unsigned diag_interval;       /* diag-interval: seconds between re-diagnoses in error; 0 off */
     unsigned enrollment_ports[2]; /* Enrollment Server admin port, DM server admin port */
     char *ad_group;
     char *ldap_uri;

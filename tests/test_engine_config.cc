@@ -1,6 +1,8 @@
 // test_engine_config.cc - mdmhealth.conf directives and their error messages.
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <string>
 
 #include "config.h"
@@ -40,6 +42,71 @@ TEST(Config, DefaultsWithoutDirectives)
     EXPECT_EQ(nullptr, c.cfg->pack_path);
     EXPECT_FALSE(c.cfg->has_source);
     EXPECT_EQ(0u, c.cfg->snmp_line_count);
+    EXPECT_EQ(0u, c.cfg->diag_interval); // off
+}
+
+/* Sets an environment variable for the life of the object (the diag-interval test hook). */
+struct ScopedEnv {
+    const char *name;
+    ScopedEnv(const char *n, const char *value) : name(n)
+    {
+#ifdef _WIN32
+        _putenv_s(name, value);
+#else
+        setenv(name, value, 1);
+#endif
+    }
+    ~ScopedEnv()
+    {
+#ifdef _WIN32
+        _putenv_s(name, "");
+#else
+        unsetenv(name);
+#endif
+    }
+};
+
+TEST(Config, DiagIntervalAcceptsOffOrTheBoundsInSeconds)
+{
+    for (const char *v : {"0", "60", "3600", "86400"}) {
+        Conf c(std::string("diag-interval ") + v + "\n");
+        ASSERT_EQ(0, c.rc) << v << ": " << c.err.msg;
+        EXPECT_EQ(std::stoul(v), c.cfg->diag_interval) << v;
+    }
+    const char *bad[] = {"",    "59",  "1",      "86401", "-60",
+                         "+60", "60s", "60 120", "sixty", "99999999999999999999"};
+    for (const char *v : bad) {
+        Conf c(std::string("channel x\ndiag-interval ") + v + "\n");
+        EXPECT_EQ(MDM_EINVAL, c.rc) << v;
+        EXPECT_NE(std::string::npos,
+                  std::string(c.err.msg).find(
+                      c.path + ":2: diag-interval needs 0 (off) or a number of seconds from "
+                               "60 to 86400"))
+            << v << ": " << c.err.msg;
+    }
+}
+
+// The test hook lowers the bound (so end-to-end tests can use 1 s) and
+// nothing else; a value outside 1..60 is ignored.
+TEST(Config, DiagIntervalTestHookLowersOnlyTheLowerBound)
+{
+    {
+        ScopedEnv hook(MDM_DIAG_INTERVAL_MIN_ENV, "1");
+        Conf one("diag-interval 1\n");
+        ASSERT_EQ(0, one.rc) << one.err.msg;
+        EXPECT_EQ(1u, one.cfg->diag_interval);
+        Conf high("diag-interval 86401\n");
+        EXPECT_EQ(MDM_EINVAL, high.rc);
+        EXPECT_NE(std::string::npos, std::string(high.err.msg).find("from 1 to 86400"))
+            << high.err.msg;
+    }
+    for (const char *v : {"0", "61", "x", "1x"}) {
+        ScopedEnv hook(MDM_DIAG_INTERVAL_MIN_ENV, v);
+        Conf c("diag-interval 1\n");
+        EXPECT_EQ(MDM_EINVAL, c.rc) << "hook " << v;
+    }
+    Conf unset("diag-interval 1\n");
+    EXPECT_EQ(MDM_EINVAL, unset.rc);
 }
 
 TEST(Config, EveryDirective)

@@ -127,6 +127,11 @@ int mdm_cmd_check(int argc, char **argv)
            cfg->enrollment_server ? cfg->enrollment_server : "(not set)", cfg->enrollment_ports[0],
            cfg->enrollment_ports[1]);
     printf("  ad-group: %s\n", cfg->ad_group);
+    if (cfg->diag_interval > 0)
+        printf("  diag-interval: %u s (re-diagnosis while a monitor is in error)\n",
+               cfg->diag_interval);
+    else
+        printf("  diag-interval: off (diagnosis once per alert)\n");
     if (cfg->snmp_line_count > 0)
         printf("  %zu SNMP directive(s) for the agent\n", cfg->snmp_line_count);
     else

@@ -22,12 +22,12 @@ static char first_error[MDM_ERR_MSG_MAX];
 
 /* mdmhealth's own directives: parsed by config.c, only made known to Net-SNMP here. */
 static const char *const own_directives[] = {
-    "pack",        "channel",      "source",
-    "target",      "state-dir",    "enrollment-server",
-    "dm-server",   "diag-skip",    "enrollment-ports",
-    "ad-group",    "ldap-uri",     "ldap-base",
-    "computer-dn", "ldap-bind-dn", "ldap-password-file",
-    NULL,
+    "pack",          "channel",      "source",
+    "target",        "state-dir",    "enrollment-server",
+    "dm-server",     "diag-skip",    "enrollment-ports",
+    "ad-group",      "ldap-uri",     "ldap-base",
+    "computer-dn",   "ldap-bind-dn", "ldap-password-file",
+    "diag-interval", NULL,
 };
 
 static void ignore_directive(const char *token, char *line)
