@@ -519,7 +519,8 @@ std::string MdmAgent::start(int timeout_ms)
 {
     std::string log_path = dir_ + "/mdm-" + std::to_string(++starts_) + ".log";
     std::vector<std::string> argv = {MDM_BINARY, "run", "-c", config_, "-f"};
-    if (!proc_.start(argv, {}, log_path))
+    argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+    if (!proc_.start(argv, extra_env_, log_path))
         return "cannot start " MDM_BINARY;
     bool ready = wait_until(
         [&] { return !proc_.running() || contains(proc_.log(), "event source: xml-follow"); },

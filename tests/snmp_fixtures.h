@@ -219,6 +219,12 @@ class MdmAgent
     std::string start(int timeout_ms = 10000);
     /* Appends one event line to the followed file (one write). */
     void append(const std::string &event_xml_line);
+    /* Extra arguments of `mdmhealth run` (e.g. "--debug") and "NAME=VALUE" for the next starts. */
+    void set_run_extra(const std::vector<std::string> &args, const std::vector<std::string> &env)
+    {
+        extra_args_ = args;
+        extra_env_ = env;
+    }
     Process &process()
     {
         return proc_;
@@ -236,6 +242,7 @@ class MdmAgent
 
   private:
     std::string dir_, events_, config_;
+    std::vector<std::string> extra_args_, extra_env_;
     Process proc_;
     int starts_ = 0;
 };

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <functional>
 #include <iostream>
@@ -931,6 +932,171 @@ TEST_F(SnmpAgentTest, SilentV3InformManagerDelaysNeitherOtherDestinationsNorQuer
     EXPECT_EQ(std::string::npos, log.find("engine ID discovery")) << log;
     EXPECT_EQ(std::string::npos, log.find("cannot open the session")) << log;
     EXPECT_EQ("Gauge32: 1", get_v2c(oids::agent_scalar(oids::kNotificationsPending)));
+}
+
+} // namespace
+
+// --- 10. diag-interval: re-diagnosis while a monitor is in error ----------------------
+
+namespace
+{
+
+size_t occurrences(const std::string &text, const std::string &what)
+{
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        n++;
+    return n;
+}
+
+// Real: mdmhealth, snmptrapd, snmpget, and an `openssl s_server -www` (a real
+// TLS server) on the loopback port that the https checks target, started and
+// stopped between runs so that the diagnosis changes. The interval is 1 s
+// through the documented test hook MDM_TEST_DIAG_INTERVAL_MIN, which only
+// lowers the directive's lower bound. The agent runs with --debug so that
+// every periodic run is visible in its log.
+TEST_F(SnmpAgentTest, DiagIntervalRediagnosesAndNotifiesOnlyWhenTheDiagnosisChanges)
+{
+    const std::string openssl = "/usr/bin/openssl";
+    if (access(openssl.c_str(), X_OK) != 0)
+        GTEST_SKIP() << openssl << " is not installed";
+    auto gen = mdmtest::run_program({openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                     "-days", "1", "-subj", "/CN=enroll.test", "-keyout",
+                                     dir_ + "/key.pem", "-out", dir_ + "/cert.pem"});
+    ASSERT_EQ(0, gen.status) << gen.err;
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    const int https = snmptest::free_tcp_port(); // closed until s_server listens on it
+    std::string lines;
+    agent_->set_run_extra({"--debug"}, {"MDM_TEST_DIAG_INTERVAL_MIN=1"});
+    // First without diag-interval: the reload below turns it on.
+    ASSERT_EQ("", start_agent([&](int port) {
+                  lines = "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                          "\nrocommunity secret 127.0.0.1\n"
+                          "trap2sink " +
+                          sink +
+                          " traps\n"
+                          "enrollment-server 127.0.0.1\n"
+                          "enrollment-ports " +
+                          std::to_string(https) + " " + std::to_string(https) +
+                          "\n"
+                          "diag-skip ping-gateway ping-dns-servers ping-loopback "
+                          "ping-enrollment-ip ping-enrollment-fqdn\n";
+                  return lines;
+              }));
+    const std::string diagnosis_oid = oids::kRoot + ".0.3";
+    auto diagnoses = [&] {
+        return count(trapd_.notifications(), "community traps", diagnosis_oid);
+    };
+    agent_->append(failure_event(701));
+    ASSERT_TRUE(trapd_.wait_for([&](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", diagnosis_oid) >= 1;
+    })) << dump(trapd_.notifications());
+    const auto first = trapd_.notifications();
+    std::string row;
+    for (const auto &v : find(first, "community traps", diagnosis_oid)->vars)
+        if (v.first.rfind(oids::kRoot + ".1.3.1.2.", 0) == 0)
+            row = v.first.substr((oids::kRoot + ".1.3.1.2.").size());
+    ASSERT_FALSE(row.empty());
+    const std::string last_run_oid = oids::kRoot + ".1.3.1.7." + row;
+    const std::string first_run = get_v2c(last_run_oid);
+    ASSERT_NE("", first_run);
+
+    // SIGHUP picks up the interval; the row in error is re-diagnosed every second.
+    agent_->configure(lines + "diag-interval 1\n");
+    agent_->process().signal(SIGHUP);
+    ASSERT_TRUE(agent_->wait_log("re-diagnosing every 1 s")) << agent_->log();
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return occurrences(agent_->log(), "diagnosis for " + kComputer + ": unchanged") >= 3;
+        },
+        20000))
+        << agent_->log();
+    EXPECT_GE(occurrences(agent_->log(), "diagnoser: periodic run"), 3u);
+    // The same diagnosis three times: mdmDiagTable is refreshed, nobody is notified again.
+    EXPECT_NE(first_run, get_v2c(last_run_oid));
+    EXPECT_EQ(1u, diagnoses()) << dump(trapd_.notifications());
+
+    // The Enrollment Server starts answering HTTPS: the network diagnosis goes away.
+    snmptest::Process tls;
+    ASSERT_TRUE(
+        tls.start({openssl, "s_server", "-www", "-accept", "127.0.0.1:" + std::to_string(https),
+                   "-cert", dir_ + "/cert.pem", "-key", dir_ + "/key.pem"},
+                  {}, dir_ + "/s_server.log"));
+    ASSERT_TRUE(trapd_.wait_for(
+        [&](const std::vector<Notification> &ns) {
+            return count(ns, "community traps", diagnosis_oid) >= 2;
+        },
+        20000))
+        << dump(trapd_.notifications()) << agent_->log() << tls.log();
+    {
+        auto ns = trapd_.notifications();
+        const Notification *changed = nullptr;
+        for (const auto &n : ns)
+            if (from(n, "community traps") && n.trap_oid == diagnosis_oid)
+                changed = &n; // the last one
+        ASSERT_NE(nullptr, changed);
+        std::string diagnosis = "<absent>";
+        for (const auto &v : changed->vars)
+            if (v.first.rfind(oids::kRoot + ".1.3.1.5.", 0) == 0)
+                diagnosis = changed->value(v.first);
+        EXPECT_EQ("", diagnosis) << changed->raw; // none of the article's causes
+        EXPECT_EQ("701", changed->value(col(oids::kLastRecordId)));
+        EXPECT_EQ(kComputer, changed->value(col(oids::kTarget)));
+    }
+    EXPECT_TRUE(agent_->wait_log("diagnosis for " + kComputer +
+                                 ": changed, now none of the knowledge article's causes found"));
+
+    // And back: the port closes, the network diagnosis returns, one more notification.
+    tls.stop();
+    ASSERT_TRUE(trapd_.wait_for(
+        [&](const std::vector<Notification> &ns) {
+            return count(ns, "community traps", diagnosis_oid) >= 3;
+        },
+        20000))
+        << dump(trapd_.notifications()) << agent_->log();
+    EXPECT_TRUE(agent_->wait_log("diagnosis for " + kComputer +
+                                 ": changed, now The Device Management Machine cannot connect"));
+
+    // The alert resolves: the periodic runs stop.
+    agent_->append(success_event(702));
+    ASSERT_TRUE(agent_->wait_log("no monitor row in error; periodic runs stop")) << agent_->log();
+    const size_t runs = occurrences(agent_->log(), "diagnoser: periodic run");
+    // A bounded wait of three intervals in which no run may start (a negative
+    // check cannot be a poll for success).
+    EXPECT_FALSE(wait_until(
+        [&] { return occurrences(agent_->log(), "diagnoser: periodic run") > runs; }, 3000))
+        << agent_->log();
+    EXPECT_EQ(0, agent_->stop());
+    // Net-SNMP reads the same file: it must know the directive as one of ours.
+    EXPECT_EQ(std::string::npos, agent_->log().find("Unknown token")) << agent_->log();
+    auto ns = trapd_.notifications();
+    EXPECT_EQ(3u, count(ns, "community traps", diagnosis_oid)) << dump(ns);
+    EXPECT_EQ(1u, count(ns, "community traps", oids::kAlertRaised)) << dump(ns);
+    EXPECT_EQ(1u, count(ns, "community traps", oids::kAlertResolved)) << dump(ns);
+}
+
+TEST_F(SnmpAgentTest, CheckShowsDiagIntervalAndRefusesOneOutOfRange)
+{
+    agent_->configure("rocommunity secret 127.0.0.1\ndiag-interval 300\n");
+    auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.out.find("diag-interval: 300 s")) << r.out;
+    EXPECT_EQ(std::string::npos, r.err.find("Unknown token")) << r.err;
+
+    agent_->configure("rocommunity secret 127.0.0.1\n");
+    r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos, r.out.find("diag-interval: off")) << r.out;
+
+    // Lines 1-3 are the comment, source and state-dir.
+    agent_->configure("diag-interval 30\n");
+    r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+    EXPECT_EQ(2, r.status) << r.out << r.err;
+    EXPECT_NE(std::string::npos,
+              r.err.find(agent_->config_path() +
+                         ":4: diag-interval needs 0 (off) or a number of seconds from 60 to 86400"))
+        << r.err;
 }
 
 } // namespace

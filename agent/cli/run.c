@@ -124,7 +124,25 @@ struct agent {
     struct mdm_notice diag_trigger; /* the alert the run is for */
     struct mdm_notice diag_next;    /* the latest alert raised during the run */
     bool diag_off_logged;
+
+    /*
+     * diag-interval: while a row is in error (its alert open), the diagnoser
+     * runs again cfg->diag_interval seconds after the end of the previous
+     * run, at diag_periodic_at (monotonic ms; 0 = none planned). A run
+     * notifies a row only when its set of diagnoses differs from the last one
+     * sent for the row's alert, kept in diag_sent[row - 1]: 0 = nothing sent
+     * yet, else DIAG_SENT | diagnosis_set(). The rows are those of the
+     * engine; a reload keeps them (same pack, same rows), an alert raised or
+     * resolved forgets the row's entry.
+     */
+    int64_t diag_periodic_at;
+    bool diag_periodic;    /* the run under way is a periodic one */
+    bool diag_periodic_on; /* periodic runs planned (logged when they start and stop) */
+    unsigned char *diag_sent;
+    size_t diag_sent_count;
 };
+
+#define DIAG_SENT 0x80u
 
 /* The state file's extra lines: the outbox, then the positions of the remote sources. */
 static int state_save_cb(void *ctx, struct mdm_buf *buf)
@@ -239,17 +257,111 @@ static void diagnosis_done(struct mdm_diag_report *report, void *ctx)
     mdm_wakeup_post(a->wake);
 }
 
-static void start_diagnosis(struct agent *a)
+static void plan_periodic(struct agent *a);
+
+/* Starts a run for a->diag_trigger, or with periodic a re-diagnosis of every row in error. */
+static void start_diagnosis(struct agent *a, bool periodic)
 {
     struct mdm_diag_options opt;
 
     mdm_diag_options_from_config(a->cfg, &opt);
+    a->diag_periodic_at = 0;
     if (mdm_diag_start(&opt, diagnosis_done, a) != 0) {
         mdm_log(MDM_LOG_ERROR, "cannot start the diagnoser (out of memory or threads)");
+        plan_periodic(a); /* with diag-interval, try again after it */
         return;
     }
     a->diag_running = true;
-    mdm_log(MDM_LOG_INFO, "diagnoser: checking why %s is in error", a->diag_trigger.target);
+    a->diag_periodic = periodic;
+    if (periodic)
+        mdm_log(MDM_LOG_DEBUG, "diagnoser: periodic run (diag-interval %u s)",
+                a->cfg->diag_interval);
+    else
+        mdm_log(MDM_LOG_INFO, "diagnoser: checking why %s is in error", a->diag_trigger.target);
+}
+
+/* True for a row in error: its alert is open (raised and not resolved yet). */
+static bool row_in_error(const struct mdm_instance *inst)
+{
+    return inst->state.alert_active;
+}
+
+static size_t rows_in_error(struct agent *a)
+{
+    size_t n = 0, count = mdm_engine_instance_count(a->engine);
+
+    for (size_t i = 0; i < count; i++)
+        if (row_in_error(mdm_engine_instance(a->engine, i)))
+            n++;
+    return n;
+}
+
+/*
+ * Plans the next periodic run after a run ended, a reload or a resolution:
+ * interval seconds from now while some row is in error and no run is under
+ * way (its end plans the next one); otherwise none.
+ */
+static void plan_periodic(struct agent *a)
+{
+    a->diag_periodic_at = 0;
+    if (a->diag_running)
+        return;
+    if (a->cfg->diag_interval == 0 || a->cfg->enrollment_server == NULL) {
+        if (a->diag_periodic_on)
+            mdm_log(MDM_LOG_INFO, "diagnoser: periodic runs stop (diag-interval 0 or no "
+                                  "enrollment-server)");
+        a->diag_periodic_on = false;
+        return;
+    }
+    if (rows_in_error(a) == 0) {
+        if (a->diag_periodic_on)
+            mdm_log(MDM_LOG_INFO, "diagnoser: no monitor row in error; periodic runs stop");
+        a->diag_periodic_on = false;
+        return;
+    }
+    a->diag_periodic_at = mdm_os_monotonic_ms() + (int64_t)a->cfg->diag_interval * 1000;
+    if (!a->diag_periodic_on)
+        mdm_log(MDM_LOG_INFO, "diagnoser: re-diagnosing every %u s while a monitor row is in error",
+                a->cfg->diag_interval);
+    a->diag_periodic_on = true;
+}
+
+/* The entry of diag_sent for row (1-based), grown as needed; NULL when out of memory. */
+static unsigned char *sent_entry(struct agent *a, unsigned row)
+{
+    unsigned char *grown;
+
+    if (row == 0)
+        return NULL;
+    if (row > a->diag_sent_count) {
+        grown = mdm_realloc(a->diag_sent, row);
+        if (grown == NULL)
+            return NULL;
+        memset(grown + a->diag_sent_count, 0, row - a->diag_sent_count);
+        a->diag_sent = grown;
+        a->diag_sent_count = row;
+    }
+    return &a->diag_sent[row - 1];
+}
+
+/* An alert of row was raised or resolved: what was sent for the old alert no longer counts. */
+static void forget_sent(struct agent *a, unsigned row)
+{
+    if (row >= 1 && row <= a->diag_sent_count)
+        a->diag_sent[row - 1] = 0;
+}
+
+/*
+ * The set of diagnoses of a report as a bit mask of their ids: the ids are
+ * the diagnosis / resolver name pairs (diag.h), 1..3, below DIAG_SENT.
+ */
+static unsigned diagnosis_set(const struct mdm_diag_report *r)
+{
+    unsigned set = 0;
+
+    for (size_t k = 0; k < r->diagnosis_count; k++)
+        set |= (1u << (unsigned)r->diagnoses[k].id) & ~DIAG_SENT;
+    return set;
 }
 
 /*
@@ -271,25 +383,32 @@ static void request_diagnosis(struct agent *a, const struct mdm_notice *alert)
         return;
     }
     a->diag_trigger = *alert;
-    start_diagnosis(a);
+    start_diagnosis(a, false);
 }
 
-/* Main loop: publishes a finished run in mdmDiagTable and queues mdmDiagnosis. */
-static void take_diagnosis(struct agent *a)
+/*
+ * Publishes a finished run for the alert n (a notice of that alert) in
+ * mdmDiagTable, and queues mdmDiagnosis unless the set of diagnoses is the
+ * one last sent for that alert. A periodic run logs a changed diagnosis at
+ * info; an alert's first diagnosis is a warning, as it always was.
+ */
+static void publish_diagnosis(struct agent *a, struct mdm_notice n,
+                              const struct mdm_diag_report *report, bool periodic)
 {
-    struct mdm_diag_report *report;
     unsigned rows[MDM_CHECKS_MAX];
-    struct mdm_notice n;
+    unsigned set = DIAG_SENT | diagnosis_set(report);
+    unsigned char *sent = sent_entry(a, n.row);
+    enum mdm_log_level level = periodic ? MDM_LOG_INFO : MDM_LOG_WARNING;
+    const char *changed;
 
-    mdm_waitgroup_lock(a->diag_lock);
-    report = a->diag_done;
-    a->diag_done = NULL;
-    mdm_waitgroup_unlock(a->diag_lock);
-    if (report == NULL)
+    mdm_snmp_set_diagnosis(n.target, report, rows);
+    if (sent != NULL && *sent == set) {
+        mdm_log(MDM_LOG_DEBUG, "diagnosis for %s: unchanged (mdmDiagTable refreshed)", n.target);
         return;
-    a->diag_running = false;
-    mdm_snmp_set_diagnosis(a->diag_trigger.target, report, rows);
-    n = a->diag_trigger;
+    }
+    changed = periodic && sent != NULL && *sent != 0 ? "changed, now " : "";
+    if (sent != NULL)
+        *sent = (unsigned char)set;
     n.kind = MDM_NOTICE_DIAGNOSIS;
     for (size_t k = 0; k < report->diagnosis_count; k++) {
         const struct mdm_diagnosis *d = &report->diagnoses[k];
@@ -303,7 +422,7 @@ static void take_diagnosis(struct agent *a)
         }
         mdm_utf8_copy(n.diagnosis, sizeof(n.diagnosis), d->diagnosis);
         mdm_utf8_copy(n.resolver, sizeof(n.resolver), d->resolver);
-        mdm_log(MDM_LOG_WARNING, "diagnosis for %s: %s (%s); resolver: %s", n.target, d->diagnosis,
+        mdm_log(level, "diagnosis for %s: %s%s (%s); resolver: %s", n.target, changed, d->diagnosis,
                 d->because, d->resolver);
         mdm_outbox_push(&a->outbox, &n);
     }
@@ -317,19 +436,68 @@ static void take_diagnosis(struct agent *a)
         mdm_utf8_copy(n.check, sizeof(n.check), report->checks[i].name);
         mdm_utf8_copy(n.detail, sizeof(n.detail), report->checks[i].detail);
         n.diagnosis[0] = n.resolver[0] = '\0';
-        mdm_log(MDM_LOG_WARNING,
-                "diagnosis for %s: none of the knowledge article's causes "
+        mdm_log(level,
+                "diagnosis for %s: %snone of the knowledge article's causes "
                 "found (see mdmDiagTable or mdmhealth diagnose)",
-                n.target);
+                n.target, changed);
         mdm_outbox_push(&a->outbox, &n);
+    }
+}
+
+/* The alert of a row in error as a notice, from the row's state (a periodic run's trigger). */
+static void notice_of_row(struct agent *a, const struct mdm_instance *inst, struct mdm_notice *n)
+{
+    memset(n, 0, sizeof(*n));
+    n->kind = MDM_NOTICE_RAISED;
+    n->row = inst->index;
+    n->health = inst->state.health;
+    n->severity = inst->state.alert_severity;
+    n->priority = inst->def->priority;
+    n->event_id = inst->state.last_event_id;
+    n->record_id = inst->state.last_record_id;
+    n->time_ms = inst->state.last_change_ms;
+    mdm_utf8_copy(n->monitor, sizeof(n->monitor), inst->def->id);
+    mdm_utf8_copy(n->target, sizeof(n->target), mdm_engine_target(a->engine, inst->target));
+    mdm_utf8_copy(n->description, sizeof(n->description), inst->state.last_description);
+}
+
+/*
+ * Main loop: publishes a finished run. A run for an alert is published for
+ * that alert; a periodic run for every row still in error.
+ */
+static void take_diagnosis(struct agent *a)
+{
+    struct mdm_diag_report *report;
+
+    mdm_waitgroup_lock(a->diag_lock);
+    report = a->diag_done;
+    a->diag_done = NULL;
+    mdm_waitgroup_unlock(a->diag_lock);
+    if (report == NULL)
+        return;
+    a->diag_running = false;
+    if (a->diag_periodic) {
+        size_t count = mdm_engine_instance_count(a->engine);
+        for (size_t i = 0; i < count; i++) {
+            const struct mdm_instance *inst = mdm_engine_instance(a->engine, i);
+            struct mdm_notice n;
+            if (!row_in_error(inst))
+                continue;
+            notice_of_row(a, inst, &n);
+            publish_diagnosis(a, n, report, true);
+        }
+    } else {
+        publish_diagnosis(a, a->diag_trigger, report, false);
     }
     mdm_free(report);
     a->dirty = true;
     if (a->diag_again) {
         a->diag_again = false;
         a->diag_trigger = a->diag_next;
-        start_diagnosis(a);
+        start_diagnosis(a, false);
     }
+    /* Measured from the end of this run (or of the alert's run just started). */
+    plan_periodic(a);
 }
 
 static int on_transition(const struct mdm_transition *t, void *ctx)
@@ -360,8 +528,12 @@ static int on_transition(const struct mdm_transition *t, void *ctx)
     mdm_utf8_copy(n.target, sizeof(n.target), t->target);
     mdm_utf8_copy(n.description, sizeof(n.description), t->description ? t->description : "");
     mdm_outbox_push(&a->outbox, &n);
+    if (t->alert == MDM_ALERT_RAISED || t->alert == MDM_ALERT_RESOLVED)
+        forget_sent(a, n.row);
     if (t->alert == MDM_ALERT_RAISED)
         request_diagnosis(a, &n);
+    else if (t->alert == MDM_ALERT_RESOLVED && a->diag_periodic_at != 0 && rows_in_error(a) == 0)
+        plan_periodic(a); /* the engine updated the row before this call: the runs stop */
     return 0;
 }
 
@@ -719,6 +891,8 @@ static void reload(struct agent *a)
     a->pack = pack;
     a->cfg = cfg;
     mdm_snmp_reload();
+    /* A changed diag-interval counts from now; a run under way plans the next at its end. */
+    plan_periodic(a);
     mdm_log(MDM_LOG_INFO, "reloaded: %zu monitor row(s), state kept",
             mdm_engine_instance_count(a->engine));
 }
@@ -763,6 +937,12 @@ static int loop(struct agent *a)
                 open_source(a, s, NULL);
         }
         more = pump(a);
+        if (a->diag_periodic_at != 0 && !a->diag_running && now >= a->diag_periodic_at) {
+            if (rows_in_error(a) > 0)
+                start_diagnosis(a, true);
+            else
+                plan_periodic(a);
+        }
         if (mdm_snmp_outbox_changed())
             a->dirty = true;
         if (a->dirty)
@@ -797,6 +977,12 @@ static int loop(struct agent *a)
                 if (timeout < 0 || w < timeout)
                     timeout = w;
             }
+        }
+        if (a->diag_periodic_at != 0 && !a->diag_running) {
+            int64_t wait = a->diag_periodic_at - now;
+            int w = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
+            if (timeout < 0 || w < timeout)
+                timeout = w;
         }
         mdm_snmp_prepare(&fds, &maxfd, &timeout);
         tv.tv_sec = timeout / 1000;
@@ -918,6 +1104,7 @@ static int run_agent(void *ctx)
         mdm_cli_error("%s: %s", a.config_path, err.msg);
         status = MDM_EXIT_USAGE;
     } else {
+        plan_periodic(&a); /* rows restored in error are re-diagnosed too */
         status = loop(&a);
     }
     mdm_snmp_stop();
@@ -928,6 +1115,7 @@ out:
     free_saved(&a);
     mdm_wakeup_close(a.wake);
     mdm_waitgroup_free(a.diag_lock);
+    mdm_free(a.diag_sent);
     mdm_event_free(&a.ev);
     mdm_engine_free(a.engine);
     mdm_outbox_free(&a.outbox);
