@@ -29,6 +29,8 @@ namespace
 
 const std::string kExe = std::string(MDM_WINDOWS_BUILD_DIR) + "/mdmhealth.exe";
 const std::string kSource = MDM_SOURCE_DIR;
+const std::string kWevtapiDouble =
+    std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
 
 std::string wine_path()
 {
@@ -101,6 +103,19 @@ class WineTest : public ::testing::Test
         std::vector<std::string> argv = {wine_path()};
         argv.insert(argv.end(), args.begin(), args.end());
         return snmptest::run_with_env(argv, wine_env(), timeout_ms);
+    }
+    // mdmhealth.exe and the wevtapi double side by side in dir_/bin, as
+    // Windows loads DLLs (the program's directory first); "" without the double.
+    std::string with_wevtapi_double()
+    {
+        if (!mdmtest::file_exists(kWevtapiDouble))
+            return "";
+        const std::string bin = dir_ + "/bin";
+        mkdir(bin.c_str(), 0700);
+        mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
+        mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(kWevtapiDouble));
+        chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+        return bin;
     }
     std::string dir_;
 };
@@ -236,17 +251,11 @@ namespace
 // with WINEDLLOVERRIDES=wevtapi=n from the program's directory.
 TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
 {
-    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
-    if (!mdmtest::file_exists(dll))
-        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
     if (snmptest::find_program("snmptrapd").empty())
         GTEST_SKIP() << "snmptrapd is not installed";
-    // The program and the double side by side, as Windows loads DLLs.
-    const std::string bin = dir_ + "/bin";
-    mkdir(bin.c_str(), 0700);
-    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
-    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
-    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+    const std::string bin = with_wevtapi_double();
+    if (bin.empty())
+        GTEST_SKIP() << kWevtapiDouble << " (the wevtapi double) is absent";
 
     snmptest::TrapReceiver trapd;
     ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
@@ -307,16 +316,11 @@ TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
 // DM02.contoso.com: no remote computer or RPC is involved.
 TEST_F(WineTest, AgentFollowsTheChannelOfEveryTargetWithItsOwnPosition)
 {
-    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
-    if (!mdmtest::file_exists(dll))
-        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
     if (snmptest::find_program("snmptrapd").empty())
         GTEST_SKIP() << "snmptrapd is not installed";
-    const std::string bin = dir_ + "/bin";
-    mkdir(bin.c_str(), 0700);
-    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
-    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
-    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+    const std::string bin = with_wevtapi_double();
+    if (bin.empty())
+        GTEST_SKIP() << kWevtapiDouble << " (the wevtapi double) is absent";
 
     snmptest::TrapReceiver trapd;
     ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
@@ -399,16 +403,11 @@ TEST_F(WineTest, AgentFollowsTheChannelOfEveryTargetWithItsOwnPosition)
 // RPC_S_SERVER_UNAVAILABLE, as Windows does for a computer that is down.
 TEST_F(WineTest, AnUnreachableTargetDoesNotStopThisComputersSource)
 {
-    const std::string dll = std::string(MDM_WINDOWS_BUILD_DIR) + "/tests/windows/wevtapi.dll";
-    if (!mdmtest::file_exists(dll))
-        GTEST_SKIP() << dll << " (the wevtapi double) is absent";
     if (snmptest::find_program("snmptrapd").empty())
         GTEST_SKIP() << "snmptrapd is not installed";
-    const std::string bin = dir_ + "/bin";
-    mkdir(bin.c_str(), 0700);
-    mdmtest::write_file(bin + "/mdmhealth.exe", mdmtest::read_file(kExe));
-    mdmtest::write_file(bin + "/wevtapi.dll", mdmtest::read_file(dll));
-    chmod((bin + "/mdmhealth.exe").c_str(), 0755);
+    const std::string bin = with_wevtapi_double();
+    if (bin.empty())
+        GTEST_SKIP() << kWevtapiDouble << " (the wevtapi double) is absent";
 
     snmptest::TrapReceiver trapd;
     ASSERT_EQ("", trapd.start(dir_ + "/trapd", "authCommunity log,execute,net wine\n"));
