@@ -100,6 +100,10 @@ class WineMsi : public ::testing::Test
         ASSERT_EQ(0, wine_tool({"reg", "add", env_key, "/v", "MDM_WEVTAPI_DOUBLE_FILE", "/t",
                                 "REG_SZ", "/d", "Z:" + events_, "/f"})
                          .status);
+        /* As tests/wine-prefix-setup.sh: a service start may take long on a busy machine. */
+        ASSERT_EQ(0, wine_tool({"reg", "add", "HKLM\\System\\CurrentControlSet\\Control", "/v",
+                                "ServicesPipeTimeout", "/t", "REG_DWORD", "/d", "60000", "/f"})
+                         .status);
         ASSERT_EQ(0, wine_tool({"reg", "add", "HKCU\\Software\\Wine\\DllOverrides", "/v", "wevtapi",
                                 "/t", "REG_SZ", "/d", "native", "/f"})
                          .status);
