@@ -21,6 +21,7 @@ using mdmtest::event_xml;
 
 struct Outcome {
     std::vector<unsigned long long> records; // EventRecordIDs returned, in order
+    std::vector<unsigned> ids;               // their EventIDs
     std::vector<std::string> errors;         // EBADRECORD messages, in order
     int last = 0;                            // the code that ended the loop
 };
@@ -36,6 +37,7 @@ Outcome drain(struct mdm_source *src, size_t limit = 100000)
         int rc = mdm_source_next(src, &ev, &err);
         if (rc == 0) {
             o.records.push_back(ev.record_id);
+            o.ids.push_back(ev.event_id);
         } else if (rc == MDM_EBADRECORD) {
             o.errors.push_back(err.msg);
         } else {
@@ -190,6 +192,108 @@ TEST_F(XmlSource, OversizeEventIsSkippedAndTheRestIsRead)
     EXPECT_NE(std::string::npos, o.errors[1].find("larger than the 1 MiB limit")) << o.errors[1];
 }
 
+// Constructs that never end (or end past the 1 MiB event cap): the scanner
+// must give up on each once, report it once, and find the next event, at a
+// cost linear in the input (it once rescanned the buffer from the start of
+// the construct on every read: 1.1 MB of "<!--" stalled the agent ~100 s).
+struct Unterminated {
+    const char *name;
+    std::string opener; // written once
+    std::string filler; // repeated to the wanted size
+    const char *cause;  // in the damage message
+};
+
+const std::string kEventNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
+
+std::vector<Unterminated> unterminated_cases()
+{
+    return {
+        {"comment openers", "", "<!--", "unterminated comment"},
+        {"CDATA section", "<![CDATA[", "cdata ", "unterminated CDATA section"},
+        {"processing instruction", "<?pi ", "data ", "unterminated processing instruction"},
+        {"quoted attribute", "<Events a=\"", "value ", "unterminated tag"},
+        {"event with a comment inside", "<Event " + kEventNs + "><System><!--", "<!--",
+         "larger than the 1 MiB limit"},
+        {"event with a CDATA inside", "<Event " + kEventNs + "><System><![CDATA[", "cdata ",
+         "larger than the 1 MiB limit"},
+        {"event with an open attribute", "<Event " + kEventNs + "><System a='", "value ",
+         "larger than the 1 MiB limit"},
+    };
+}
+
+std::string garbage_of(const Unterminated &c, size_t size)
+{
+    std::string g = c.opener;
+    while (g.size() < size)
+        g += c.filler;
+    return g;
+}
+
+std::string event_1003(unsigned long long record = 1003)
+{
+    return event_xml("Device Manager", 1003, record, "DM01");
+}
+
+TEST_F(XmlSource, UnterminatedConstructsAreSkippedOnceAndTheNextEventIsRead)
+{
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        std::string garbage = garbage_of(c, 4 * MDM_EVENT_XML_MAX + 5);
+        std::string head = ev(1) + "\n";
+        Outcome o = read_text(head + garbage + event_1003(), "unterminated.xml");
+        EXPECT_EQ((std::vector<unsigned long long>{1, 1003}), o.records);
+        EXPECT_EQ((std::vector<unsigned>{1004, 1003}), o.ids);
+        ASSERT_EQ(1u, o.errors.size()) << o.errors[1];
+        EXPECT_NE(std::string::npos,
+                  o.errors[0].find(path + ":3: event at byte " + std::to_string(head.size())))
+            << o.errors[0];
+        EXPECT_NE(std::string::npos, o.errors[0].find(c.cause)) << o.errors[0];
+        EXPECT_EQ(MDM_EOF, o.last);
+    }
+}
+
+TEST_F(XmlSource, UnterminatedConstructAtTheEndIsReportedOnce)
+{
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        // Under the cap (seen whole at the end) and over it.
+        for (size_t size : {size_t(300), size_t(MDM_EVENT_XML_MAX + 70000)}) {
+            Outcome o = read_text(ev(1) + garbage_of(c, size), "end.xml");
+            EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+            ASSERT_EQ(1u, o.errors.size()) << size << ": " << o.errors[1];
+            EXPECT_NE(std::string::npos,
+                      o.errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
+                << o.errors[0];
+            EXPECT_EQ(MDM_EOF, o.last);
+        }
+    }
+}
+
+TEST_F(XmlSource, ManyMegabytesOfCommentOpenersCostLinearTimeAndMemory)
+{
+    // The reported stall: megabytes of "<!--", then a valid 1003.
+    const size_t size = 16u * 1024 * 1024;
+    std::string garbage = garbage_of(unterminated_cases()[0], size);
+    path = dir + "/stall.xml";
+    mdmtest::write_file(path, garbage + event_1003());
+    struct mdm_source *src = nullptr;
+    struct mdm_err err;
+    ASSERT_EQ(0, mdm_source_open(&src, MDM_SOURCE_XML, path.c_str(), &err)) << err.msg;
+    Outcome o = drain(src);
+    EXPECT_EQ((std::vector<unsigned long long>{1003}), o.records);
+    ASSERT_EQ(1u, o.errors.size());
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ":1: event at byte 0: unterminated"))
+        << o.errors[0];
+    struct mdm_source_scan_work work;
+    mdm_source_scan_work(src, &work);
+    EXPECT_EQ(garbage.size() + event_1003().size(), work.bytes_read);
+    EXPECT_LE(work.bytes_examined, 4 * work.bytes_read);
+    EXPECT_LE(work.bytes_moved, work.bytes_read);
+    // Outside an event nothing needs keeping: the construct is dropped as it streams.
+    EXPECT_LE(work.buffer_peak, 2u * 64 * 1024);
+    mdm_source_close(src);
+}
+
 TEST_F(XmlSource, Utf16IsRefusedWithTheFix)
 {
     Outcome o = read_text(std::string("\xFF\xFE<\0E\0", 6));
@@ -221,8 +325,11 @@ TEST_F(XmlSource, PositionResumesAfterTheLastEvent)
     ASSERT_EQ(0, mdm_source_next(src, &e, &err));
     EXPECT_EQ(2u, e.record_id);
     ASSERT_EQ(0, mdm_source_position(src, pos, sizeof(pos)));
-    // Just past the second </Event> (each event is followed by a newline).
-    EXPECT_EQ(std::to_string(2 * ev(1).size() - 1), pos);
+    // Just past the second </Event> (each event is followed by a newline),
+    // then the file's identity: device:inode and the head's length and hash.
+    std::string p = pos;
+    EXPECT_EQ(std::to_string(2 * ev(1).size() - 1) + ";id=", p.substr(0, p.find('=') + 1)) << p;
+    EXPECT_NE(std::string::npos, p.find(";head=" + std::to_string(3 * ev(1).size()) + ":")) << p;
     mdm_source_close(src);
 
     ASSERT_EQ(0, mdm_source_open(&src, MDM_SOURCE_XML, path.c_str(), &err)) << err.msg;
@@ -330,6 +437,50 @@ TEST_F(FollowSource, RotationAndTruncationAreFollowed)
     EXPECT_EQ((std::vector<unsigned long long>{20}), o.records);
     EXPECT_TRUE(o.errors.empty()) << o.errors[0];
     mdm_source_close(src);
+}
+
+TEST_F(FollowSource, GarbageAppendedInPiecesCostsLinearWorkAndIsReportedOnce)
+{
+    // 8 MiB of each kind of unterminated construct appended 64 KiB at a time,
+    // each append read at once (as the agent does on every inotify wake-up),
+    // then a 1003. The work is counted, not timed: the old scanner looked at
+    // the whole pending construct again after every append (quadratic).
+    const size_t piece = 64u * 1024, total = 8u * 1024 * 1024;
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        path = dir + "/garbage-" + std::to_string(&c - &unterminated_cases()[0]) + ".xml";
+        mdmtest::write_file(path, ev(1));
+        struct mdm_source *src = open_follow();
+        ASSERT_NE(nullptr, src);
+        Outcome o = drain(src);
+        EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+        std::string garbage = garbage_of(c, total);
+        std::vector<std::string> errors;
+        struct mdm_source_scan_work work;
+        for (size_t at = 0; at < garbage.size(); at += piece) {
+            append(path, garbage.substr(at, piece));
+            o = drain(src);
+            EXPECT_TRUE(o.records.empty());
+            EXPECT_EQ(MDM_EAGAIN, o.last);
+            errors.insert(errors.end(), o.errors.begin(), o.errors.end());
+            mdm_source_scan_work(src, &work);
+            ASSERT_LE(work.bytes_examined, 4 * work.bytes_read)
+                << "after " << work.bytes_read << " bytes";
+            ASSERT_LE(work.bytes_moved, 4 * work.bytes_read)
+                << "after " << work.bytes_read << " bytes";
+        }
+        EXPECT_LE(work.buffer_peak, MDM_EVENT_XML_MAX + 2u * piece);
+        append(path, event_1003());
+        o = drain(src);
+        EXPECT_EQ((std::vector<unsigned long long>{1003}), o.records);
+        errors.insert(errors.end(), o.errors.begin(), o.errors.end());
+        ASSERT_EQ(1u, errors.size()) << errors[1];
+        EXPECT_NE(std::string::npos,
+                  errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
+            << errors[0];
+        EXPECT_NE(std::string::npos, errors[0].find(c.cause)) << errors[0];
+        mdm_source_close(src);
+    }
 }
 
 TEST_F(FollowSource, StdinCannotBeFollowed)
