@@ -26,6 +26,15 @@ struct Outcome {
     int last = 0;                            // the code that ended the loop
 };
 
+// All messages, for failure output.
+std::string joined(const std::vector<std::string> &errors)
+{
+    std::string all;
+    for (const std::string &e : errors)
+        all += e + "\n";
+    return all;
+}
+
 // Reads a source to its end (or to EAGAIN for a followed file).
 Outcome drain(struct mdm_source *src, size_t limit = 100000)
 {
@@ -188,8 +197,9 @@ TEST_F(XmlSource, OversizeEventIsSkippedAndTheRestIsRead)
     EXPECT_NE(std::string::npos, o.errors[0].find("limit")) << o.errors[0];
     EXPECT_NE(std::string::npos,
               o.errors[1].find(":3: event at byte " + std::to_string(ev(1).size() + over.size())))
-        << o.errors[1];
-    EXPECT_NE(std::string::npos, o.errors[1].find("larger than the 1 MiB limit")) << o.errors[1];
+        << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[1].find("larger than the 1 MiB limit"))
+        << joined(o.errors);
 }
 
 // Constructs that never end (or end past the 1 MiB event cap): the scanner
@@ -243,7 +253,7 @@ TEST_F(XmlSource, UnterminatedConstructsAreSkippedOnceAndTheNextEventIsRead)
         Outcome o = read_text(head + garbage + event_1003(), "unterminated.xml");
         EXPECT_EQ((std::vector<unsigned long long>{1, 1003}), o.records);
         EXPECT_EQ((std::vector<unsigned>{1004, 1003}), o.ids);
-        ASSERT_EQ(1u, o.errors.size()) << o.errors[1];
+        ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
         EXPECT_NE(std::string::npos,
                   o.errors[0].find(path + ":3: event at byte " + std::to_string(head.size())))
             << o.errors[0];
@@ -260,7 +270,7 @@ TEST_F(XmlSource, UnterminatedConstructAtTheEndIsReportedOnce)
         for (size_t size : {size_t(300), size_t(MDM_EVENT_XML_MAX + 70000)}) {
             Outcome o = read_text(ev(1) + garbage_of(c, size), "end.xml");
             EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
-            ASSERT_EQ(1u, o.errors.size()) << size << ": " << o.errors[1];
+            ASSERT_EQ(1u, o.errors.size()) << size << ": " << joined(o.errors);
             EXPECT_NE(std::string::npos,
                       o.errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
                 << o.errors[0];
@@ -474,13 +484,222 @@ TEST_F(FollowSource, GarbageAppendedInPiecesCostsLinearWorkAndIsReportedOnce)
         o = drain(src);
         EXPECT_EQ((std::vector<unsigned long long>{1003}), o.records);
         errors.insert(errors.end(), o.errors.begin(), o.errors.end());
-        ASSERT_EQ(1u, errors.size()) << errors[1];
+        ASSERT_EQ(1u, errors.size()) << joined(errors);
         EXPECT_NE(std::string::npos,
                   errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
             << errors[0];
         EXPECT_NE(std::string::npos, errors[0].find(c.cause)) << errors[0];
         mdm_source_close(src);
     }
+}
+
+// --- Resuming after a stop: the position names the file it belongs to ---
+
+class ResumeSource : public FollowSource
+{
+  protected:
+    // Reads `count` events of a fresh follow source and returns its position.
+    std::string read_and_stop(size_t count)
+    {
+        struct mdm_source *src = open_follow();
+        struct mdm_event e;
+        struct mdm_err err;
+        char pos[MDM_SOURCE_POSITION_MAX] = "";
+        mdm_event_init(&e);
+        for (size_t i = 0; src != nullptr && i < count; i++)
+            EXPECT_EQ(0, mdm_source_next(src, &e, &err)) << err.msg;
+        if (src != nullptr)
+            mdm_source_position(src, pos, sizeof(pos));
+        mdm_source_close(src);
+        mdm_event_free(&e);
+        return pos;
+    }
+    // Opens a follow source, resumes at pos and reads what there is.
+    Outcome resume(const std::string &pos, std::string *pos_after = nullptr)
+    {
+        struct mdm_source *src = open_follow();
+        struct mdm_err err;
+        if (src == nullptr)
+            return Outcome();
+        EXPECT_EQ(0, mdm_source_seek(src, pos.c_str(), &err)) << err.msg;
+        Outcome o = drain(src);
+        char buf[MDM_SOURCE_POSITION_MAX] = "";
+        mdm_source_position(src, buf, sizeof(buf));
+        if (pos_after != nullptr)
+            *pos_after = buf;
+        mdm_source_close(src);
+        return o;
+    }
+    unsigned long long inode(const std::string &p)
+    {
+        struct stat st;
+        return stat(p.c_str(), &st) == 0 ? (unsigned long long)st.st_ino : 0;
+    }
+};
+
+TEST_F(ResumeSource, RotatedWhileStoppedFinishesTheRotatedFileThenReadsTheNewOne)
+{
+    path = dir + "/rot.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    // While stopped: the old file gets more, is rotated, and a new file starts.
+    append(path, ev(3));
+    ASSERT_EQ(0, rename(path.c_str(), (path + ".1").c_str()));
+    mdmtest::write_file(path, ev(10) + ev(11));
+    std::string pos2;
+    {
+        // Stopped again in the middle of the rotated file: that position is its.
+        struct mdm_source *src = open_follow();
+        struct mdm_err err;
+        struct mdm_event e;
+        char buf[MDM_SOURCE_POSITION_MAX];
+        mdm_event_init(&e);
+        ASSERT_EQ(0, mdm_source_seek(src, pos.c_str(), &err)) << err.msg;
+        ASSERT_EQ(0, mdm_source_next(src, &e, &err)) << err.msg;
+        EXPECT_EQ(2u, e.record_id);
+        EXPECT_EQ(path + ".1", e.origin);
+        mdm_source_position(src, buf, sizeof(buf));
+        pos2 = buf;
+        mdm_source_close(src);
+        mdm_event_free(&e);
+    }
+    std::string after;
+    Outcome o = resume(pos2, &after);
+    EXPECT_EQ((std::vector<unsigned long long>{3, 10, 11}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+    EXPECT_EQ(MDM_EAGAIN, o.last);
+    // The position is now in the new file: nothing is read twice.
+    append(path, ev(12));
+    o = resume(after);
+    EXPECT_EQ((std::vector<unsigned long long>{12}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, RotatedFileGoneReadsTheNewFileAndSaysEventsMayBeLost)
+{
+    path = dir + "/gone.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    ASSERT_EQ(0, rename(path.c_str(), (path + ".2").c_str())); // rotated twice: not PATH.1
+    // The same size as before, so the offset alone would look valid.
+    mdmtest::write_file(path, ev(10) + ev(11));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{10, 11}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ": while the agent was stopped the file "
+                                                         "is another file (rotated or replaced)"))
+        << o.errors[0];
+    EXPECT_NE(std::string::npos, o.errors[0].find("may have been lost")) << o.errors[0];
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ".1")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, TruncatedWhileStoppedIsReadFromItsStart)
+{
+    path = dir + "/trunc.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    std::string pos = read_and_stop(2);
+    unsigned long long ino = inode(path);
+    mdmtest::write_file(path, ev(20)); // `> file`, then one event: shorter than the offset
+    ASSERT_EQ(ino, inode(path));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{20}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find("was truncated")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, SameInodeRewrittenWithOtherEventsIsReadFromItsStart)
+{
+    // The file is emptied and refilled in place (same inode) with other
+    // events, longer than the saved offset: only the head tells it apart.
+    path = dir + "/rewritten.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    std::string pos = read_and_stop(1);
+    unsigned long long ino = inode(path);
+    mdmtest::write_file(path, ev(31) + ev(32) + ev(33));
+    ASSERT_EQ(ino, inode(path));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{31, 32, 33}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find("was rewritten")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, CopiedThenTruncatedFinishesTheCopy)
+{
+    // logrotate's copytruncate: PATH.1 is a copy (another inode, same
+    // content), PATH is emptied in place and written on.
+    path = dir + "/copytruncate.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    mdmtest::write_file(path + ".1", ev(1) + ev(2));
+    mdmtest::write_file(path, ev(5));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{2, 5}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, UnchangedFileResumesEvenWithARotatedFileNextToIt)
+{
+    path = dir + "/same.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    mdmtest::write_file(path + ".1", ev(1) + ev(2)); // an older copy lying around
+    append(path, ev(3));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{2, 3}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, BareOffsetOfOlderVersionsIsStillAccepted)
+{
+    path = dir + "/old.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    Outcome o = resume(std::to_string(2 * ev(1).size() - 1));
+    EXPECT_EQ((std::vector<unsigned long long>{3}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+    // Past the end (the file was replaced by a shorter one): from the start, as before.
+    o = resume(std::to_string(10 * ev(1).size()));
+    EXPECT_EQ((std::vector<unsigned long long>{1, 2, 3}), o.records);
+}
+
+TEST_F(ResumeSource, MalformedPositionsAreRefused)
+{
+    path = dir + "/bad.xml";
+    mdmtest::write_file(path, ev(1));
+    struct mdm_source *src = open_follow();
+    ASSERT_NE(nullptr, src);
+    struct mdm_err err;
+    for (const char *bad : {"", "-1", " 12", "12;", "12;id=1:2", "12;head=3:ff",
+                            "12;id=1;head=3:ff", "12;id=zz:1;head=3:ff", "12;id=1:2;head=99999:ff",
+                            "12;skip=maybe", "12;id=1:2;head=3:ff;x"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_EQ(MDM_EINVAL, mdm_source_seek(src, bad, &err));
+        EXPECT_NE(std::string::npos, std::string(err.msg).find("invalid resume position"));
+    }
+    mdm_source_close(src);
+}
+
+TEST_F(ResumeSource, APositionInsideSkippedGarbageResumesSkipping)
+{
+    // Saved just after a damage report: the rest of the damaged construct is
+    // not read as if it were new (no second report, no event swallowed).
+    path = dir + "/skip.xml";
+    std::string garbage = "<!--";
+    while (garbage.size() < MDM_EVENT_XML_MAX + 100000)
+        garbage += "<!-- x ";
+    mdmtest::write_file(path, ev(1) + garbage);
+    struct mdm_source *src = open_follow();
+    ASSERT_NE(nullptr, src);
+    Outcome o = drain(src);
+    EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+    ASSERT_EQ(1u, o.errors.size());
+    char buf[MDM_SOURCE_POSITION_MAX];
+    mdm_source_position(src, buf, sizeof(buf));
+    mdm_source_close(src);
+    EXPECT_NE(std::string::npos, std::string(buf).find(";skip=event;")) << buf;
+    append(path, "<!-- x <!-- " + ev(2));
+    o = resume(buf);
+    EXPECT_EQ((std::vector<unsigned long long>{2}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
 }
 
 TEST_F(FollowSource, StdinCannotBeFollowed)
