@@ -122,7 +122,7 @@ def main():
                 samples.append(snmp.get(EVENTS_READ))
                 time.sleep(0.1)
 
-        poller = threading.Thread(target=poll)
+        poller = threading.Thread(target=poll, daemon=True)
         cpu0 = proc_cpu_seconds(agent.pid)
         total = megabytes << 20
         piece = 64 * 1024
@@ -145,11 +145,14 @@ def main():
         with open(events, "a") as out:
             out.write("\n" + EVENT.format(q=49152, eid=1003, lvl=2, rid=1003))
         t_event = time.monotonic()
-        while True:
-            data, _ = receiver.recvfrom(65535)
-            if b"\x04\x041003" in data:
-                break
-        t_trap = time.monotonic()
+        t_trap = None
+        try:
+            while t_trap is None:
+                data, _ = receiver.recvfrom(65535)
+                if b"\x04\x041003" in data:
+                    t_trap = time.monotonic()
+        except socket.timeout:
+            pass
         done.set()
         poller.join()
         cpu1 = proc_cpu_seconds(agent.pid)
@@ -163,10 +166,18 @@ def main():
         print(f"agent: {cpu1 - cpu0:.2f} s CPU for the garbage and the event, "
               f"peak RSS {proc_rss_kib(agent.pid, 'VmHWM') / 1024:.1f} MiB, "
               f"mdmEventsDamaged {damaged}")
-        print(f"1003 appended after the garbage: trap after {(t_trap - t_event) * 1000:.1f} ms")
+        if t_trap is None:
+            print(f"1003 appended after the garbage: NO TRAP within {receiver.gettimeout():.0f} s")
+        else:
+            print(f"1003 appended after the garbage: trap after {(t_trap - t_event) * 1000:.1f} ms")
     finally:
         agent.terminate()
-        agent.wait(timeout=10)
+        try:
+            agent.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            print("agent: still busy 10 s after SIGTERM; killed", file=sys.stderr)
+            agent.kill()
+            agent.wait()
         receiver.close()
         shutil.rmtree(work, ignore_errors=True)
     return 0
