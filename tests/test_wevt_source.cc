@@ -304,6 +304,21 @@ TEST_F(XmlSource, ManyMegabytesOfCommentOpenersCostLinearTimeAndMemory)
     mdm_source_close(src);
 }
 
+TEST_F(XmlSource, EventStartingWhereAnOversizeEventIsCutIsRead)
+{
+    // The oversize event is given up when the buffer first holds more than
+    // 1 MiB of it (after 17 reads of 64 KiB); the next event's start tag is
+    // cut by the end of that read. It must be read, not skipped with it.
+    const size_t boundary = 17u * 64 * 1024;
+    std::string cut = "<Event " + kEventNs + "><System><Data>";
+    cut += std::string(boundary - 20 - cut.size(), 'x');
+    Outcome o = read_text(cut + ev(2) + ev(3), "cut.xml");
+    EXPECT_EQ((std::vector<unsigned long long>{2, 3}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find(":1: event at byte 0: event is larger"))
+        << o.errors[0];
+}
+
 TEST_F(XmlSource, Utf16IsRefusedWithTheFix)
 {
     Outcome o = read_text(std::string("\xFF\xFE<\0E\0", 6));

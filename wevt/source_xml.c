@@ -626,6 +626,13 @@ static enum scan_result scan(struct xml_source *x, size_t *event_end, struct mdm
             if (x->buf.len - x->event_start > MDM_EVENT_XML_MAX) {
                 bad_record(x, err, x->event_line, x->buf_offset + x->event_start,
                            "event is larger than the 1 MiB limit; skipped");
+                /*
+                 * An <Event tag cut by the end of the buffer may start the
+                 * next event: the search for "<Event" starts at it. (Not the
+                 * event's own start tag: that would never end.)
+                 */
+                if (x->lex == LEX_TAG && x->tag == TAG_EVENT_START && x->mark > x->event_start)
+                    x->pos = x->mark;
                 enter_resync(x);
                 drop_before(x, x->pos);
                 return SCAN_BAD;
