@@ -21,9 +21,19 @@ using mdmtest::event_xml;
 
 struct Outcome {
     std::vector<unsigned long long> records; // EventRecordIDs returned, in order
+    std::vector<unsigned> ids;               // their EventIDs
     std::vector<std::string> errors;         // EBADRECORD messages, in order
     int last = 0;                            // the code that ended the loop
 };
+
+// All messages, for failure output.
+std::string joined(const std::vector<std::string> &errors)
+{
+    std::string all;
+    for (const std::string &e : errors)
+        all += e + "\n";
+    return all;
+}
 
 // Reads a source to its end (or to EAGAIN for a followed file).
 Outcome drain(struct mdm_source *src, size_t limit = 100000)
@@ -36,6 +46,7 @@ Outcome drain(struct mdm_source *src, size_t limit = 100000)
         int rc = mdm_source_next(src, &ev, &err);
         if (rc == 0) {
             o.records.push_back(ev.record_id);
+            o.ids.push_back(ev.event_id);
         } else if (rc == MDM_EBADRECORD) {
             o.errors.push_back(err.msg);
         } else {
@@ -186,8 +197,126 @@ TEST_F(XmlSource, OversizeEventIsSkippedAndTheRestIsRead)
     EXPECT_NE(std::string::npos, o.errors[0].find("limit")) << o.errors[0];
     EXPECT_NE(std::string::npos,
               o.errors[1].find(":3: event at byte " + std::to_string(ev(1).size() + over.size())))
-        << o.errors[1];
-    EXPECT_NE(std::string::npos, o.errors[1].find("larger than the 1 MiB limit")) << o.errors[1];
+        << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[1].find("larger than the 1 MiB limit"))
+        << joined(o.errors);
+}
+
+// Constructs that never end (or end past the 1 MiB event cap): the scanner
+// must give up on each once, report it once, and find the next event, at a
+// cost linear in the input (it once rescanned the buffer from the start of
+// the construct on every read: 1.1 MB of "<!--" stalled the agent ~100 s).
+struct Unterminated {
+    const char *name;
+    std::string opener; // written once
+    std::string filler; // repeated to the wanted size
+    const char *cause;  // in the damage message
+};
+
+const std::string kEventNs = "xmlns='http://schemas.microsoft.com/win/2004/08/events/event'";
+
+std::vector<Unterminated> unterminated_cases()
+{
+    return {
+        {"comment openers", "", "<!--", "unterminated comment"},
+        {"CDATA section", "<![CDATA[", "cdata ", "unterminated CDATA section"},
+        {"processing instruction", "<?pi ", "data ", "unterminated processing instruction"},
+        {"quoted attribute", "<Events a=\"", "value ", "unterminated tag"},
+        {"event with a comment inside", "<Event " + kEventNs + "><System><!--", "<!--",
+         "larger than the 1 MiB limit"},
+        {"event with a CDATA inside", "<Event " + kEventNs + "><System><![CDATA[", "cdata ",
+         "larger than the 1 MiB limit"},
+        {"event with an open attribute", "<Event " + kEventNs + "><System a='", "value ",
+         "larger than the 1 MiB limit"},
+    };
+}
+
+std::string garbage_of(const Unterminated &c, size_t size)
+{
+    std::string g = c.opener;
+    while (g.size() < size)
+        g += c.filler;
+    return g;
+}
+
+std::string event_1003(unsigned long long record = 1003)
+{
+    return event_xml("Device Manager", 1003, record, "DM01");
+}
+
+TEST_F(XmlSource, UnterminatedConstructsAreSkippedOnceAndTheNextEventIsRead)
+{
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        std::string garbage = garbage_of(c, 4 * MDM_EVENT_XML_MAX + 5);
+        std::string head = ev(1) + "\n";
+        Outcome o = read_text(head + garbage + event_1003(), "unterminated.xml");
+        EXPECT_EQ((std::vector<unsigned long long>{1, 1003}), o.records);
+        EXPECT_EQ((std::vector<unsigned>{1004, 1003}), o.ids);
+        ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+        EXPECT_NE(std::string::npos,
+                  o.errors[0].find(path + ":3: event at byte " + std::to_string(head.size())))
+            << o.errors[0];
+        EXPECT_NE(std::string::npos, o.errors[0].find(c.cause)) << o.errors[0];
+        EXPECT_EQ(MDM_EOF, o.last);
+    }
+}
+
+TEST_F(XmlSource, UnterminatedConstructAtTheEndIsReportedOnce)
+{
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        // Under the cap (seen whole at the end) and over it.
+        for (size_t size : {size_t(300), size_t(MDM_EVENT_XML_MAX + 70000)}) {
+            Outcome o = read_text(ev(1) + garbage_of(c, size), "end.xml");
+            EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+            ASSERT_EQ(1u, o.errors.size()) << size << ": " << joined(o.errors);
+            EXPECT_NE(std::string::npos,
+                      o.errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
+                << o.errors[0];
+            EXPECT_EQ(MDM_EOF, o.last);
+        }
+    }
+}
+
+TEST_F(XmlSource, ManyMegabytesOfCommentOpenersCostLinearTimeAndMemory)
+{
+    // The reported stall: megabytes of "<!--", then a valid 1003.
+    const size_t size = 16u * 1024 * 1024;
+    std::string garbage = garbage_of(unterminated_cases()[0], size);
+    path = dir + "/stall.xml";
+    mdmtest::write_file(path, garbage + event_1003());
+    struct mdm_source *src = nullptr;
+    struct mdm_err err;
+    ASSERT_EQ(0, mdm_source_open(&src, MDM_SOURCE_XML, path.c_str(), &err)) << err.msg;
+    Outcome o = drain(src);
+    EXPECT_EQ((std::vector<unsigned long long>{1003}), o.records);
+    ASSERT_EQ(1u, o.errors.size());
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ":1: event at byte 0: unterminated"))
+        << o.errors[0];
+    struct mdm_source_scan_work work;
+    mdm_source_scan_work(src, &work);
+    EXPECT_EQ(garbage.size() + event_1003().size(), work.bytes_read);
+    EXPECT_LE(work.bytes_examined, 4 * work.bytes_read);
+    EXPECT_LE(work.bytes_moved, work.bytes_read);
+    // Outside an event nothing needs keeping: the construct is dropped as it streams.
+    EXPECT_LE(work.buffer_peak, 2u * 64 * 1024);
+    mdm_source_close(src);
+}
+
+TEST_F(XmlSource, EventStartingWhereAnOversizeEventIsCutIsRead)
+{
+    // The oversize event is given up when the buffer first holds more than
+    // 1 MiB of it (after 17 reads of 64 KiB); the next event's start tag is
+    // cut by the end of that read. It must be read, not skipped with it.
+    const size_t boundary = 17u * 64 * 1024;
+    std::string cut = "<Event " + kEventNs + "><System><Data>";
+    cut += std::string(boundary - 20 - cut.size(), 'x');
+    Outcome o = read_text(cut + ev(2) + ev(3), "cut.xml");
+    EXPECT_EQ((std::vector<unsigned long long>{2, 3}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find(":1: event at byte 0: event is larger"))
+        << o.errors[0];
 }
 
 TEST_F(XmlSource, Utf16IsRefusedWithTheFix)
@@ -221,8 +350,11 @@ TEST_F(XmlSource, PositionResumesAfterTheLastEvent)
     ASSERT_EQ(0, mdm_source_next(src, &e, &err));
     EXPECT_EQ(2u, e.record_id);
     ASSERT_EQ(0, mdm_source_position(src, pos, sizeof(pos)));
-    // Just past the second </Event> (each event is followed by a newline).
-    EXPECT_EQ(std::to_string(2 * ev(1).size() - 1), pos);
+    // Just past the second </Event> (each event is followed by a newline),
+    // then the file's identity: device:inode and the head's length and hash.
+    std::string p = pos;
+    EXPECT_EQ(std::to_string(2 * ev(1).size() - 1) + ";id=", p.substr(0, p.find('=') + 1)) << p;
+    EXPECT_NE(std::string::npos, p.find(";head=" + std::to_string(3 * ev(1).size()) + ":")) << p;
     mdm_source_close(src);
 
     ASSERT_EQ(0, mdm_source_open(&src, MDM_SOURCE_XML, path.c_str(), &err)) << err.msg;
@@ -330,6 +462,259 @@ TEST_F(FollowSource, RotationAndTruncationAreFollowed)
     EXPECT_EQ((std::vector<unsigned long long>{20}), o.records);
     EXPECT_TRUE(o.errors.empty()) << o.errors[0];
     mdm_source_close(src);
+}
+
+TEST_F(FollowSource, GarbageAppendedInPiecesCostsLinearWorkAndIsReportedOnce)
+{
+    // 8 MiB of each kind of unterminated construct appended 64 KiB at a time,
+    // each append read at once (as the agent does on every inotify wake-up),
+    // then a 1003. The work is counted, not timed: the old scanner looked at
+    // the whole pending construct again after every append (quadratic).
+    const size_t piece = 64u * 1024, total = 8u * 1024 * 1024;
+    for (const Unterminated &c : unterminated_cases()) {
+        SCOPED_TRACE(c.name);
+        path = dir + "/garbage-" + std::to_string(&c - &unterminated_cases()[0]) + ".xml";
+        mdmtest::write_file(path, ev(1));
+        struct mdm_source *src = open_follow();
+        ASSERT_NE(nullptr, src);
+        Outcome o = drain(src);
+        EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+        std::string garbage = garbage_of(c, total);
+        std::vector<std::string> errors;
+        struct mdm_source_scan_work work;
+        for (size_t at = 0; at < garbage.size(); at += piece) {
+            append(path, garbage.substr(at, piece));
+            o = drain(src);
+            EXPECT_TRUE(o.records.empty());
+            EXPECT_EQ(MDM_EAGAIN, o.last);
+            errors.insert(errors.end(), o.errors.begin(), o.errors.end());
+            mdm_source_scan_work(src, &work);
+            ASSERT_LE(work.bytes_examined, 4 * work.bytes_read)
+                << "after " << work.bytes_read << " bytes";
+            ASSERT_LE(work.bytes_moved, 4 * work.bytes_read)
+                << "after " << work.bytes_read << " bytes";
+        }
+        EXPECT_LE(work.buffer_peak, MDM_EVENT_XML_MAX + 2u * piece);
+        append(path, event_1003());
+        o = drain(src);
+        EXPECT_EQ((std::vector<unsigned long long>{1003}), o.records);
+        errors.insert(errors.end(), o.errors.begin(), o.errors.end());
+        ASSERT_EQ(1u, errors.size()) << joined(errors);
+        EXPECT_NE(std::string::npos,
+                  errors[0].find(path + ":2: event at byte " + std::to_string(ev(1).size())))
+            << errors[0];
+        EXPECT_NE(std::string::npos, errors[0].find(c.cause)) << errors[0];
+        mdm_source_close(src);
+    }
+}
+
+// --- Resuming after a stop: the position names the file it belongs to ---
+
+class ResumeSource : public FollowSource
+{
+  protected:
+    // Reads `count` events of a fresh follow source and returns its position.
+    std::string read_and_stop(size_t count)
+    {
+        struct mdm_source *src = open_follow();
+        struct mdm_event e;
+        struct mdm_err err;
+        char pos[MDM_SOURCE_POSITION_MAX] = "";
+        mdm_event_init(&e);
+        for (size_t i = 0; src != nullptr && i < count; i++)
+            EXPECT_EQ(0, mdm_source_next(src, &e, &err)) << err.msg;
+        if (src != nullptr)
+            mdm_source_position(src, pos, sizeof(pos));
+        mdm_source_close(src);
+        mdm_event_free(&e);
+        return pos;
+    }
+    // Opens a follow source, resumes at pos and reads what there is.
+    Outcome resume(const std::string &pos, std::string *pos_after = nullptr)
+    {
+        struct mdm_source *src = open_follow();
+        struct mdm_err err;
+        if (src == nullptr)
+            return Outcome();
+        EXPECT_EQ(0, mdm_source_seek(src, pos.c_str(), &err)) << err.msg;
+        Outcome o = drain(src);
+        char buf[MDM_SOURCE_POSITION_MAX] = "";
+        mdm_source_position(src, buf, sizeof(buf));
+        if (pos_after != nullptr)
+            *pos_after = buf;
+        mdm_source_close(src);
+        return o;
+    }
+    unsigned long long inode(const std::string &p)
+    {
+        struct stat st;
+        return stat(p.c_str(), &st) == 0 ? (unsigned long long)st.st_ino : 0;
+    }
+};
+
+TEST_F(ResumeSource, RotatedWhileStoppedFinishesTheRotatedFileThenReadsTheNewOne)
+{
+    path = dir + "/rot.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    // While stopped: the old file gets more, is rotated, and a new file starts.
+    append(path, ev(3));
+    ASSERT_EQ(0, rename(path.c_str(), (path + ".1").c_str()));
+    mdmtest::write_file(path, ev(10) + ev(11));
+    std::string pos2;
+    {
+        // Stopped again in the middle of the rotated file: that position is its.
+        struct mdm_source *src = open_follow();
+        struct mdm_err err;
+        struct mdm_event e;
+        char buf[MDM_SOURCE_POSITION_MAX];
+        mdm_event_init(&e);
+        ASSERT_EQ(0, mdm_source_seek(src, pos.c_str(), &err)) << err.msg;
+        ASSERT_EQ(0, mdm_source_next(src, &e, &err)) << err.msg;
+        EXPECT_EQ(2u, e.record_id);
+        EXPECT_EQ(path + ".1", e.origin);
+        mdm_source_position(src, buf, sizeof(buf));
+        pos2 = buf;
+        mdm_source_close(src);
+        mdm_event_free(&e);
+    }
+    std::string after;
+    Outcome o = resume(pos2, &after);
+    EXPECT_EQ((std::vector<unsigned long long>{3, 10, 11}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+    EXPECT_EQ(MDM_EAGAIN, o.last);
+    // The position is now in the new file: nothing is read twice.
+    append(path, ev(12));
+    o = resume(after);
+    EXPECT_EQ((std::vector<unsigned long long>{12}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, RotatedFileGoneReadsTheNewFileAndSaysEventsMayBeLost)
+{
+    path = dir + "/gone.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    ASSERT_EQ(0, rename(path.c_str(), (path + ".2").c_str())); // rotated twice: not PATH.1
+    // The same size as before, so the offset alone would look valid.
+    mdmtest::write_file(path, ev(10) + ev(11));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{10, 11}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ": while the agent was stopped the file "
+                                                         "is another file (rotated or replaced)"))
+        << o.errors[0];
+    EXPECT_NE(std::string::npos, o.errors[0].find("may have been lost")) << o.errors[0];
+    EXPECT_NE(std::string::npos, o.errors[0].find(path + ".1")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, TruncatedWhileStoppedIsReadFromItsStart)
+{
+    path = dir + "/trunc.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    std::string pos = read_and_stop(2);
+    unsigned long long ino = inode(path);
+    mdmtest::write_file(path, ev(20)); // `> file`, then one event: shorter than the offset
+    ASSERT_EQ(ino, inode(path));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{20}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find("was truncated")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, SameInodeRewrittenWithOtherEventsIsReadFromItsStart)
+{
+    // The file is emptied and refilled in place (same inode) with other
+    // events, longer than the saved offset: only the head tells it apart.
+    path = dir + "/rewritten.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    std::string pos = read_and_stop(1);
+    unsigned long long ino = inode(path);
+    mdmtest::write_file(path, ev(31) + ev(32) + ev(33));
+    ASSERT_EQ(ino, inode(path));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{31, 32, 33}), o.records);
+    ASSERT_EQ(1u, o.errors.size()) << joined(o.errors);
+    EXPECT_NE(std::string::npos, o.errors[0].find("was rewritten")) << o.errors[0];
+}
+
+TEST_F(ResumeSource, CopiedThenTruncatedFinishesTheCopy)
+{
+    // logrotate's copytruncate: PATH.1 is a copy (another inode, same
+    // content), PATH is emptied in place and written on.
+    path = dir + "/copytruncate.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    mdmtest::write_file(path + ".1", ev(1) + ev(2));
+    mdmtest::write_file(path, ev(5));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{2, 5}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, UnchangedFileResumesEvenWithARotatedFileNextToIt)
+{
+    path = dir + "/same.xml";
+    mdmtest::write_file(path, ev(1) + ev(2));
+    std::string pos = read_and_stop(1);
+    mdmtest::write_file(path + ".1", ev(1) + ev(2)); // an older copy lying around
+    append(path, ev(3));
+    Outcome o = resume(pos);
+    EXPECT_EQ((std::vector<unsigned long long>{2, 3}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+}
+
+TEST_F(ResumeSource, BareOffsetOfOlderVersionsIsStillAccepted)
+{
+    path = dir + "/old.xml";
+    mdmtest::write_file(path, ev(1) + ev(2) + ev(3));
+    Outcome o = resume(std::to_string(2 * ev(1).size() - 1));
+    EXPECT_EQ((std::vector<unsigned long long>{3}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
+    // Past the end (the file was replaced by a shorter one): from the start, as before.
+    o = resume(std::to_string(10 * ev(1).size()));
+    EXPECT_EQ((std::vector<unsigned long long>{1, 2, 3}), o.records);
+}
+
+TEST_F(ResumeSource, MalformedPositionsAreRefused)
+{
+    path = dir + "/bad.xml";
+    mdmtest::write_file(path, ev(1));
+    struct mdm_source *src = open_follow();
+    ASSERT_NE(nullptr, src);
+    struct mdm_err err;
+    for (const char *bad : {"", "-1", " 12", "12;", "12;id=1:2", "12;head=3:ff",
+                            "12;id=1;head=3:ff", "12;id=zz:1;head=3:ff", "12;id=1:2;head=99999:ff",
+                            "12;skip=maybe", "12;id=1:2;head=3:ff;x"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_EQ(MDM_EINVAL, mdm_source_seek(src, bad, &err));
+        EXPECT_NE(std::string::npos, std::string(err.msg).find("invalid resume position"));
+    }
+    mdm_source_close(src);
+}
+
+TEST_F(ResumeSource, APositionInsideSkippedGarbageResumesSkipping)
+{
+    // Saved just after a damage report: the rest of the damaged construct is
+    // not read as if it were new (no second report, no event swallowed).
+    path = dir + "/skip.xml";
+    std::string garbage = "<!--";
+    while (garbage.size() < MDM_EVENT_XML_MAX + 100000)
+        garbage += "<!-- x ";
+    mdmtest::write_file(path, ev(1) + garbage);
+    struct mdm_source *src = open_follow();
+    ASSERT_NE(nullptr, src);
+    Outcome o = drain(src);
+    EXPECT_EQ((std::vector<unsigned long long>{1}), o.records);
+    ASSERT_EQ(1u, o.errors.size());
+    char buf[MDM_SOURCE_POSITION_MAX];
+    mdm_source_position(src, buf, sizeof(buf));
+    mdm_source_close(src);
+    EXPECT_NE(std::string::npos, std::string(buf).find(";skip=event;")) << buf;
+    append(path, "<!-- x <!-- " + ev(2));
+    o = resume(buf);
+    EXPECT_EQ((std::vector<unsigned long long>{2}), o.records);
+    EXPECT_TRUE(o.errors.empty()) << o.errors[0];
 }
 
 TEST_F(FollowSource, StdinCannotBeFollowed)

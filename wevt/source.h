@@ -31,7 +31,11 @@ enum mdm_source_kind {
 
 struct mdm_source;
 
-#define MDM_SOURCE_POSITION_MAX 64
+/*
+ * Room for any position string: "record-id:N" (evtx, channel), or an XML
+ * source's offset with the file's identity (source_xml.c, under 100 bytes).
+ */
+#define MDM_SOURCE_POSITION_MAX 128
 
 struct mdm_source_ops {
     const char *name;
@@ -86,12 +90,31 @@ int mdm_source_pollfd(struct mdm_source *src);
 
 /*
  * Writes an opaque resume position (after the last event returned) into buf:
- * a byte offset for XML sources, "record-id:N" (the last EventRecordID)
- * for evtx. Returns 0.
+ * for XML sources a byte offset with the identity of the file it belongs to
+ * (format in source_xml.c), "record-id:N" (the last EventRecordID) for evtx.
+ * Returns 0.
  */
 int mdm_source_position(struct mdm_source *src, char *buf, size_t size);
 /* Continues after a position returned by mdm_source_position(). */
 int mdm_source_seek(struct mdm_source *src, const char *position, struct mdm_err *err);
+
+/*
+ * The work an xml or xml-follow source has done so far, for the tests and
+ * benchmarks that check that the scanner's cost stays linear in its input:
+ *   bytes_read      bytes read from files;
+ *   bytes_examined  bytes the scanner looked at (a byte looked at twice
+ *                   counts twice);
+ *   bytes_moved     bytes moved to compact the buffer;
+ *   buffer_peak     the most bytes ever held in the buffer at once.
+ * All zero for the other kinds of source.
+ */
+struct mdm_source_scan_work {
+    uint64_t bytes_read;
+    uint64_t bytes_examined;
+    uint64_t bytes_moved;
+    uint64_t buffer_peak;
+};
+void mdm_source_scan_work(struct mdm_source *src, struct mdm_source_scan_work *out);
 
 /* Closes the source and frees it; NULL is allowed. */
 void mdm_source_close(struct mdm_source *src);
