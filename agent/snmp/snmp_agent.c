@@ -193,6 +193,7 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
      * same engine ID, so v3 managers that cached the engine keep working.
      */
     snmp_store("mdmhealth");
+    mdm_std_mibs_ready();
     mdm_notify_destinations_ready();
     if (has_address) {
         if (init_master_agent() != 0) {

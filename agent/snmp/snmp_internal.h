@@ -90,6 +90,8 @@ void mdm_notify_destinations_ready(void); /* after the configuration was read */
  * sent to the master.
  */
 void mdm_std_mibs_start(bool subagent);
+/* After init_snmp(): lists MDM-HEALTH-MIB's compliance in sysORTable (the master's too). */
+void mdm_std_mibs_ready(void);
 void mdm_std_mibs_stop(void);
 
 #endif

@@ -178,7 +178,18 @@ void mdm_std_mibs_start(bool subagent)
                                NULL);
         defaults_registered = true;
     }
-    if (register_sysORTable(compliance_oid, OID_LENGTH(compliance_oid),
+}
+
+void mdm_std_mibs_ready(void)
+{
+    /*
+     * After the configuration was read: a subagent has then opened its
+     * session with the master, and an entry registered now goes to it as
+     * AgentX AddAgentCaps (an earlier one would be sent only after a
+     * reconnection).
+     */
+    if (!sysor_registered &&
+        register_sysORTable(compliance_oid, OID_LENGTH(compliance_oid),
                             "MDM-HEALTH-MIB: health of the SCMDM 2008 Enrollment Connection, "
                             "as evaluated by mdmhealth") == SYS_ORTABLE_REGISTERED_OK)
         sysor_registered = true;
