@@ -425,6 +425,10 @@ TEST_F(SnmpStdTest, SystemDirectivesSetTheValuesAReloadChangesThemAndSetIsRefuse
                          {kSysLocation, "s", "somewhere else"});
     EXPECT_NE(0, set.status) << set.out << set.err;
     EXPECT_NE(std::string::npos, set.err.find("notWritable")) << set.out << set.err;
+    set = snmp_tool(dir_, "snmpset", {"-v2c", "-c", "writer"}, port_,
+                    {kSnmpEnableAuthenTraps, "i", "1"});
+    EXPECT_NE(0, set.status) << set.out << set.err;
+    EXPECT_NE(std::string::npos, set.err.find("notWritable")) << set.out << set.err;
 
     // SIGHUP: a changed line takes effect, a removed one gives the default back.
     agent_->configure("agentaddress udp:127.0.0.1:" + std::to_string(port_) + "\n" +
@@ -633,7 +637,13 @@ TEST_F(SnmpStdTest, SubagentLeavesTheSystemGroupToTheMasterAndAddsItsSysOREntry)
         },
         10000, 200))
         << last;
-    EXPECT_FALSE(agent_->wait_log("net-snmp: ", 0)) << agent_->log();
+
+    // Its only socket is the connection to the master's AgentX port: it listens nowhere.
+    auto socks = process_sockets(agent_->process().pid());
+    ASSERT_EQ(1u, socks.size()) << dump(socks);
+    EXPECT_EQ("tcp", socks[0].proto) << dump(socks);
+    EXPECT_EQ(master_.agentx_port(), socks[0].remote_port) << dump(socks);
+    EXPECT_EQ(1, socks[0].state) << dump(socks); // ESTABLISHED
 }
 
 } // namespace

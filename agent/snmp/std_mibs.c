@@ -24,7 +24,8 @@
  * names mdmhealth, its version, the host and the OS; sysObjectID is
  * mdmHealthAgent (MDM-HEALTH-MIB); sysContact and sysLocation are empty
  * (RFC 3418: unknown) rather than the placeholders a Net-SNMP build carries;
- * sysServices is 72 (end-to-end and application layers, as in snmpd).
+ * sysServices is 72 (end-to-end and application layers, as in snmpd);
+ * snmpEnableAuthenTraps is false(2).
  * They are set just before every read of the configuration (start and
  * reload), so a line in the file wins and a line removed on reload gives
  * the default back. The system strings are thus configured values, which
@@ -111,6 +112,12 @@ static int set_defaults(int major, int minor, void *server_arg, void *client_arg
      * build answers noSuchInstance for a sysServices nobody configured.
      */
     apply_default("sysservices", "72");
+    /*
+     * snmpEnableAuthenTraps false(2), as configured (so read-only, as all
+     * of mdmhealth's objects): authenticationFailure notifications would go
+     * to Net-SNMP's own trap sinks, which mdmhealth's delivery replaces.
+     */
+    apply_default("authtrapenable", "2");
     return 0;
 }
 
