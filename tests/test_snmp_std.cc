@@ -574,6 +574,28 @@ TEST_F(SnmpStdTest, EmbeddedAgentOpensOnlyItsAgentaddressAndClientSocketsForDest
     EXPECT_LE(clients, 2u) << dump(socks);
 }
 
+TEST_F(SnmpStdTest, ClientaddrPutsTheDestinationSocketsOnThatAddress)
+{
+    ASSERT_EQ("", trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net traps\n"
+                                                "authCommunity log,execute,net informs\n"));
+    ASSERT_EQ("", start_agent("trap2sink 127.0.0.1:" + std::to_string(trapd_.port()) +
+                              " traps\ninformsink 127.0.0.1:" + std::to_string(trapd_.port()) +
+                              " informs\nclientaddr 127.0.0.1\n"));
+    agent_->append(mdmtest::event_xml("Device Manager", 1003, 201, "DM01.contoso.com",
+                                      "2026-11-20T09:15:02.300Z", "Mobile Device Manager",
+                                      "The Device Management Server cannot connect."));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<snmptest::Notification> &ns) {
+        return ns.size() >= 2;
+    })) << trapd_.log();
+    auto socks = process_sockets(agent_->process().pid());
+    EXPECT_EQ(3u, socks.size()) << dump(socks); // the agentaddress and two destinations
+    for (const auto &s : socks) {
+        EXPECT_EQ("udp", s.proto) << dump(socks);
+        EXPECT_EQ("127.0.0.1", s.local) << dump(socks);
+    }
+    EXPECT_EQ(std::string::npos, agent_->log().find("Unknown token")) << agent_->log();
+}
+
 TEST_F(SnmpStdTest, NotifyOnlyAgentListensNowhere)
 {
     ASSERT_EQ("", trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net traps\n"));
