@@ -144,10 +144,9 @@ static void register_directives(void)
     for (size_t i = 0; own_directives[i] != NULL; i++)
         register_app_config_handler(own_directives[i], ignore_directive, NULL, NULL);
     /*
-     * clientaddr ADDRESS: the local address of the client sockets
-     * (notification destinations, the AgentX connection) instead of the
-     * wildcard. Net-SNMP knows it only in snmp.conf; here it is a line of
-     * mdmhealth.conf like the others.
+     * clientaddr ADDRESS: the local address of the client sockets (the
+     * notification destinations) instead of the wildcard. Net-SNMP knows it only in snmp.conf; here
+     * it is a line of mdmhealth.conf like the others.
      */
     netsnmp_ds_register_config(ASN_OCTET_STR,
                                netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_APPTYPE),
