@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "mdm_version.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"
 
@@ -844,6 +845,61 @@ TEST_F(WineTest, ServiceStartsStopsAndSendsUnderTheScm)
     EXPECT_EQ(0, r.status) << r.out << r.err;
     keep_alive.kill_hard();
     trapd.stop();
+}
+
+// The embedded agent of the Windows build answers the SNMPv2-MIB system group
+// with Net-SNMP's modules (built into the cross-compiled libnetsnmpmibs): a
+// sysDescr naming mdmhealth and Windows (RtlGetVersion), sysObjectID
+// mdmHealthAgent, and sysORTable with MDM-HEALTH-MIB's compliance; snmpget
+// and snmpwalk are the Linux tools, over loopback.
+TEST_F(WineTest, EmbeddedAgentUnderWineAnswersTheSystemGroup)
+{
+    if (snmptest::find_program("snmpget").empty())
+        GTEST_SKIP() << "snmpget is not installed";
+    const std::string events = dir_ + "/events.xml";
+    mdmtest::write_file(events, "");
+    snmptest::Process agent;
+    int port = 0;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        port = snmptest::free_udp_port();
+        mdmtest::write_file(dir_ + "/mdm.conf",
+                            "source xml-follow " + win(events) + "\nstate-dir " +
+                                win(dir_ + "/state") + "\nagentaddress udp:127.0.0.1:" +
+                                std::to_string(port) + "\nrocommunity wine 127.0.0.1\n");
+        ASSERT_TRUE(agent.start({wine_path(), kExe, "run", "-f", "-c", win(dir_ + "/mdm.conf")},
+                                wine_env(), dir_ + "/agent.log"));
+        ASSERT_TRUE(snmptest::wait_until(
+            [&] {
+                return !agent.running() ||
+                       agent.log().find("event source: xml-follow") != std::string::npos;
+            },
+            120000, 200))
+            << agent.log();
+        if (agent.running())
+            break;
+    }
+    ASSERT_TRUE(agent.running()) << agent.log();
+    const std::string descr = ".1.3.6.1.2.1.1.1.0", object_id = ".1.3.6.1.2.1.1.2.0",
+                      name = ".1.3.6.1.2.1.1.5.0";
+    mdmtest::RunResult r;
+    EXPECT_TRUE(snmptest::wait_until(
+        [&] {
+            r = snmptest::snmp_tool(dir_, "snmpget", {"-v2c", "-c", "wine"}, port,
+                                    {descr, object_id, name});
+            return r.status == 0;
+        },
+        30000, 200))
+        << r.out << r.err << agent.log();
+    std::string d = snmptest::get_value(r, descr);
+    EXPECT_EQ(0u, d.find("STRING: \"mdmhealth " MDM_VERSION " on ")) << r.out;
+    EXPECT_NE(std::string::npos, d.find(", Windows ")) << r.out;
+    EXPECT_EQ("OID: .1.3.6.1.4.1.8072.9999.9999.3.1", snmptest::get_value(r, object_id)) << r.out;
+    EXPECT_EQ(0u, snmptest::get_value(r, name).find("STRING: \"")) << r.out;
+    auto w = snmptest::snmp_tool(dir_, "snmpwalk", {"-v2c", "-c", "wine"}, port,
+                                 {".1.3.6.1.2.1.1.9.1.2"});
+    EXPECT_NE(std::string::npos, w.out.find("OID: .1.3.6.1.4.1.8072.9999.9999.2.1.1"))
+        << w.out << w.err;
+    agent.stop();
 }
 
 } // namespace

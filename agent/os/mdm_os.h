@@ -20,6 +20,23 @@ int64_t mdm_os_now_ms(void);
 /* A monotonic clock in ms, for timeouts and back-off. */
 int64_t mdm_os_monotonic_ms(void);
 
+/*
+ * This machine's host name (POSIX gethostname, Windows' DNS host name) in
+ * out (size bytes, NUL-terminated). Returns 0, MDM_ETOOBIG (does not fit)
+ * or MDM_EIO; out is written only on success.
+ */
+int mdm_os_host_name(char *out, size_t size);
+
+/*
+ * The operating system as "NAME RELEASE ARCH" in out (size bytes): uname's
+ * sysname, release and machine on POSIX ("Linux 6.1.0-18-amd64 x86_64"),
+ * the version the system reports (not the one a compatibility shim shows
+ * the program) and the native architecture on Windows ("Windows
+ * 10.0.17763 x64"). Returns 0, MDM_ETOOBIG or MDM_EIO; out is written only
+ * on success.
+ */
+int mdm_os_system_description(char *out, size_t size);
+
 /* The longest line mdm_os_read_secret reads, in bytes (without the line end). */
 #define MDM_OS_SECRET_LINE_MAX 1024u
 

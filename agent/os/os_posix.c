@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +25,36 @@ int mdm_os_setenv(const char *name, const char *value)
 const char *mdm_os_path_list_separator(void)
 {
     return ":";
+}
+
+int mdm_os_host_name(char *out, size_t size)
+{
+    char name[256];
+
+    /* POSIX leaves the result unterminated when it was cut: terminate, then check. */
+    name[sizeof(name) - 1] = '\0';
+    if (gethostname(name, sizeof(name) - 1) != 0)
+        return MDM_EIO;
+    if (strlen(name) >= size)
+        return MDM_ETOOBIG;
+    memcpy(out, name, strlen(name) + 1);
+    return 0;
+}
+
+int mdm_os_system_description(char *out, size_t size)
+{
+    struct utsname u;
+    int n;
+
+    if (uname(&u) != 0)
+        return MDM_EIO;
+    n = snprintf(NULL, 0, "%s %s %s", u.sysname, u.release, u.machine);
+    if (n < 0)
+        return MDM_EIO;
+    if ((size_t)n >= size)
+        return MDM_ETOOBIG;
+    snprintf(out, size, "%s %s %s", u.sysname, u.release, u.machine);
+    return 0;
 }
 
 int64_t mdm_os_now_ms(void)

@@ -7,6 +7,7 @@
 #include <windows.h>
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,72 @@ int mdm_os_setenv(const char *name, const char *value)
 const char *mdm_os_path_list_separator(void)
 {
     return ";";
+}
+
+int mdm_os_host_name(char *out, size_t size)
+{
+    wchar_t name[256];
+    DWORD count = (DWORD)(sizeof(name) / sizeof(name[0]));
+    char utf8[1024];
+    int rc;
+
+    if (!GetComputerNameExW(ComputerNameDnsHostname, name, &count))
+        return mdm_win_error_code(GetLastError()) == MDM_ETOOBIG ? MDM_ETOOBIG : MDM_EIO;
+    if ((rc = mdm_win_wide_to_utf8(name, utf8, sizeof(utf8))) != 0)
+        return rc;
+    if (strlen(utf8) >= size)
+        return MDM_ETOOBIG;
+    memcpy(out, utf8, strlen(utf8) + 1);
+    return 0;
+}
+
+/* RtlGetVersion's signature (ntdll exports it; the SDK declares it for drivers only). */
+typedef LONG(WINAPI *rtl_get_version_fn)(OSVERSIONINFOW *);
+
+int mdm_os_system_description(char *out, size_t size)
+{
+    /*
+     * GetVersionEx reports 6.2 to a program without a compatibility
+     * manifest from Windows 8.1 on; RtlGetVersion reports the real version.
+     */
+    OSVERSIONINFOW v;
+    SYSTEM_INFO si;
+    rtl_get_version_fn get_version;
+    const char *arch;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    int n;
+
+    memset(&v, 0, sizeof(v));
+    v.dwOSVersionInfoSize = sizeof(v);
+    get_version = ntdll != NULL
+                      ? (rtl_get_version_fn)(void (*)(void))GetProcAddress(ntdll, "RtlGetVersion")
+                      : NULL;
+    if (get_version == NULL || get_version(&v) != 0)
+        return MDM_EIO;
+    GetNativeSystemInfo(&si);
+    switch (si.wProcessorArchitecture) {
+    case PROCESSOR_ARCHITECTURE_AMD64:
+        arch = "x64";
+        break;
+    case PROCESSOR_ARCHITECTURE_INTEL:
+        arch = "x86";
+        break;
+    case PROCESSOR_ARCHITECTURE_ARM64:
+        arch = "arm64";
+        break;
+    default:
+        arch = "unknown-architecture";
+        break;
+    }
+    n = snprintf(NULL, 0, "Windows %lu.%lu.%lu %s", (unsigned long)v.dwMajorVersion,
+                 (unsigned long)v.dwMinorVersion, (unsigned long)v.dwBuildNumber, arch);
+    if (n < 0)
+        return MDM_EIO;
+    if ((size_t)n >= size)
+        return MDM_ETOOBIG;
+    snprintf(out, size, "Windows %lu.%lu.%lu %s", (unsigned long)v.dwMajorVersion,
+             (unsigned long)v.dwMinorVersion, (unsigned long)v.dwBuildNumber, arch);
+    return 0;
 }
 
 int64_t mdm_os_now_ms(void)

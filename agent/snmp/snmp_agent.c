@@ -85,6 +85,23 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
     return 0;
 }
 
+/*
+ * Keeps Net-SNMP from starting the agent modules that mdmhealth does not
+ * use. Debian's libnetsnmpagent has SMUX built in, and init_master_agent()
+ * then listens for SMUX peers on TCP 0.0.0.0:199, a socket nobody
+ * configured. Net-SNMP keeps the list for the process (once is enough).
+ */
+static void disable_unused_agent_modules(void)
+{
+    static bool done;
+    char modules[] = "-smux";
+
+    if (done)
+        return;
+    add_to_init_list(modules);
+    done = true;
+}
+
 static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
 {
     /*
@@ -116,6 +133,7 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
     }
     /* Winsock must be started before Net-SNMP's first socket (a no-op elsewhere). */
     SOCK_STARTUP;
+    disable_unused_agent_modules();
     snmp_disable_log();
     snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL);
     snmp_enable_calllog();
@@ -125,6 +143,14 @@ static void register_directives(void)
 {
     for (size_t i = 0; own_directives[i] != NULL; i++)
         register_app_config_handler(own_directives[i], ignore_directive, NULL, NULL);
+    /*
+     * clientaddr ADDRESS: the local address of the client sockets (the
+     * notification destinations) instead of the wildcard. Net-SNMP knows it only in snmp.conf; here
+     * it is a line of mdmhealth.conf like the others.
+     */
+    netsnmp_ds_register_config(ASN_OCTET_STR,
+                               netsnmp_ds_get_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_APPTYPE),
+                               "clientaddr", NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_CLIENT_ADDR);
     mdm_notify_register_directives();
 }
 
@@ -150,7 +176,9 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     if (init_agent("mdmhealth") != 0)
         return mdm_err_set(err, MDM_EIO, "cannot initialise the Net-SNMP agent library");
     register_directives();
+    mdm_std_mibs_start(subagent);
     if (!opt->check_only && (rc = mdm_mib_register()) != 0) {
+        mdm_std_mibs_stop();
         snmp_shutdown("mdmhealth");
         return mdm_err_set(err, rc, "cannot register MDM-HEALTH-MIB");
     }
@@ -166,6 +194,14 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     }
     if (opt->check_only)
         return 0;
+    /*
+     * Save the persistent data now, as snmpd does, not only at a clean stop:
+     * the snmpEngineBoots of this start and the engine ID. After a crash,
+     * the next start then still counts up from this one (RFC 3414) with the
+     * same engine ID, so v3 managers that cached the engine keep working.
+     */
+    snmp_store("mdmhealth");
+    mdm_std_mibs_ready();
     mdm_notify_destinations_ready();
     if (has_address) {
         if (init_master_agent() != 0) {
@@ -273,6 +309,7 @@ void mdm_snmp_stop(void)
         return;
     if (!mdm_snmp.check_only)
         mdm_mib_unregister();
+    mdm_std_mibs_stop();
     mdm_notify_free_destinations();
     snmp_shutdown("mdmhealth");
     shutdown_agent();

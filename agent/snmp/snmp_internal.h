@@ -82,4 +82,16 @@ void mdm_notify_free_destinations(void);
 int mdm_notify_next_deadline_ms(void);    /* -1 when nothing is scheduled */
 void mdm_notify_destinations_ready(void); /* after the configuration was read */
 
+/*
+ * The standard groups (std_mibs.c): Net-SNMP's system, sysORTable, snmp,
+ * snmpEngine, MPD and USM statistics modules, started after init_agent() and
+ * before the configuration is read. As a subagent only their directives are
+ * accepted (the master serves them) and MDM-HEALTH-MIB's sysORTable entry is
+ * sent to the master.
+ */
+void mdm_std_mibs_start(bool subagent);
+/* After init_snmp(): lists MDM-HEALTH-MIB's compliance in sysORTable (the master's too). */
+void mdm_std_mibs_ready(void);
+void mdm_std_mibs_stop(void);
+
 #endif
