@@ -64,7 +64,6 @@ const std::string kSuccessTime = "2026-11-20T09:20:00.000Z";
 // The same times as DateAndTime's DISPLAY-HINT shows them (Net-SNMP with the MIB).
 const std::string kFailureShown = "2026-11-20,9:15:2.3,+0:0";
 const std::string kSuccessShown = "2026-11-20,9:20:0.0,+0:0";
-const std::string kSysUpTime = ".1.3.6.1.2.1.1.3.0";
 
 std::string failure_event(unsigned long long record)
 {
@@ -578,9 +577,8 @@ TEST_F(NmsTest, SnmpExporterModuleReportsMonitorStateAndCountersWithLabels)
     // The record ID is left out on purpose (a new series per event), and so is the index.
     EXPECT_TRUE(select(s, "mdmMonitorLastRecordId").empty());
     EXPECT_TRUE(select(s, "mdmMonitorIndex").empty());
-    // sysUpTime is in the module; it is there exactly when the agent answers it
-    // (the SNMPv2-MIB system group, issue 12).
-    EXPECT_EQ(!get_v2c(kSysUpTime).empty(), !select(s, "sysUpTime").empty());
+    // sysUpTime comes from the SNMPv2-MIB system group that the embedded agent serves.
+    EXPECT_FALSE(select(s, "sysUpTime").empty());
 
     // A 1003 arrives: the same series change.
     agent_->append(failure_event(202));
@@ -758,9 +756,6 @@ TEST_F(NmsTest, NmapSnmpInfoFindsTheAgentsSnmpv3Engine)
 // community given as creds.snmp: the way discovery finds out what a device is.
 TEST_F(NmsTest, NmapSnmpSysdescrIdentifiesTheAgentBySysDescr)
 {
-    // Enable when the SNMPv2-MIB system group is merged (issue 12): the agent
-    // answers no sysDescr.0 yet, so nmap prints no snmp-sysdescr result.
-    GTEST_SKIP() << "needs the system group (h/snmpstd)";
     ASSERT_EQ("", start_agent([](int) { return std::string(); }));
     std::string why;
     auto r = nmap_snmp(dir_, agent_port_, "snmp-sysdescr", "creds.snmp=:secret", &why);
@@ -947,8 +942,6 @@ TEST_F(NmsTest, ZabbixTemplateAsksOnlyForOidsTheAgentAnswers)
             oid.replace(at, strlen(".{#SNMPINDEX}"), ".1");
         if (oid.compare(0, 1, ".") != 0)
             oid = "." + oid;
-        if (oid == kSysUpTime && get_v2c(kSysUpTime).empty())
-            continue; // the system group (h/snmpstd, issue 12) is not in this build yet
         EXPECT_NE("", get_v2c(oid)) << oid;
     }
 }
