@@ -213,7 +213,8 @@ static void report(DWORD state, DWORD exit_code, DWORD specific_code)
     service_status.dwWin32ExitCode = exit_code;
     service_status.dwServiceSpecificExitCode =
         exit_code == ERROR_SERVICE_SPECIFIC_ERROR ? specific_code : 0;
-    service_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
+    service_status.dwWaitHint =
+        state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING ? 30000 : 0;
     SetServiceStatus(status_handle, &service_status);
 }
 
