@@ -198,7 +198,13 @@ TEST(NotifyConfig, NotificationBackoffMaxIsRangeChecked)
                                       std::string(good) + "\n");
         auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", conf});
         EXPECT_EQ(0, r.status) << r.out << r.err;
+        EXPECT_NE(std::string::npos,
+                  r.out.find("notification-backoff-max: " + std::string(good) + " s"))
+            << r.out;
     }
+    mdmtest::write_file(conf, "state-dir " + dir + "/state\n");
+    auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", conf});
+    EXPECT_NE(std::string::npos, r.out.find("notification-backoff-max: 60 s")) << r.out;
     snmptest::remove_tree(dir);
 }
 
