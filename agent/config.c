@@ -105,6 +105,7 @@ struct mdm_config *mdm_config_new(void)
     cfg->state_dir = mdm_strdup(mdm_fs_default_state_dir());
     cfg->enrollment_ports[0] = MDM_DEFAULT_ENROLLMENT_PORT;
     cfg->enrollment_ports[1] = MDM_DEFAULT_DM_ADMIN_PORT;
+    cfg->notify_backoff_max = MDM_NOTIFY_BACKOFF_MAX_DEFAULT;
     if (cfg->channel == NULL || cfg->ad_group == NULL || cfg->state_dir == NULL) {
         mdm_config_free(cfg);
         return NULL;
@@ -339,6 +340,18 @@ int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *v
                                "diag-interval needs 0 (off) or a number of seconds from %lu to %u",
                                min, MDM_DIAG_INTERVAL_MAX);
         cfg->diag_interval = (unsigned)v;
+        return 0;
+    }
+    if (strcmp(name, "notification-backoff-max") == 0) {
+        unsigned long v;
+        char *end;
+        v = strtoul(value, &end, 10);
+        if (value[0] < '0' || value[0] > '9' || end == value || *end != '\0' ||
+            v < MDM_NOTIFY_BACKOFF_MAX_MIN || v > MDM_NOTIFY_BACKOFF_MAX_MAX)
+            return mdm_err_set(err, MDM_EINVAL,
+                               "notification-backoff-max needs a number of seconds from %u to %u",
+                               MDM_NOTIFY_BACKOFF_MAX_MIN, MDM_NOTIFY_BACKOFF_MAX_MAX);
+        cfg->notify_backoff_max = (unsigned)v;
         return 0;
     }
     if (strcmp(name, "dm-server") == 0) {

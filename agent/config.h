@@ -51,6 +51,14 @@ extern "C" {
  */
 #define MDM_DIAG_INTERVAL_MIN_ENV "MDM_TEST_DIAG_INTERVAL_MIN"
 
+/*
+ * notification-backoff-max: the longest wait, in seconds, between two
+ * attempts to deliver to a destination whose manager does not answer.
+ */
+#define MDM_NOTIFY_BACKOFF_MAX_DEFAULT 60u
+#define MDM_NOTIFY_BACKOFF_MAX_MIN     1u
+#define MDM_NOTIFY_BACKOFF_MAX_MAX     3600u
+
 /* A standard Net-SNMP directive, kept verbatim for the SNMP layer. */
 struct mdm_config_snmp_line {
     char *directive;
@@ -73,6 +81,7 @@ struct mdm_config {
     char *dm_server;              /* this DM server's admin host (default: 127.0.0.1) */
     char *diag_skip;              /* diag-skip: check names not to run, space-separated */
     unsigned diag_interval;       /* diag-interval: seconds between re-diagnoses in error; 0 off */
+    unsigned notify_backoff_max;  /* notification-backoff-max: seconds */
     unsigned enrollment_ports[2]; /* Enrollment Server admin port, DM server admin port */
     char *ad_group;
     char *ldap_uri;

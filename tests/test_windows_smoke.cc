@@ -903,3 +903,61 @@ TEST_F(WineTest, EmbeddedAgentUnderWineAnswersTheSystemGroup)
 }
 
 } // namespace
+
+namespace
+{
+
+// A service whose configuration is refused at start: Wine's SCM shows it
+// stopped with ERROR_SERVICE_SPECIFIC_ERROR (1066) and our exit status 2 in
+// dwServiceSpecificExitCode, and the reason reaches the Event Log (Wine
+// prints ReportEventW's strings on its eventlog channel, in the output of
+// the prefix's first program, here the keep-alive `wine ping`). Real:
+// mdmhealth.exe as a service, Wine's SCM and sc.exe, Wine's advapi32.
+TEST_F(WineTest, ServiceRefusingItsConfigurationStopsWithItsExitCodeAndLogsWhy)
+{
+    // A pack that does not exist: refused at start, exit status 2 (configuration error).
+    mdmtest::write_file(dir_ + "/bad.conf", "state-dir " + win(dir_ + "/state") + "\npack " +
+                                                win(dir_ + "/missing-pack.xml") + "\n");
+    std::vector<std::string> env = wine_env();
+    env.push_back("WINEDEBUG=-all,err+eventlog");
+    // The keep-alive must be the prefix's first program, so that the SCM (and the
+    // service it starts) inherits its output and WINEDEBUG: stop a wineserver that
+    // an earlier test left running.
+    const std::string wineserver = snmptest::find_program("wineserver");
+    if (!wineserver.empty()) {
+        snmptest::run_with_env({wineserver, "-k"}, wine_env(), 30000);
+        snmptest::run_with_env({wineserver, "-w"}, wine_env(), 30000);
+    }
+    snmptest::Process keep_alive;
+    ASSERT_TRUE(keep_alive.start({wine_path(), "ping", "-n", "600", "127.0.0.1"}, env,
+                                 dir_ + "/keepalive.log"));
+    auto state_of = [&] { return wine_tool({"sc", "query", "mdmhealth"}).out; };
+
+    wine({"service", "uninstall"});
+    auto r = wine({"service", "install", "-c", win(dir_ + "/bad.conf")});
+    ASSERT_EQ(0, r.status) << r.out << r.err;
+    wine_tool({"sc", "start", "mdmhealth"});
+    std::string state;
+    EXPECT_TRUE(snmptest::wait_until(
+        [&] {
+            state = state_of();
+            return state.find("STOPPED") != std::string::npos &&
+                   state.find("WIN32_EXIT_CODE    : 1066") != std::string::npos;
+        },
+        60000, 250))
+        << state;
+    EXPECT_NE(std::string::npos, state.find("SERVICE_EXIT_CODE  : 2 ")) << state;
+    EXPECT_TRUE(snmptest::wait_until(
+        [&] { return keep_alive.log().find("cannot open management pack") != std::string::npos; },
+        30000, 250))
+        << keep_alive.log();
+    EXPECT_NE(std::string::npos,
+              keep_alive.log().find("err:eventlog:ReportEventW L\"cannot start: "))
+        << keep_alive.log();
+    EXPECT_NE(std::string::npos, keep_alive.log().find("missing-pack.xml")) << keep_alive.log();
+    r = wine({"service", "uninstall"});
+    EXPECT_EQ(0, r.status) << r.out << r.err;
+    keep_alive.kill_hard();
+}
+
+} // namespace

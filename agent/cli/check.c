@@ -132,6 +132,8 @@ int mdm_cmd_check(int argc, char **argv)
                cfg->diag_interval);
     else
         printf("  diag-interval: off (diagnosis once per alert)\n");
+    printf("  notification-backoff-max: %u s (longest wait between delivery attempts)\n",
+           cfg->notify_backoff_max);
     if (cfg->snmp_line_count > 0)
         printf("  %zu SNMP directive(s) for the agent\n", cfg->snmp_line_count);
     else

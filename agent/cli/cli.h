@@ -41,6 +41,9 @@ int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b);
  */
 int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
                  struct mdm_pack **pack);
+/* The same, printing nothing: err receives the reason (for the agent's log). */
+int mdm_cli_load_ex(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
+                    struct mdm_pack **pack, struct mdm_err *err);
 
 /* Prints "mdmhealth: " and a formatted message to stderr. */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);

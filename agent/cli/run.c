@@ -16,6 +16,17 @@
  * (same transitions, no duplicate); a kill after it finds the notices queued
  * and sends them.
  *
+ * When the state file cannot be written (disk full, read-only volume), no
+ * notice is sent and no further event is read: a notice sent before it is
+ * saved could be lost or repeated by a restart. The save is retried on a
+ * timer (SAVE_RETRY_FIRST_MS doubling to SAVE_RETRY_MAX_MS), not on every
+ * turn of the loop: each attempt creates and removes a temporary file next
+ * to the state file, and when that directory is also the followed file's
+ * directory the attempt itself wakes the loop (inotify), which used to make
+ * a failed save retry, and log, in a tight loop. The failure is logged once
+ * per cause; its repeats are counted and summed up when the cause changes,
+ * every SAVE_SUMMARY_MS while it lasts, and when saving works again.
+ *
  * Sources. With a portable `source` line the agent reads that one source.
  * Without one (Windows) it reads the event log channel of this computer and,
  * for each `target` line, the channel of that computer through a remote
@@ -45,7 +56,9 @@
 #include "store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char run_usage[] =
@@ -71,6 +84,17 @@ static const char run_usage[] =
 #define SOURCE_RETRY_MS  10000
 #define SAVE_PATH_MAX    4096
 #define POSITION_KEYWORD "source-position"
+
+#define SAVE_RETRY_FIRST_MS 1000
+#define SAVE_RETRY_MAX_MS   10000
+#define SAVE_SUMMARY_MS     600000
+
+/*
+ * Test hook: the first N diagnoser runs end as if the diagnoser had failed
+ * to produce a report (the report is dropped before the main loop sees it),
+ * which otherwise only happens when memory runs out. Tests only.
+ */
+#define DIAG_DROP_REPORTS_ENV "MDM_TEST_DIAG_DROP_REPORTS"
 
 /*
  * One event source of the agent. Source 0 is the portable source, or the
@@ -111,6 +135,16 @@ struct agent {
     size_t saved_count;
     bool dirty; /* state to save */
 
+    /* Saving the state fails (see the file comment): nothing is sent or read meanwhile. */
+    bool save_failing;
+    uint64_t save_failures;     /* attempts that failed since the condition began */
+    uint64_t save_summarized;   /* ... of which the last summary line counted */
+    int64_t save_failing_since; /* wall-clock ms of the first failure */
+    int64_t save_retry_at;      /* monotonic ms of the next attempt */
+    int64_t save_summary_at;    /* monotonic ms of the next summary line */
+    int save_backoff_ms;
+    char save_error[MDM_ERR_MSG_MAX]; /* the cause, as logged */
+
     /*
      * The diagnoser runs on its own thread after an alert is raised; its
      * report comes back through diag_done (under diag_lock) and a wake-up of
@@ -118,7 +152,9 @@ struct agent {
      */
     struct mdm_wakeup *wake;
     struct mdm_waitgroup *diag_lock;
-    struct mdm_diag_report *diag_done; /* set by the diagnoser thread */
+    struct mdm_diag_report *diag_done; /* set by the diagnoser thread; NULL if it failed */
+    bool diag_finished;                /* set by the diagnoser thread: the run ended */
+    long diag_drop_reports;            /* DIAG_DROP_REPORTS_ENV */
     bool diag_running;
     bool diag_again;
     struct mdm_notice diag_trigger; /* the alert the run is for */
@@ -223,21 +259,94 @@ static int ignore_line_cb(void *ctx, char *line)
     return 0;
 }
 
-static int save_state(struct agent *a)
+/* "HH:MM UTC" of a wall-clock time in ms since 1970 (the log's own time zone). */
+static void format_hhmm(int64_t ms, char *out, size_t size)
+{
+    int64_t minutes = ms / 60000;
+
+    snprintf(out, size, "%02d:%02d UTC", (int)(minutes / 60 % 24), (int)(minutes % 60));
+}
+
+/* Logs how often saving failed since the condition began (when there is news). */
+static void log_save_summary(struct agent *a, const char *what)
+{
+    char since[16];
+
+    if (a->save_failures == a->save_summarized)
+        return;
+    format_hhmm(a->save_failing_since, since, sizeof(since));
+    mdm_log(MDM_LOG_ERROR, "%s: saving the state failed %llu times since %s", what,
+            (unsigned long long)a->save_failures, since);
+    a->save_summarized = a->save_failures;
+}
+
+/*
+ * Saves the state file. While saving fails, an attempt is made only when the
+ * retry timer is due, unless force (reload, stop). Returns 0, MDM_EAGAIN
+ * when it is not time to retry yet, or the error of the failed save.
+ */
+static int save_state_ex(struct agent *a, bool force)
 {
     struct mdm_store_extra extra = {state_save_cb, NULL, a};
     struct mdm_err err;
+    int64_t now = mdm_os_monotonic_ms();
     int rc;
 
+    if (a->save_failing && !force && now < a->save_retry_at)
+        return MDM_EAGAIN;
+    mdm_err_clear(&err);
     rc = mdm_store_save_ex(a->cfg->state_dir, a->engine,
                            a->source_count > 0 ? a->sources[0].position : a->saved_main, &extra,
                            &err);
     if (rc != 0) {
-        mdm_log(MDM_LOG_ERROR, "cannot save the state: %s", err.msg);
+        if (!a->save_failing) {
+            mdm_log(MDM_LOG_ERROR,
+                    "cannot save the state: %s; no notification is sent and no event is read "
+                    "until it can be saved (retrying)",
+                    err.msg);
+            a->save_failing = true;
+            a->save_failures = a->save_summarized = 1;
+            a->save_failing_since = mdm_os_now_ms();
+            a->save_backoff_ms = SAVE_RETRY_FIRST_MS;
+            a->save_summary_at = now + SAVE_SUMMARY_MS;
+            mdm_utf8_copy(a->save_error, sizeof(a->save_error), err.msg);
+        } else if (strcmp(a->save_error, err.msg) != 0) {
+            /* Another cause: close the count of the old one, report the new one once. */
+            log_save_summary(a, "cause changed");
+            mdm_log(MDM_LOG_ERROR, "cannot save the state: %s (retrying)", err.msg);
+            a->save_failures = a->save_summarized = 1;
+            a->save_failing_since = mdm_os_now_ms();
+            mdm_utf8_copy(a->save_error, sizeof(a->save_error), err.msg);
+        } else {
+            a->save_failures++;
+            if (now >= a->save_summary_at) {
+                log_save_summary(a, a->save_error);
+                a->save_summary_at = now + SAVE_SUMMARY_MS;
+            }
+            a->save_backoff_ms *= 2;
+            if (a->save_backoff_ms > SAVE_RETRY_MAX_MS)
+                a->save_backoff_ms = SAVE_RETRY_MAX_MS;
+        }
+        a->save_retry_at = now + a->save_backoff_ms;
         return rc;
+    }
+    if (a->save_failing) {
+        char since[16];
+        format_hhmm(a->save_failing_since, since, sizeof(since));
+        mdm_log(MDM_LOG_INFO,
+                "the state is saved again (saving failed %llu times since %s); delivery and "
+                "reading resume",
+                (unsigned long long)a->save_failures, since);
+        a->save_failing = false;
+        a->save_failures = a->save_summarized = 0;
     }
     a->dirty = false;
     return 0;
+}
+
+static int save_state(struct agent *a)
+{
+    return save_state_ex(a, false);
 }
 
 static const char *health_word(enum mdm_health h)
@@ -250,8 +359,15 @@ static void diagnosis_done(struct mdm_diag_report *report, void *ctx)
 {
     struct agent *a = ctx;
 
+    if (report != NULL && a->diag_drop_reports > 0) {
+        /* DIAG_DROP_REPORTS_ENV: read only here, on the one diagnoser thread of a run. */
+        a->diag_drop_reports--;
+        mdm_free(report);
+        report = NULL;
+    }
     mdm_waitgroup_lock(a->diag_lock);
     a->diag_done = report;
+    a->diag_finished = true;
     mdm_waitgroup_signal(a->diag_lock);
     mdm_waitgroup_unlock(a->diag_lock);
     mdm_wakeup_post(a->wake);
@@ -468,15 +584,28 @@ static void notice_of_row(struct agent *a, const struct mdm_instance *inst, stru
 static void take_diagnosis(struct agent *a)
 {
     struct mdm_diag_report *report;
+    bool finished;
 
     mdm_waitgroup_lock(a->diag_lock);
     report = a->diag_done;
+    finished = a->diag_finished;
     a->diag_done = NULL;
+    a->diag_finished = false;
     mdm_waitgroup_unlock(a->diag_lock);
-    if (report == NULL)
+    if (!finished)
         return;
+    /*
+     * The run is over even when it produced no report (the diagnoser ran
+     * out of memory): the next alert, or the next periodic run, starts a
+     * new one.
+     */
     a->diag_running = false;
-    if (a->diag_periodic) {
+    if (report == NULL) {
+        mdm_log(MDM_LOG_ERROR,
+                "diagnoser: the run for %s ended without a report (out of "
+                "memory); the next alert is diagnosed again",
+                a->diag_periodic ? "the rows in error" : a->diag_trigger.target);
+    } else if (a->diag_periodic) {
         size_t count = mdm_engine_instance_count(a->engine);
         for (size_t i = 0; i < count; i++) {
             const struct mdm_instance *inst = mdm_engine_instance(a->engine, i);
@@ -853,8 +982,15 @@ static void reload(struct agent *a)
     struct mdm_err err;
 
     mdm_log(MDM_LOG_INFO, "reloading %s", a->config_path);
-    if (save_state(a) != 0 || mdm_cli_load(a->config_path, NULL, &cfg, &pack) != 0) {
-        mdm_log(MDM_LOG_ERROR, "reload failed; the running configuration stays in force");
+    if (save_state_ex(a, true) != 0) {
+        mdm_log(MDM_LOG_ERROR, "reload failed: the state cannot be saved; the running "
+                               "configuration stays in force");
+        return;
+    }
+    mdm_err_clear(&err);
+    if (mdm_cli_load_ex(a->config_path, NULL, &cfg, &pack, &err) != 0) {
+        mdm_log(MDM_LOG_ERROR, "reload failed (%s); the running configuration stays in force",
+                err.msg);
         return;
     }
     if (strcmp(cfg->state_dir, a->cfg->state_dir) != 0) {
@@ -891,6 +1027,7 @@ static void reload(struct agent *a)
     a->pack = pack;
     a->cfg = cfg;
     mdm_snmp_reload();
+    mdm_notify_set_backoff_max(a->cfg->notify_backoff_max);
     /* A changed diag-interval counts from now; a run under way plans the next at its end. */
     plan_periodic(a);
     mdm_log(MDM_LOG_INFO, "reloaded: %zu monitor row(s), state kept",
@@ -936,7 +1073,8 @@ static int loop(struct agent *a)
             if (s->src == NULL && !s->done && now >= s->retry_at)
                 open_source(a, s, NULL);
         }
-        more = pump(a);
+        /* While the state cannot be saved, events stay unread in their log (see the top). */
+        more = a->save_failing ? false : pump(a);
         if (a->diag_periodic_at != 0 && !a->diag_running && now >= a->diag_periodic_at) {
             if (rows_in_error(a) > 0)
                 start_diagnosis(a, true);
@@ -947,10 +1085,13 @@ static int loop(struct agent *a)
             a->dirty = true;
         if (a->dirty)
             save_state(a);
-        mdm_snmp_deliver();
-        /* Acknowledgements of traps are immediate: save them in this turn too. */
-        if (mdm_snmp_outbox_changed() && save_state(a) != 0)
-            a->dirty = true;
+        /* Only what is durably queued is sent (ConfirmDelivery). */
+        if (!a->dirty && !a->save_failing) {
+            mdm_snmp_deliver();
+            /* Acknowledgements of traps are immediate: save them in this turn too. */
+            if (mdm_snmp_outbox_changed() && save_state(a) != 0)
+                a->dirty = true;
+        }
 
         FD_ZERO(&fds);
         fd = mdm_signal_fd();
@@ -981,6 +1122,12 @@ static int loop(struct agent *a)
         if (a->diag_periodic_at != 0 && !a->diag_running) {
             int64_t wait = a->diag_periodic_at - now;
             int w = wait < 0 ? 0 : wait > 3600000 ? 3600000 : (int)wait;
+            if (timeout < 0 || w < timeout)
+                timeout = w;
+        }
+        if (a->save_failing) {
+            int64_t wait = a->save_retry_at - now;
+            int w = wait < 0 ? 0 : wait > SAVE_RETRY_MAX_MS ? SAVE_RETRY_MAX_MS : (int)wait;
             if (timeout < 0 || w < timeout)
                 timeout = w;
         }
@@ -1021,19 +1168,44 @@ static int loop(struct agent *a)
         int64_t deadline = mdm_os_monotonic_ms() + 20000;
         mdm_log(MDM_LOG_INFO, "stopping: waiting for the diagnoser to finish");
         mdm_waitgroup_lock(a->diag_lock);
-        while (a->diag_done == NULL && mdm_os_monotonic_ms() < deadline)
+        while (!a->diag_finished && mdm_os_monotonic_ms() < deadline)
             mdm_waitgroup_wait(a->diag_lock, deadline);
         mdm_waitgroup_unlock(a->diag_lock);
         take_diagnosis(a);
     }
     mdm_log(MDM_LOG_INFO, "stopping: saving the state");
-    return save_state(a) == 0 ? MDM_EXIT_OK : MDM_EXIT_FAILURE;
+    if (save_state_ex(a, true) != 0) {
+        log_save_summary(a, "stopping");
+        return MDM_EXIT_FAILURE;
+    }
+    return MDM_EXIT_OK;
 }
 
 struct run_options {
     const char *config;
     bool foreground, debug;
 };
+
+/*
+ * A start-up error (configuration, pack, state directory): to the agent's
+ * log, which is the Event Log or syslog for a service (a service has no
+ * stderr), and also to stderr when the log is not stderr already, for an
+ * operator who started `mdmhealth run` from a terminal.
+ */
+static void start_error(const struct run_options *ro, const char *fmt, ...) MDM_PRINTF_FORMAT(2, 3);
+
+static void start_error(const struct run_options *ro, const char *fmt, ...)
+{
+    char msg[MDM_ERR_MSG_MAX + 256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    mdm_log(MDM_LOG_ERROR, "cannot start: %s", msg);
+    if (!ro->foreground)
+        mdm_cli_error("%s", msg);
+}
 
 /* The agent's whole life; also the Windows service's main function. */
 static int run_agent(void *ctx)
@@ -1043,27 +1215,42 @@ static int run_agent(void *ctx)
     struct mdm_snmp_options opt;
     struct mdm_err err;
     char persist[SAVE_PATH_MAX];
+    const char *drop;
     int rc, status = MDM_EXIT_FAILURE;
 
     memset(&a, 0, sizeof(a));
+    mdm_err_clear(&err);
     mdm_event_init(&a.ev);
     a.config_path = ro->config ? ro->config : mdm_fs_default_config_path();
-    if (mdm_cli_load(a.config_path, NULL, &a.cfg, &a.pack) != 0)
-        return MDM_EXIT_USAGE;
+    /* The log first, so that a service reports a bad configuration where it can be read. */
     mdm_log_open(ro->foreground, ro->debug);
+    if (mdm_cli_load_ex(a.config_path, NULL, &a.cfg, &a.pack, &err) != 0) {
+        start_error(ro, "%s", err.msg);
+        mdm_log_close();
+        return MDM_EXIT_USAGE;
+    }
+    drop = getenv(DIAG_DROP_REPORTS_ENV);
+    a.diag_drop_reports = drop != NULL ? strtol(drop, NULL, 10) : 0;
     if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a.cfg->state_dir) >=
-            sizeof(persist) ||
-        mdm_fs_mkdirs(persist, &err) != 0) {
-        mdm_cli_error("%s: cannot create the state directory %s", a.config_path, persist);
+        sizeof(persist)) {
+        start_error(ro, "%s: the state directory name is too long", a.config_path);
         goto out;
     }
-    if (mdm_outbox_init(&a.outbox, 0) != 0 ||
-        new_engine(&a, a.cfg, a.pack, true, &a.engine, &err) != 0) {
-        mdm_cli_error("%s", err.msg);
+    if (mdm_fs_mkdirs(persist, &err) != 0) {
+        start_error(ro, "%s: cannot create the state directory: %s", a.config_path, err.msg);
+        goto out;
+    }
+    rc = mdm_outbox_init(&a.outbox, 0);
+    if (rc != 0) {
+        start_error(ro, "%s", mdm_strerror(rc));
+        goto out;
+    }
+    if (new_engine(&a, a.cfg, a.pack, true, &a.engine, &err) != 0) {
+        start_error(ro, "%s", err.msg);
         goto out;
     }
     if (build_sources(&a, a.cfg) != 0) {
-        mdm_cli_error("out of memory");
+        start_error(ro, "out of memory");
         goto out;
     }
     a.status.start_ms = mdm_os_now_ms();
@@ -1078,19 +1265,24 @@ static int run_agent(void *ctx)
         opt.has_agentx_socket = opt.has_agentx_socket || mdm_ascii_iequal(d, "agentXSocket");
     }
     if (mdm_signal_open(&err) != 0) {
-        mdm_cli_error("%s", err.msg);
+        start_error(ro, "%s", err.msg);
         goto out;
     }
-    if (mdm_wakeup_open(&a.wake, &err) != 0 || (a.diag_lock = mdm_waitgroup_new()) == NULL) {
-        mdm_cli_error("%s", a.wake ? "out of memory" : err.msg);
+    if (mdm_wakeup_open(&a.wake, &err) != 0) {
+        start_error(ro, "%s", err.msg);
+        goto out_signals;
+    }
+    if ((a.diag_lock = mdm_waitgroup_new()) == NULL) {
+        start_error(ro, "out of memory");
         goto out_signals;
     }
     rc = mdm_snmp_start(&opt, a.engine, &a.status, &a.outbox, &err);
     if (rc != 0) {
-        mdm_cli_error("%s", err.msg);
+        start_error(ro, "%s", err.msg);
         status = rc == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
         goto out_signals;
     }
+    mdm_notify_set_backoff_max(a.cfg->notify_backoff_max);
     mdm_log(MDM_LOG_INFO,
             "mdmhealth %s started: %zu monitor row(s), %zu notice(s) queued, "
             "state in %s",
@@ -1101,7 +1293,7 @@ static int run_agent(void *ctx)
         rc = open_source(&a, &a.sources[i], &err);
     if (rc == MDM_EUNSUPPORTED) {
         /* Not something waiting would fix: e.g. the Windows channel on Linux. */
-        mdm_cli_error("%s: %s", a.config_path, err.msg);
+        start_error(ro, "%s: %s", a.config_path, err.msg);
         status = MDM_EXIT_USAGE;
     } else {
         plan_periodic(&a); /* rows restored in error are re-diagnosed too */
@@ -1132,6 +1324,7 @@ int mdm_cmd_run(int argc, char **argv)
     struct mdm_err err;
     int rc;
 
+    mdm_err_clear(&err);
     rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service);
     if (rc != 0)
         return rc > 0 ? MDM_EXIT_OK : MDM_EXIT_USAGE;

@@ -1,33 +1,46 @@
 /* mdm_alloc.c - allocation wrappers with a failure-injection hook for tests. */
 #include "mdm_alloc.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static long fail_after = -1;
-static long alloc_count;
+/*
+ * The counters are updated by every thread that allocates (the main loop and
+ * the diagnoser's worker threads), so they are atomics: a plain increment
+ * from two threads is a data race (undefined behaviour, and lost counts).
+ */
+static atomic_long fail_after = -1;
+static atomic_long alloc_count;
 
 /* Returns nonzero when the test hook says this allocation must fail. */
 static int should_fail(void)
 {
-    alloc_count++;
-    if (fail_after < 0)
-        return 0;
-    if (fail_after == 0)
-        return 1;
-    fail_after--;
-    return 0;
+    long left;
+
+    atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
+    left = atomic_load_explicit(&fail_after, memory_order_relaxed);
+    for (;;) {
+        if (left < 0)
+            return 0;
+        if (left == 0)
+            return 1;
+        /* Take one of the allocations still allowed; another thread may take it first. */
+        if (atomic_compare_exchange_weak_explicit(&fail_after, &left, left - 1,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return 0;
+    }
 }
 
 void mdm_alloc_fail_after(long count)
 {
-    fail_after = count;
-    alloc_count = 0;
+    atomic_store(&alloc_count, 0);
+    atomic_store(&fail_after, count);
 }
 
 long mdm_alloc_count(void)
 {
-    return alloc_count;
+    return atomic_load(&alloc_count);
 }
 
 void *mdm_malloc(size_t size)

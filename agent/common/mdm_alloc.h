@@ -26,7 +26,8 @@ char *mdm_strndup(const char *s, size_t len);
 
 /*
  * Test hook: after `count` more successful allocations, every allocation
- * fails until reset with a negative count. Not thread-safe; tests only.
+ * fails until reset with a negative count. The counters are atomic, so
+ * allocations on worker threads are counted too; tests only.
  */
 void mdm_alloc_fail_after(long count);
 /* Test hook: number of allocations made since the last mdm_alloc_fail_after. */

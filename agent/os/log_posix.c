@@ -42,8 +42,9 @@ void mdm_log(enum mdm_log_level level, const char *fmt, ...)
         struct timespec ts;
         struct tm tm;
         clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+            strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            snprintf(stamp, sizeof(stamp), "%lld", (long long)ts.tv_sec); /* a clock out of range */
         fprintf(stderr, "%s.%03ldZ mdmhealth: %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],
                 msg);
         fflush(stderr);

@@ -195,7 +195,14 @@ static int (*service_body)(void *ctx);
 static void *service_ctx;
 static int service_result;
 
-static void report(DWORD state, DWORD exit_code)
+/*
+ * Tells the Service Control Manager the service's state. A stop on error is
+ * reported as ERROR_SERVICE_SPECIFIC_ERROR with our exit status (1 runtime
+ * failure, 2 configuration error) in dwServiceSpecificExitCode, which `sc
+ * query` shows and the SCM's own event names; the reason itself is in our
+ * Event Log messages.
+ */
+static void report(DWORD state, DWORD exit_code, DWORD specific_code)
 {
     service_status.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
     service_status.dwCurrentState = state;
@@ -204,7 +211,10 @@ static void report(DWORD state, DWORD exit_code)
             ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PARAMCHANGE
             : 0;
     service_status.dwWin32ExitCode = exit_code;
-    service_status.dwWaitHint = state == SERVICE_RUNNING ? 0 : 30000;
+    service_status.dwServiceSpecificExitCode =
+        exit_code == ERROR_SERVICE_SPECIFIC_ERROR ? specific_code : 0;
+    service_status.dwWaitHint =
+        state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING ? 30000 : 0;
     SetServiceStatus(status_handle, &service_status);
 }
 
@@ -216,7 +226,7 @@ static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID ct
     switch (control) {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
-        report(SERVICE_STOP_PENDING, NO_ERROR);
+        report(SERVICE_STOP_PENDING, NO_ERROR, 0);
         mdm_signal_raise(MDM_SIGNAL_STOP);
         return NO_ERROR;
     case SERVICE_CONTROL_PARAMCHANGE:
@@ -236,9 +246,10 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
     status_handle = RegisterServiceCtrlHandlerExW(WNAME, on_control, NULL);
     if (status_handle == NULL)
         return;
-    report(SERVICE_RUNNING, NO_ERROR);
+    report(SERVICE_RUNNING, NO_ERROR, 0);
     service_result = service_body(service_ctx);
-    report(SERVICE_STOPPED, service_result == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR);
+    report(SERVICE_STOPPED, service_result == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR,
+           (DWORD)service_result);
 }
 
 int mdm_service_run(int (*body)(void *ctx), void *ctx, struct mdm_err *err)

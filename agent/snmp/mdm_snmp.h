@@ -91,6 +91,13 @@ void mdm_snmp_set_engine(struct mdm_engine *engine);
  */
 void mdm_snmp_reload(void);
 
+/*
+ * Sets the longest wait between two delivery attempts to a destination whose
+ * manager does not answer (notification-backoff-max, seconds; out of range
+ * means the default). Waits already longer are shortened to it.
+ */
+void mdm_notify_set_backoff_max(unsigned seconds);
+
 /* Sends what the outbox holds to every destination that is free to take it. */
 void mdm_snmp_deliver(void);
 

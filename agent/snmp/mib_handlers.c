@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static oid agent_oid[] = {MDM_MIB_ROOT, 1, 1};         /* mdmAgent */
 static oid monitor_table_oid[] = {MDM_MIB_ROOT, 1, 2}; /* mdmMonitorTable */
@@ -20,23 +19,47 @@ static oid diag_table_oid[] = {MDM_MIB_ROOT, 1, 3};    /* mdmDiagTable */
 
 static netsnmp_handler_registration *agent_reg, *monitor_reg, *diag_reg;
 
+/*
+ * The civil (proleptic Gregorian) date of a day count since 1970-01-01, by
+ * arithmetic (H. Hinnant's civil_from_days) rather than gmtime(): gmtime
+ * returns NULL for times it cannot represent (Windows: any year after 3000),
+ * and an event's TimeCreated comes from the event, which may be hostile.
+ */
+static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
+
+    *day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
 size_t mdm_date_and_time(int64_t ms, u_char out[11])
 {
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
+    int64_t secs, year;
+    int64_t in_day;
+    unsigned month, day;
 
     memset(out, 0, 11);
     if (ms <= 0)
         return 8;
-    /* gmtime is enough here: the main loop is the only caller. */
-    tm = *gmtime(&secs);
-    out[0] = (u_char)((tm.tm_year + 1900) >> 8);
-    out[1] = (u_char)((tm.tm_year + 1900) & 0xFF);
-    out[2] = (u_char)(tm.tm_mon + 1);
-    out[3] = (u_char)tm.tm_mday;
-    out[4] = (u_char)tm.tm_hour;
-    out[5] = (u_char)tm.tm_min;
-    out[6] = (u_char)tm.tm_sec;
+    secs = ms / 1000;
+    civil_from_days(secs / 86400, &year, &month, &day);
+    if (year > 65535) /* DateAndTime's year has two octets: such a time is unknown */
+        return 8;
+    in_day = secs % 86400;
+    out[0] = (u_char)(year >> 8);
+    out[1] = (u_char)(year & 0xFF);
+    out[2] = (u_char)month;
+    out[3] = (u_char)day;
+    out[4] = (u_char)(in_day / 3600);
+    out[5] = (u_char)(in_day / 60 % 60);
+    out[6] = (u_char)(in_day % 60);
     out[7] = (u_char)((ms % 1000) / 100);
     out[8] = '+';
     out[9] = 0;

@@ -15,9 +15,11 @@
  * for it from the outbox, and an inform destination sends the next one only
  * after the manager acknowledged the previous one, so each manager sees the
  * notices in order. A destination whose manager does not answer (after the
- * session's own -t timeout and -r retries) backs off, 5 s doubling to 5 min,
- * while the others go on. Sessions are opened at first use, so an SNMPv3
- * inform destination that is down at start-up is retried, not lost.
+ * session's own -t timeout and -r retries) backs off, 5 s doubling up to
+ * the cap set by `notification-backoff-max` (default 60 s), while the others
+ * go on; so after an outage every queued notice reaches the manager in
+ * order, starting at most one cap after the manager is back. Sessions are opened at first use, so
+ * an SNMPv3 inform destination that is down at start-up is retried, not lost.
  *
  * SNMPv3 informs need the manager's engine ID; without `-e ENGINEID` on the
  * trapsess line, Net-SNMP discovers it when the session is opened, which
@@ -25,6 +27,8 @@
  */
 #include "snmp_internal.h"
 
+#include "config.h"
+#include "mdm_alloc.h"
 #include "mdm_log.h"
 #include "mdm_os.h"
 #include "pack.h"
@@ -35,7 +39,6 @@
 
 #define NOTIFY_ARGS_MAX    64
 #define BACKOFF_FIRST_MS   5000
-#define BACKOFF_MAX_MS     300000
 #define DIRECTIVE_TEXT_MAX 2048
 
 struct dest {
@@ -58,9 +61,11 @@ static struct dest *dests[MDM_DEST_MAX];
 static size_t dest_count;
 static char trap_community[256];
 static bool deliver_again;
+static int backoff_max_ms = MDM_NOTIFY_BACKOFF_MAX_DEFAULT * 1000;
 
 /* -C i on a trapsess line; netsnmp_parse_args calls this for "C:". */
 static int parsed_pdu_type;
+static bool parsed_c_invalid; /* a -C letter other than i */
 
 static void opt_proc(int argc, char *const *argv, int opt)
 {
@@ -72,7 +77,7 @@ static void opt_proc(int argc, char *const *argv, int opt)
         if (*p == 'i')
             parsed_pdu_type = SNMP_MSG_INFORM;
         else
-            config_perror("unknown argument to -C (only -Ci, send informs, is known)");
+            parsed_c_invalid = true;
     }
 }
 
@@ -83,8 +88,8 @@ static void dest_free(struct dest *d)
     if (d->ss != NULL)
         snmp_close(d->ss);
     for (int i = 0; i < d->argc; i++)
-        free(d->argv[i]);
-    free(d);
+        mdm_free(d->argv[i]);
+    mdm_free(d);
 }
 
 void mdm_notify_free_destinations(void)
@@ -101,13 +106,33 @@ static void free_sinks(void)
     trap_community[0] = '\0';
 }
 
+/* Frees one -T NAME=VALUE entry (netsnmp_transport_create_config allocated it). */
+static void transport_config_free(void *data, void *ctx)
+{
+    netsnmp_transport_config *c = data;
+    (void)ctx;
+
+    if (c == NULL)
+        return;
+    free(c->key);
+    free(c->value);
+    free(c);
+}
+
 /*
  * Frees what netsnmp_parse_args allocated in a session (community, -e / -E
- * engine IDs, -s, -3k / -3K keys); Net-SNMP exports no call for it. The
- * other pointers point into the argument vector. snmp_add() copies them all.
+ * engine IDs, -s, -3k / -3K keys, the -T container); Net-SNMP exports no
+ * call for it, and frees none of it itself (not even the -T container when
+ * it closes a session). The other pointers point into the argument vector.
+ * snmp_add() copies them all.
  */
 static void session_free_parsed(netsnmp_session *s)
 {
+    if (s->transport_configuration != NULL) {
+        CONTAINER_CLEAR(s->transport_configuration, transport_config_free, NULL);
+        CONTAINER_FREE(s->transport_configuration);
+        s->transport_configuration = NULL;
+    }
     SNMP_FREE(s->localname);
     SNMP_FREE(s->community);
     SNMP_FREE(s->securityEngineID);
@@ -118,8 +143,9 @@ static void session_free_parsed(netsnmp_session *s)
 
 /*
  * Parses the argument vector into a session (without opening it). Returns
- * 0, or -1 after reporting the problem with config_perror when reporting.
- * On success the caller frees the session with session_free_parsed().
+ * 0, or MDM_EINVAL after reporting the problem with config_perror when
+ * reporting. On success the caller frees the session with
+ * session_free_parsed(); on failure nothing is left to free.
  */
 static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
 {
@@ -132,6 +158,7 @@ static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
         argv[i] = d->argv[i];
     argv[d->argc] = NULL;
     parsed_pdu_type = SNMP_MSG_TRAP2;
+    parsed_c_invalid = false;
     optind = 1;
     rc = netsnmp_parse_args(d->argc, argv, session, "C:", opt_proc,
                             NETSNMP_PARSE_ARGS_NOLOGGING | NETSNMP_PARSE_ARGS_NOZERO);
@@ -140,13 +167,26 @@ static int dest_parse(struct dest *d, netsnmp_session *session, bool report)
             config_perror("invalid options, or no manager address, in this notification "
                           "destination");
         session_free_parsed(session);
-        return -1;
+        return MDM_EINVAL;
     }
     if (session->version == SNMP_VERSION_1) {
         if (report)
             config_perror("SNMPv1 traps are not supported: use -v 2c or -v 3");
         session_free_parsed(session);
-        return -1;
+        return MDM_EINVAL;
+    }
+    if (parsed_c_invalid) {
+        if (report)
+            config_perror("unknown argument to -C (only -Ci, send informs, is known)");
+        session_free_parsed(session);
+        return MDM_EINVAL;
+    }
+    if (session->transport_configuration != NULL) {
+        /* The destinations' transports (UDP) take no NAME=VALUE options. */
+        if (report)
+            config_perror("-T transport options are not supported in a notification destination");
+        session_free_parsed(session);
+        return MDM_EINVAL;
     }
     d->inform = parsed_pdu_type == SNMP_MSG_INFORM;
     return 0;
@@ -164,16 +204,16 @@ static void add_destination(const char *token, const char *args)
         config_perror("too many notification destinations (at most 32)");
         return;
     }
-    d = calloc(1, sizeof(*d));
+    d = mdm_calloc(1, sizeof(*d));
     if (d == NULL) {
         config_perror("out of memory");
         return;
     }
     snprintf(d->directive, sizeof(d->directive), "%s %s", token, args);
-    d->argv[d->argc++] = strdup("mdmhealth-notify");
+    d->argv[d->argc++] = mdm_strdup("mdmhealth-notify");
     while (cp != NULL && *cp != '\0' && d->argc < NOTIFY_ARGS_MAX) {
         cp = copy_nword((char *)cp, word, sizeof(word));
-        d->argv[d->argc++] = strdup(word);
+        d->argv[d->argc++] = mdm_strdup(word);
     }
     for (int i = 0; i < d->argc; i++) {
         if (d->argv[i] == NULL) {
@@ -256,6 +296,12 @@ static void parse_trapcommunity(const char *token, char *line)
     copy_nword(line, trap_community, sizeof(trap_community));
 }
 
+static void ignore_own_directive(const char *token, char *line)
+{
+    (void)token;
+    (void)line;
+}
+
 void mdm_notify_register_directives(void)
 {
     /* Registered after init_agent(), so these replace agent_trap.c's handlers. */
@@ -264,6 +310,12 @@ void mdm_notify_register_directives(void)
     register_app_config_handler("informsink", parse_sink, free_sinks, "host [community] [port]");
     register_app_config_handler("trapsink", parse_trapsink_v1, free_sinks, "(not supported)");
     register_app_config_handler("trapcommunity", parse_trapcommunity, NULL, "community");
+    /*
+     * Our own directive about delivery: config.c parses it (like the others
+     * of snmp_agent.c's own_directives); Net-SNMP must only not call it
+     * unknown.
+     */
+    register_app_config_handler("notification-backoff-max", ignore_own_directive, NULL, "seconds");
 }
 
 /* After (re)reading the configuration: tell the outbox which destinations exist. */
@@ -287,18 +339,21 @@ void mdm_notify_destinations_ready(void)
                               "or trapsess); state changes are not sent");
 }
 
+/* Opens the session of d. Returns 0, MDM_EINVAL or MDM_EIO (logged). */
 static int dest_open(struct dest *d)
 {
     netsnmp_session session;
     netsnmp_transport *transport;
+    int rc;
 
-    if (dest_parse(d, &session, false) != 0)
-        return -1;
+    rc = dest_parse(d, &session, false);
+    if (rc != 0)
+        return rc;
     transport = netsnmp_transport_open_client("snmptrap", session.peername);
     if (transport == NULL) {
         mdm_log(MDM_LOG_WARNING, "%s: cannot open a transport to the manager", d->label);
         session_free_parsed(&session);
-        return -1;
+        return MDM_EIO;
     }
     if (session.version == SNMP_VERSION_3 && !d->inform && session.securityEngineIDLen == 0) {
         /* For v3 traps this agent is the authoritative engine. */
@@ -322,7 +377,7 @@ static int dest_open(struct dest *d)
     if (d->ss == NULL) {
         mdm_log(MDM_LOG_WARNING, "%s: cannot open the session (%s)", d->label,
                 snmp_api_errstring(snmp_errno));
-        return -1;
+        return MDM_EIO;
     }
     if (d->discover)
         d->ss->flags |= SNMP_FLAGS_DONT_PROBE; /* snmp_add() cleared it */
@@ -336,14 +391,18 @@ static int probe_callback(int op, netsnmp_session *session, int reqid, netsnmp_p
  * Sends the RFC 3414 discovery request (an unauthenticated GET from the
  * empty user), as Net-SNMP's own probe does, but without waiting: the
  * manager's Report carries its engine ID, which Net-SNMP stores in the
- * session when it processes the Report.
+ * session when it processes the Report. Returns 0, MDM_ENOMEM or MDM_EIO.
+ *
+ * The PDU's security name and the usmUser below are handed to Net-SNMP,
+ * which frees them with free(): they are allocated with the C library's
+ * strdup / calloc on purpose, not with mdm_alloc.
  */
 static int probe_engine_id(struct dest *d)
 {
     netsnmp_pdu *pdu = snmp_pdu_create(SNMP_MSG_GET);
 
     if (pdu == NULL)
-        return -1;
+        return MDM_ENOMEM;
     pdu->version = SNMP_VERSION_3;
     pdu->securityName = strdup("");
     pdu->securityNameLen = 0;
@@ -351,14 +410,14 @@ static int probe_engine_id(struct dest *d)
     pdu->securityModel = SNMP_SEC_MODEL_USM;
     if (pdu->securityName == NULL) {
         snmp_free_pdu(pdu);
-        return -1;
+        return MDM_ENOMEM;
     }
     if (usm_get_user(NULL, 0, pdu->securityName) == NULL) {
         /* The empty, unauthenticated user the discovery is sent as. */
         struct usmUser *user = calloc(1, sizeof(*user));
         if (user == NULL) {
             snmp_free_pdu(pdu);
-            return -1;
+            return MDM_ENOMEM;
         }
         user->name = strdup("");
         user->secName = strdup("");
@@ -366,11 +425,17 @@ static int probe_engine_id(struct dest *d)
         user->authProtocol = snmp_duplicate_objid(usmNoAuthProtocol, user->authProtocolLen);
         user->privProtocolLen = OID_LENGTH(usmNoPrivProtocol);
         user->privProtocol = snmp_duplicate_objid(usmNoPrivProtocol, user->privProtocolLen);
+        if (user->name == NULL || user->secName == NULL || user->authProtocol == NULL ||
+            user->privProtocol == NULL) {
+            usm_free_user(user);
+            snmp_free_pdu(pdu);
+            return MDM_ENOMEM;
+        }
         usm_add_user(user);
     }
     if (snmp_async_send(d->ss, pdu, probe_callback, d) == 0) {
         snmp_free_pdu(pdu);
-        return -1;
+        return MDM_EIO;
     }
     d->probing = true;
     return 0;
@@ -394,6 +459,19 @@ static void add_diag_var(netsnmp_pdu *pdu, int column, unsigned row, u_char type
 
     mdm_mib_diag_column(column, row, name, &name_len);
     snmp_pdu_add_variable(pdu, name, name_len, type, value, len);
+}
+
+/*
+ * mdmNotificationId.0: the notice's outbox sequence number (saved with it in
+ * the state file), the same in every retry and after a restart, so that a
+ * manager can drop a notification it already has. Unsigned32: it wraps.
+ */
+static void add_notification_id(netsnmp_pdu *pdu, const struct mdm_notice *n)
+{
+    static const oid id_oid[] = {MDM_MIB_ROOT, 1, 4, 1, 0};
+    u_long id = (u_long)(n->seq & 0xFFFFFFFFu);
+
+    snmp_pdu_add_variable(pdu, id_oid, OID_LENGTH(id_oid), ASN_UNSIGNED, &id, sizeof(id));
 }
 
 /* Builds the notification PDU for a notice (varbinds as in MDM-HEALTH-MIB). */
@@ -434,12 +512,14 @@ static netsnmp_pdu *build_pdu(const struct mdm_notice *n, int type)
                      strlen(n->diagnosis));
         add_diag_var(pdu, MDM_DCOL_RESOLVER, n->diag_row, ASN_OCTET_STR, n->resolver,
                      strlen(n->resolver));
+        add_notification_id(pdu, n);
         return pdu;
     }
     add_var(pdu, MDM_COL_LAST_DESCRIPTION, n->row, ASN_OCTET_STR, n->description,
             strlen(n->description));
     add_var(pdu, MDM_COL_ALERT_SEVERITY, n->row, ASN_INTEGER, &severity, sizeof(severity));
     add_var(pdu, MDM_COL_ALERT_PRIORITY, n->row, ASN_INTEGER, &priority, sizeof(priority));
+    add_notification_id(pdu, n);
     return pdu;
 }
 
@@ -449,8 +529,8 @@ static void delivery_failed(struct dest *d, const char *why)
     if (d->backoff_ms == 0)
         mdm_log(MDM_LOG_WARNING, "%s: %s; notices stay queued and are retried", d->label, why);
     d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_FIRST_MS;
-    if (d->backoff_ms > BACKOFF_MAX_MS)
-        d->backoff_ms = BACKOFF_MAX_MS;
+    if (d->backoff_ms > backoff_max_ms)
+        d->backoff_ms = backoff_max_ms;
     d->retry_at_ms = mdm_os_monotonic_ms() + d->backoff_ms;
 }
 
@@ -499,6 +579,22 @@ static int probe_callback(int op, netsnmp_session *session, int reqid, netsnmp_p
     if (op == NETSNMP_CALLBACK_OP_TIMED_OUT)
         delivery_failed(d, "the manager did not answer the SNMPv3 engine ID discovery");
     return 1;
+}
+
+void mdm_notify_set_backoff_max(unsigned seconds)
+{
+    if (seconds < MDM_NOTIFY_BACKOFF_MAX_MIN || seconds > MDM_NOTIFY_BACKOFF_MAX_MAX)
+        seconds = MDM_NOTIFY_BACKOFF_MAX_DEFAULT;
+    backoff_max_ms = (int)seconds * 1000;
+    /* A destination waiting longer than the new cap is retried within it. */
+    for (size_t i = 0; i < dest_count; i++) {
+        struct dest *d = dests[i];
+        int64_t latest = mdm_os_monotonic_ms() + backoff_max_ms;
+        if (d->backoff_ms > backoff_max_ms)
+            d->backoff_ms = backoff_max_ms;
+        if (d->retry_at_ms > latest)
+            d->retry_at_ms = latest;
+    }
 }
 
 void mdm_snmp_deliver(void)
