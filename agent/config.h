@@ -51,6 +51,9 @@ extern "C" {
  */
 #define MDM_DIAG_INTERVAL_MIN_ENV "MDM_TEST_DIAG_INTERVAL_MIN"
 
+/* `pack` lines accepted (the loader's MDM_PACK_FILES_MAX). */
+#define MDM_CONFIG_PACKS_MAX 64
+
 /* A standard Net-SNMP directive, kept verbatim for the SNMP layer. */
 struct mdm_config_snmp_line {
     char *directive;
@@ -59,8 +62,12 @@ struct mdm_config_snmp_line {
 };
 
 struct mdm_config {
-    char *path;      /* the file read, or NULL for built-in defaults */
-    char *pack_path; /* resolved against the config file's directory; NULL = built-in pack */
+    char *path; /* the file read, or NULL for built-in defaults */
+    /* `pack` lines, in order, resolved against the config file's directory;
+     * none = the built-in pack. */
+    char **pack_paths;
+    size_t pack_count;
+    bool pack_strict; /* pack-strict yes: a skipped monitor is an error */
     char *channel;
     bool has_source;
     enum mdm_source_kind source_kind;

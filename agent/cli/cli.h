@@ -42,6 +42,27 @@ int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b);
 int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
                  struct mdm_pack **pack);
 
+/* Which packs to load and how (see mdm_cli_load_packs). */
+struct mdm_cli_packs {
+    const char *const *paths; /* --pack FILE (repeatable); none: the configuration's */
+    size_t count;
+    bool strict; /* --strict: skipped monitors are errors (as is `pack-strict yes`) */
+};
+
+/*
+ * Like mdm_cli_load with every pack of the command line or the
+ * configuration loaded as one set (`packs` may be NULL). When loading fails
+ * because of skipped monitors, every skip line is printed to stderr.
+ */
+int mdm_cli_load_packs(const char *cfg_path, const struct mdm_cli_packs *packs,
+                       struct mdm_config **cfg, struct mdm_pack **pack);
+
+/*
+ * Logs the pack set's summary (loaded, skipped by reason) and each applied
+ * override at start of the agent; skipped monitors are a warning.
+ */
+void mdm_cli_log_pack_summary(const struct mdm_pack *pack);
+
 /* Prints "mdmhealth: " and a formatted message to stderr. */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 

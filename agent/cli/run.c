@@ -49,7 +49,7 @@
 #include <string.h>
 
 static const char run_usage[] =
-    "usage: mdmhealth run [-c FILE] [-f] [--debug]\n"
+    "usage: mdmhealth run [-c FILE] [-f] [--debug] [--strict]\n"
     "\n"
     "Runs the agent: follows the configured event source, evaluates the management\n"
     "pack's monitors, sends mdmAlertRaised / mdmAlertResolved notifications to the\n"
@@ -59,6 +59,7 @@ static const char run_usage[] =
     "  -c, --config FILE  configuration (default %s)\n"
     "  -f, --foreground   log to stderr (otherwise to syslog); the process never forks\n"
     "  --debug            also log debug messages\n"
+    "  --strict           refuse packs holding monitors mdmhealth cannot evaluate\n"
     "  --service          (Windows) run under the Service Control Manager; the\n"
     "                     service installed by `mdmhealth service install` or the MSI\n"
     "\n"
@@ -97,6 +98,7 @@ struct saved_position {
 
 struct agent {
     const char *config_path;
+    struct mdm_cli_packs packs; /* none listed: the configuration's; strict from --strict */
     struct mdm_config *cfg;
     struct mdm_pack *pack;
     struct mdm_engine *engine;
@@ -853,7 +855,7 @@ static void reload(struct agent *a)
     struct mdm_err err;
 
     mdm_log(MDM_LOG_INFO, "reloading %s", a->config_path);
-    if (save_state(a) != 0 || mdm_cli_load(a->config_path, NULL, &cfg, &pack) != 0) {
+    if (save_state(a) != 0 || mdm_cli_load_packs(a->config_path, &a->packs, &cfg, &pack) != 0) {
         mdm_log(MDM_LOG_ERROR, "reload failed; the running configuration stays in force");
         return;
     }
@@ -898,7 +900,7 @@ static void reload(struct agent *a)
 }
 
 static int parse_args(int argc, char **argv, const char **config, bool *foreground, bool *debug,
-                      bool *service)
+                      bool *service, bool *strict)
 {
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
@@ -907,6 +909,8 @@ static int parse_args(int argc, char **argv, const char **config, bool *foregrou
             *foreground = true;
         } else if (strcmp(argv[i], "--debug") == 0) {
             *debug = true;
+        } else if (strcmp(argv[i], "--strict") == 0) {
+            *strict = true;
         } else if (strcmp(argv[i], "--service") == 0) {
             *service = true;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -1032,7 +1036,7 @@ static int loop(struct agent *a)
 
 struct run_options {
     const char *config;
-    bool foreground, debug;
+    bool foreground, debug, strict;
 };
 
 /* The agent's whole life; also the Windows service's main function. */
@@ -1048,9 +1052,11 @@ static int run_agent(void *ctx)
     memset(&a, 0, sizeof(a));
     mdm_event_init(&a.ev);
     a.config_path = ro->config ? ro->config : mdm_fs_default_config_path();
-    if (mdm_cli_load(a.config_path, NULL, &a.cfg, &a.pack) != 0)
+    a.packs.strict = ro->strict;
+    if (mdm_cli_load_packs(a.config_path, &a.packs, &a.cfg, &a.pack) != 0)
         return MDM_EXIT_USAGE;
     mdm_log_open(ro->foreground, ro->debug);
+    mdm_cli_log_pack_summary(a.pack);
     if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a.cfg->state_dir) >=
             sizeof(persist) ||
         mdm_fs_mkdirs(persist, &err) != 0) {
@@ -1127,12 +1133,12 @@ out:
 
 int mdm_cmd_run(int argc, char **argv)
 {
-    struct run_options ro = {NULL, false, false};
+    struct run_options ro = {NULL, false, false, false};
     bool service = false;
     struct mdm_err err;
     int rc;
 
-    rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service);
+    rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service, &ro.strict);
     if (rc != 0)
         return rc > 0 ? MDM_EXIT_OK : MDM_EXIT_USAGE;
     if (!service)
