@@ -595,7 +595,8 @@ static const xmlNode *display_string_in(const xmlNode *root, const char *id)
             if (!is_element(ds, "DisplayString"))
                 continue;
             element = xmlGetProp(ds, (const xmlChar *)"ElementID");
-            match = element && strcmp((const char *)element, id) == 0;
+            match = element && strcmp((const char *)element, id) == 0 &&
+                    !xmlHasProp(ds, (const xmlChar *)"SubElementID");
             xmlFree(element);
             if (match && (preferred || found == NULL)) {
                 found = ds;
@@ -872,6 +873,11 @@ static int classify_type(const struct loader *ld, const char *type_ref, char **r
         snprintf(reason, sizeof(reason), "type %.200s: not supported yet", name);
     else if (pack != NULL && strcmp(pack, WINDOWS_LIBRARY) == 0)
         snprintf(reason, sizeof(reason), "type %.200s: not an event-log workflow", name);
+    else if (strchr(type_ref, '!') == NULL)
+        snprintf(reason, sizeof(reason),
+                 "type %.200s: defined in this pack, but its definition is not in the loaded "
+                 "files",
+                 name);
     else
         snprintf(reason, sizeof(reason),
                  "type %.200s from %.200s: not an event-log type mdmhealth implements", name,
@@ -940,8 +946,11 @@ static const char *override_scope_problem(const struct override_rec *o, const ch
 {
     if (o->has_instance)
         return "it applies to one object (ContextInstance); mdmhealth has no SCOM object model";
-    if (o->context_id == NULL || target_id == NULL)
+    if (o->context_id == NULL)
         return NULL;
+    if (target_id == NULL)
+        return "the monitor's Target alias is not declared in the Manifest's <References>, so "
+               "the override's Context cannot be compared with it";
     if (strcmp(o->context_id, target_id) == 0 && same_pack(o->context_pack, target_pack))
         return NULL;
     return "its Context is not the monitor's Target class; mdmhealth has no groups or class "
