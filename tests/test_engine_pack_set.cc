@@ -511,6 +511,17 @@ TEST(PackSet, DisabledMonitorIsSkippedUnlessAnOverrideEnablesIt)
     EXPECT_EQ(MDM_EUNSUPPORTED, instance.rc) << instance.err.msg;
     EXPECT_NE(std::string::npos, std::string(instance.err.msg).find("disabled"))
         << instance.err.msg;
+    // With another monitor to evaluate: the override's line says why it was not applied.
+    std::string two = one;
+    mdmtest::PackOptions other;
+    other.id = "Other.Monitor";
+    two.replace(two.find("</Monitors>"), 0, mdmtest::unit_monitor_xml(other));
+    Mem kept(two);
+    ASSERT_EQ(0, kept.rc) << kept.err.msg;
+    ASSERT_EQ(1u, kept.pack->skip_count);
+    ASSERT_EQ(1u, kept.pack->override_count);
+    EXPECT_EQ(MDM_OVERRIDE_NOT_APPLIED, kept.pack->overrides[0].outcome);
+    EXPECT_NE(std::string::npos, std::string(kept.pack->overrides[0].why).find("ContextInstance"));
 }
 
 TEST(PackSet, UnsupportedConstructInsideASupportedMonitorIsNamed)

@@ -1239,7 +1239,12 @@ unused:
      */
     for (size_t i = 0; rc == 0 && i < ld->override_count; i++) {
         struct override_rec *o = &ld->overrides[i];
-        if (override_targets(o, ld->cur->pack_id, id) && !(o == enabled_by && !enabled))
+        /* An Enabled override that could not be applied to a disabled
+         * monitor keeps its reason: it is why the monitor stays disabled. */
+        bool kept_disabled = !enabled && !o->is_config && strcmp(o->name, "Enabled") == 0 &&
+                             o->report->outcome == MDM_OVERRIDE_NOT_APPLIED;
+        if (override_targets(o, ld->cur->pack_id, id) && !(o == enabled_by && !enabled) &&
+            !kept_disabled)
             rc = set_override_outcome(o, MDM_OVERRIDE_UNUSED, "its monitor is skipped");
     }
 out:

@@ -157,7 +157,8 @@ struct mdm_pack_options {
      * but cannot be applied, is an error (MDM_EUNSUPPORTED). */
     bool strict;
     /* When loading fails because of skips (nothing can be evaluated, or
-     * strict), receives every skip line ("FILE:LINE: ...\n"); may be NULL. */
+     * strict), receives every skip line and every override that could not be
+     * applied, one "FILE:LINE: ...\n" each; may be NULL. */
     struct mdm_buf *details;
 };
 
