@@ -118,7 +118,9 @@ void mdm_config_free(struct mdm_config *cfg)
     if (cfg == NULL)
         return;
     mdm_free(cfg->path);
-    mdm_free(cfg->pack_path);
+    for (size_t i = 0; i < cfg->pack_count; i++)
+        mdm_free(cfg->pack_paths[i]);
+    mdm_free(cfg->pack_paths);
     mdm_free(cfg->channel);
     mdm_free(cfg->source_path);
     for (size_t i = 0; i < cfg->target_count; i++)
@@ -217,9 +219,45 @@ static unsigned long diag_interval_min(void)
     return v;
 }
 
+/*
+ * `pack` is repeatable: the packs are loaded together as one set (an
+ * override pack next to the packs it changes). Takes ownership of path.
+ */
+static int add_pack_path(struct mdm_config *cfg, char *path, struct mdm_err *err)
+{
+    char **grown;
+
+    for (size_t i = 0; i < cfg->pack_count; i++)
+        if (strcmp(cfg->pack_paths[i], path) == 0) {
+            mdm_free(path);
+            return mdm_err_set(err, MDM_EINVAL, "pack %s is listed twice", cfg->pack_paths[i]);
+        }
+    if (cfg->pack_count >= MDM_CONFIG_PACKS_MAX) {
+        mdm_free(path);
+        return mdm_err_set(err, MDM_EINVAL, "at most %d pack lines", MDM_CONFIG_PACKS_MAX);
+    }
+    grown = mdm_realloc(cfg->pack_paths, (cfg->pack_count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        mdm_free(path);
+        return MDM_ENOMEM;
+    }
+    cfg->pack_paths = grown;
+    cfg->pack_paths[cfg->pack_count++] = path;
+    return 0;
+}
+
 int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
                          const char *base_dir, struct mdm_err *err)
 {
+    if (strcmp(name, "pack-strict") == 0) {
+        if (strcmp(value, "yes") == 0)
+            cfg->pack_strict = true;
+        else if (strcmp(value, "no") == 0)
+            cfg->pack_strict = false;
+        else
+            return mdm_err_set(err, MDM_EINVAL, "pack-strict must be yes or no");
+        return 0;
+    }
     if (strcmp(name, "pack") == 0 || strcmp(name, "state-dir") == 0) {
         char *path;
         if (value[0] == '\0')
@@ -227,10 +265,9 @@ int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *v
         path = resolve_path(base_dir, value);
         if (path == NULL)
             return MDM_ENOMEM;
-        if (name[0] == 'p') {
-            mdm_free(cfg->pack_path);
-            cfg->pack_path = path;
-        } else {
+        if (name[0] == 'p')
+            return add_pack_path(cfg, path, err);
+        else {
             mdm_free(cfg->state_dir);
             cfg->state_dir = path;
         }

@@ -59,6 +59,9 @@ extern "C" {
 #define MDM_NOTIFY_BACKOFF_MAX_MIN     1u
 #define MDM_NOTIFY_BACKOFF_MAX_MAX     3600u
 
+/* `pack` lines accepted (the loader's MDM_PACK_FILES_MAX). */
+#define MDM_CONFIG_PACKS_MAX 64
+
 /* A standard Net-SNMP directive, kept verbatim for the SNMP layer. */
 struct mdm_config_snmp_line {
     char *directive;
@@ -67,8 +70,12 @@ struct mdm_config_snmp_line {
 };
 
 struct mdm_config {
-    char *path;      /* the file read, or NULL for built-in defaults */
-    char *pack_path; /* resolved against the config file's directory; NULL = built-in pack */
+    char *path; /* the file read, or NULL for built-in defaults */
+    /* `pack` lines, in order, resolved against the config file's directory;
+     * none = the built-in pack. */
+    char **pack_paths;
+    size_t pack_count;
+    bool pack_strict; /* pack-strict yes: a skipped monitor is an error */
     char *channel;
     bool has_source;
     enum mdm_source_kind source_kind;

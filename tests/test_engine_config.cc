@@ -39,7 +39,8 @@ TEST(Config, DefaultsWithoutDirectives)
     EXPECT_STREQ("SCMDM2008DeviceManagementServers", c.cfg->ad_group);
     EXPECT_EQ(8445u, c.cfg->enrollment_ports[0]);
     EXPECT_EQ(8446u, c.cfg->enrollment_ports[1]);
-    EXPECT_EQ(nullptr, c.cfg->pack_path);
+    EXPECT_EQ(0u, c.cfg->pack_count);
+    EXPECT_FALSE(c.cfg->pack_strict);
     EXPECT_FALSE(c.cfg->has_source);
     EXPECT_EQ(0u, c.cfg->snmp_line_count);
     EXPECT_EQ(0u, c.cfg->diag_interval); // off
@@ -124,7 +125,8 @@ TEST(Config, EveryDirective)
            "trap2sink 127.0.0.1:1162 secret\n"
            "  rouser   admin authPriv\n");
     ASSERT_EQ(0, c.rc) << c.err.msg;
-    EXPECT_EQ(c.dir + "/packs/custom.xml", c.cfg->pack_path);
+    ASSERT_EQ(1u, c.cfg->pack_count);
+    EXPECT_EQ(c.dir + "/packs/custom.xml", c.cfg->pack_paths[0]);
     EXPECT_STREQ("Custom Channel", c.cfg->channel);
     EXPECT_TRUE(c.cfg->has_source);
     EXPECT_EQ(MDM_SOURCE_XML_FOLLOW, c.cfg->source_kind);
@@ -144,6 +146,19 @@ TEST(Config, EveryDirective)
     EXPECT_STREQ("rouser", c.cfg->snmp_lines[1].directive);
 }
 
+TEST(Config, PackIsRepeatableAndPackStrictIsYesOrNo)
+{
+    Conf c("pack base.xml\npack /abs/overrides.xml\npack-strict yes\n");
+    ASSERT_EQ(0, c.rc) << c.err.msg;
+    ASSERT_EQ(2u, c.cfg->pack_count);
+    EXPECT_EQ(c.dir + "/base.xml", c.cfg->pack_paths[0]);
+    EXPECT_STREQ("/abs/overrides.xml", c.cfg->pack_paths[1]);
+    EXPECT_TRUE(c.cfg->pack_strict);
+    Conf no("pack-strict no\n");
+    ASSERT_EQ(0, no.rc) << no.err.msg;
+    EXPECT_FALSE(no.cfg->pack_strict);
+}
+
 struct BadCase {
     const char *text;
     const char *expect;
@@ -161,6 +176,8 @@ TEST(Config, ErrorsNameFileLineAndDirective)
         {"target a\ntarget A\n", ":2: target A is listed twice"},
         {"ldap-uri http://x\n", ":1: ldap-uri must start with"},
         {"pack\n", ":1: pack needs a path"},
+        {"pack a.xml\npack b.xml\npack a.xml\n", ":3: pack "},
+        {"pack-strict maybe\n", ":1: pack-strict must be yes or no"},
     };
     for (const auto &bc : cases) {
         Conf c(bc.text);

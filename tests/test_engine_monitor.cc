@@ -256,12 +256,23 @@ TEST_F(MonitorTest, LiteralComputerNameWatchesThatComputerOnly)
 
 TEST_F(MonitorTest, DisabledMonitorIsNotEvaluated)
 {
+    // The disabled monitor is skipped by the loader; the other one has rows.
     PackOptions o;
     o.enabled = "false";
-    load(o);
+    PackOptions other;
+    other.id = "Other.Monitor";
+    other.first_id = "2001";
+    other.second_id = "2002";
+    load(o, true, mdmtest::unit_monitor_xml(other));
+    ASSERT_EQ(1u, pack->skip_count);
+    EXPECT_STREQ("Test.Monitor", pack->skips[0].id);
     feed("Device Manager", 1003, "DM01", 1);
     EXPECT_TRUE(changes.empty());
-    EXPECT_EQ(0u, mdm_engine_instance_count(engine));
+    EXPECT_EQ(1u, mdm_engine_instance_count(engine));
+    size_t loaded = 0, skipped = 0;
+    mdm_engine_pack_counts(engine, &loaded, &skipped);
+    EXPECT_EQ(1u, loaded);
+    EXPECT_EQ(1u, skipped);
 }
 
 TEST_F(MonitorTest, TwoMonitorsGiveTwoRowsPerTarget)

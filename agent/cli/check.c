@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include "mdm_alloc.h"
 #include "mdm_fs.h"
 #include "mdm_snmp.h"
 
@@ -12,11 +13,18 @@
 #include <string.h>
 
 static const char check_usage[] =
-    "usage: mdmhealth check [-c FILE] [--pack FILE]\n"
+    "usage: mdmhealth check [-c FILE] [--pack FILE]... [--strict]\n"
     "\n"
-    "Validates the configuration (default %s) and the management pack it names\n"
-    "(or --pack FILE), then prints what the agent would monitor.\n"
-    "Exit status: 0 valid; 2 an error, printed as FILE:LINE: message.\n";
+    "Validates the configuration (default %s) and the management packs it names\n"
+    "(or the --pack files, loaded together as one set), then prints what the agent\n"
+    "would monitor: every monitor loaded, every monitor skipped (FILE:LINE, ID,\n"
+    "type, reason) with a summary by reason, and every monitor override.\n"
+    "\n"
+    "  --strict   a skipped monitor or an override that cannot be applied is an\n"
+    "             error (as with `pack-strict yes`)\n"
+    "\n"
+    "Exit status: 0 valid (skipped monitors are warnings); 2 an error, printed as\n"
+    "FILE:LINE: message.\n";
 
 static void print_detector(const char *label, const struct mdm_detector *d)
 {
@@ -26,7 +34,7 @@ static void print_detector(const char *label, const struct mdm_detector *d)
 
 static void print_monitor(const struct mdm_monitor_def *def)
 {
-    printf("  %s%s\n", def->id, def->enabled ? "" : "  [disabled: Enabled=\"false\"]");
+    printf("  %s  (%s:%ld)\n", def->id, def->origin, def->line);
     if (def->display_name != NULL)
         printf("    name: %s\n", def->display_name);
     print_detector("first ", &def->detectors[0]);
@@ -76,30 +84,81 @@ static int check_snmp_lines(const char *path)
     return rc == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
 }
 
+/* Prints the pack set: each file's counts, the skips, the overrides, the summary. */
+static int print_pack_report(const struct mdm_config *cfg, const struct mdm_cli_packs *packs,
+                             const struct mdm_pack *pack)
+{
+    const char *const *paths = packs->count ? packs->paths : (const char *const *)cfg->pack_paths;
+    size_t npaths = packs->count ? packs->count : cfg->pack_count;
+    struct mdm_buf b;
+    int rc = 0;
+
+    /* The report of a pack set (skips, overrides) is capped at 64 MiB. */
+    mdm_buf_init(&b, 64u * 1024u * 1024u);
+    for (size_t f = 0; f < (npaths ? npaths : 1); f++) {
+        const char *file = npaths ? paths[f] : pack->origin;
+        size_t loaded = 0, skipped = 0;
+        for (size_t m = 0; m < pack->monitor_count; m++)
+            loaded += strcmp(pack->monitors[m].origin, file) == 0;
+        for (size_t m = 0; m < pack->skip_count; m++)
+            skipped += strcmp(pack->skips[m].file, file) == 0;
+        printf("%s: OK, %zu unit monitor(s) loaded, %zu skipped\n", file, loaded, skipped);
+    }
+    for (size_t i = 0; rc == 0 && i < pack->skip_count; i++)
+        rc = mdm_pack_format_skip(&pack->skips[i], &b);
+    for (size_t i = 0; rc == 0 && i < pack->override_count; i++)
+        rc = mdm_pack_format_override(&pack->overrides[i], &b);
+    if (rc == 0 && pack->other_override_count > 0)
+        rc = mdm_buf_printf(&b,
+                            "%zu override(s) of rules, discoveries or other elements: not used "
+                            "by mdmhealth\n",
+                            pack->other_override_count);
+    if (rc == 0)
+        rc = mdm_buf_adds(&b, "packs: ");
+    if (rc == 0)
+        rc = mdm_pack_format_summary(pack, true, &b);
+    if (rc == 0)
+        fwrite(b.data, 1, b.len, stdout);
+    mdm_buf_free(&b);
+    return rc;
+}
+
 int mdm_cmd_check(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *pack_path = NULL;
+    const char *cfg_path = NULL;
+    const char **pack_paths = NULL;
+    struct mdm_cli_packs packs = {NULL, 0, false};
     struct mdm_config *cfg = NULL;
     struct mdm_pack *pack = NULL;
     int status = MDM_EXIT_USAGE;
+
+    pack_paths = mdm_calloc((size_t)argc + 1, sizeof(*pack_paths));
+    if (pack_paths == NULL) {
+        mdm_cli_error("out of memory");
+        return MDM_EXIT_FAILURE;
+    }
+    packs.paths = pack_paths;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             printf(check_usage, mdm_fs_default_config_path());
-            return MDM_EXIT_OK;
+            status = MDM_EXIT_OK;
+            goto out;
         } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
             cfg_path = argv[++i];
         } else if (strcmp(a, "--pack") == 0 && i + 1 < argc) {
-            pack_path = argv[++i];
+            pack_paths[packs.count++] = argv[++i];
+        } else if (strcmp(a, "--strict") == 0) {
+            packs.strict = true;
         } else {
             mdm_cli_error("check: unknown argument or missing value: %s (see mdmhealth check "
                           "--help)",
                           a);
-            return MDM_EXIT_USAGE;
+            goto out;
         }
     }
-    if (mdm_cli_load(cfg_path, pack_path, &cfg, &pack) != 0)
+    if (mdm_cli_load_packs(cfg_path, &packs, &cfg, &pack) != 0)
         goto out;
     if (cfg->path != NULL && cfg->snmp_line_count > 0) {
         int snmp_status = check_snmp_lines(cfg->path);
@@ -138,12 +197,17 @@ int mdm_cmd_check(int argc, char **argv)
         printf("  %zu SNMP directive(s) for the agent\n", cfg->snmp_line_count);
     else
         printf("  no SNMP directives: no notifications are sent and no SNMP access exists\n");
-    printf("%s: OK, %zu unit monitor(s)\n", pack->origin, pack->monitor_count);
+    if (print_pack_report(cfg, &packs, pack) != 0) {
+        mdm_cli_error("out of memory");
+        status = MDM_EXIT_FAILURE;
+        goto out;
+    }
     for (size_t m = 0; m < pack->monitor_count; m++)
         print_monitor(&pack->monitors[m]);
     status = MDM_EXIT_OK;
 out:
     mdm_pack_free(pack);
     mdm_config_free(cfg);
+    mdm_free(pack_paths);
     return status;
 }

@@ -32,18 +32,37 @@ void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_
 /* Appends the `diagnose --json` document (one line, with '\n'). */
 int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b);
 
+/* Which packs to load and how (see mdm_cli_load_packs). */
+struct mdm_cli_packs {
+    const char *const *paths; /* --pack FILE (repeatable); none: the configuration's */
+    size_t count;
+    bool strict; /* --strict: skipped monitors are errors (as is `pack-strict yes`) */
+};
+
 /*
  * Loads the configuration named by -c (cfg_path, may be NULL: the default
- * file if it exists, else built-in defaults) and the pack (pack_override,
- * else the config's `pack`, else the built-in pack). Prints errors to
- * stderr. Returns 0 or MDM_EXIT_USAGE; on success *cfg and *pack are owned by
- * the caller.
+ * file if it exists, else built-in defaults) and the packs (those of
+ * `packs`, else the configuration's `pack` lines, else the built-in pack) as
+ * one set; `packs` may be NULL. Prints nothing: err receives the reason, and
+ * when the set is refused because of skipped monitors, details (if not NULL)
+ * receives every skip line. Returns 0 or MDM_EXIT_USAGE; on success *cfg and
+ * *pack are owned by the caller.
  */
+int mdm_cli_load_packs_ex(const char *cfg_path, const struct mdm_cli_packs *packs,
+                          struct mdm_config **cfg, struct mdm_pack **pack, struct mdm_err *err,
+                          struct mdm_buf *details);
+/* The same for a command: errors and skip lines go to stderr. */
+int mdm_cli_load_packs(const char *cfg_path, const struct mdm_cli_packs *packs,
+                       struct mdm_config **cfg, struct mdm_pack **pack);
+/* The same with at most one pack (pack_override; NULL: the configuration's). */
 int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
                  struct mdm_pack **pack);
-/* The same, printing nothing: err receives the reason (for the agent's log). */
-int mdm_cli_load_ex(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
-                    struct mdm_pack **pack, struct mdm_err *err);
+
+/*
+ * Logs the pack set's summary (loaded, skipped by reason) and each applied
+ * override at start of the agent; skipped monitors are a warning.
+ */
+void mdm_cli_log_pack_summary(const struct mdm_pack *pack);
 
 /* Prints "mdmhealth: " and a formatted message to stderr. */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);

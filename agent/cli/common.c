@@ -2,9 +2,11 @@
 #include "cli.h"
 
 #include "mdm_fs.h"
+#include "mdm_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 void mdm_cli_error(const char *fmt, ...)
 {
@@ -17,12 +19,13 @@ void mdm_cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-int mdm_cli_load_ex(const char *cfg_path, const char *pack_override, struct mdm_config **cfg_out,
-                    struct mdm_pack **pack_out, struct mdm_err *err)
+int mdm_cli_load_packs_ex(const char *cfg_path, const struct mdm_cli_packs *packs,
+                          struct mdm_config **cfg_out, struct mdm_pack **pack_out,
+                          struct mdm_err *err, struct mdm_buf *details)
 {
     struct mdm_config *cfg = NULL;
     struct mdm_pack *pack = NULL;
-    const char *pack_path;
+    struct mdm_pack_options opt;
     int rc;
 
     if (cfg_path != NULL) {
@@ -37,8 +40,15 @@ int mdm_cli_load_ex(const char *cfg_path, const char *pack_override, struct mdm_
     }
     if (rc != 0)
         goto fail;
-    pack_path = pack_override ? pack_override : cfg->pack_path;
-    rc = pack_path ? mdm_pack_load_file(pack_path, &pack, err) : mdm_pack_load_default(&pack, err);
+    opt.strict = cfg->pack_strict || (packs != NULL && packs->strict);
+    opt.details = details;
+    if (packs != NULL && packs->count > 0)
+        rc = mdm_pack_load_files(packs->paths, packs->count, &opt, &pack, err);
+    else if (cfg->pack_count > 0)
+        rc = mdm_pack_load_files((const char *const *)cfg->pack_paths, cfg->pack_count, &opt, &pack,
+                                 err);
+    else
+        rc = mdm_pack_load_default(&pack, err);
     if (rc != 0)
         goto fail;
     *cfg_out = cfg;
@@ -49,15 +59,53 @@ fail:
     return MDM_EXIT_USAGE;
 }
 
-int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg_out,
-                 struct mdm_pack **pack_out)
+int mdm_cli_load_packs(const char *cfg_path, const struct mdm_cli_packs *packs,
+                       struct mdm_config **cfg_out, struct mdm_pack **pack_out)
 {
+    struct mdm_buf details;
     struct mdm_err err;
     int rc;
 
     mdm_err_clear(&err);
-    rc = mdm_cli_load_ex(cfg_path, pack_override, cfg_out, pack_out, &err);
-    if (rc != 0)
+    /* The skip list of a refused pack set is printed in full, up to 4 MiB. */
+    mdm_buf_init(&details, 4u * 1024u * 1024u);
+    rc = mdm_cli_load_packs_ex(cfg_path, packs, cfg_out, pack_out, &err, &details);
+    if (rc != 0) {
         mdm_cli_error("%s", err.msg);
+        if (details.len > 0)
+            fwrite(details.data, 1, details.len, stderr);
+    }
+    mdm_buf_free(&details);
     return rc;
+}
+
+int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg_out,
+                 struct mdm_pack **pack_out)
+{
+    struct mdm_cli_packs packs = {&pack_override, pack_override ? 1 : 0, false};
+
+    return mdm_cli_load_packs(cfg_path, &packs, cfg_out, pack_out);
+}
+
+void mdm_cli_log_pack_summary(const struct mdm_pack *pack)
+{
+    struct mdm_buf b;
+    const char *line, *end;
+
+    /* A few KiB of reasons at most; a longer summary is cut, not lost from `check`. */
+    mdm_buf_init(&b, 64u * 1024u);
+    mdm_pack_format_summary(pack, true, &b);
+    for (size_t i = 0; i < pack->override_count; i++)
+        if (pack->overrides[i].outcome != MDM_OVERRIDE_UNUSED)
+            mdm_pack_format_override(&pack->overrides[i], &b);
+    for (line = b.data; line != NULL && *line != '\0'; line = *end ? end + 1 : end) {
+        bool first = line == b.data;
+        end = strchr(line, '\n');
+        if (end == NULL)
+            end = line + strlen(line);
+        mdm_log(first && pack->skip_count > 0 ? MDM_LOG_WARNING : MDM_LOG_INFO, "%s%.*s%s",
+                first ? "packs: " : "", (int)(end - line), line,
+                first && pack->skip_count > 0 ? " (mdmhealth check lists them)" : "");
+    }
+    mdm_buf_free(&b);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char replay_usage[] =
-    "usage: mdmhealth replay [-c FILE] [--pack FILE] [--json] [--quiet] EVENTS...\n"
+    "usage: mdmhealth replay [-c FILE] [--pack FILE]... [--strict] [--json] [--quiet] EVENTS...\n"
     "\n"
     "Evaluates the management pack's monitors on exported events and prints every\n"
     "state change. EVENTS are .evtx files (read with libevtx) or Event XML files as\n"
@@ -22,7 +22,10 @@ static const char replay_usage[] =
     "Without EVENTS, the configuration's `source` is read to its current end.\n"
     "\n"
     "  -c, --config FILE  configuration (default %s if it exists)\n"
-    "  --pack FILE        management pack XML (default: the configured or built-in pack)\n"
+    "  --pack FILE        management pack XML, repeatable: the files are one set\n"
+    "                     (default: the configured packs, else the built-in pack)\n"
+    "  --strict           a monitor the pack set holds but mdmhealth cannot evaluate\n"
+    "                     is an error (default: skipped; `mdmhealth check` lists them)\n"
     "  --json             one JSON object per state change (see docs/replay.md)\n"
     "  --quiet            no summary line on stderr\n"
     "\n"
@@ -122,7 +125,9 @@ out:
 
 int mdm_cmd_replay(int argc, char **argv)
 {
-    const char *cfg_path = NULL, *pack_path = NULL;
+    const char *cfg_path = NULL;
+    const char **pack_paths = NULL;
+    struct mdm_cli_packs packs = {NULL, 0, false};
     struct replay_ctx ctx;
     struct replay_totals totals = {0, 0};
     struct mdm_config *cfg = NULL;
@@ -140,7 +145,9 @@ int mdm_cmd_replay(int argc, char **argv)
     mdm_buf_init(&ctx.out, 1024u * 1024u);
     mdm_err_clear(&err);
     inputs = mdm_calloc((size_t)argc + 1, sizeof(*inputs));
-    if (inputs == NULL) {
+    pack_paths = mdm_calloc((size_t)argc + 1, sizeof(*pack_paths));
+    packs.paths = pack_paths;
+    if (inputs == NULL || pack_paths == NULL) {
         mdm_cli_error("out of memory");
         status = MDM_EXIT_FAILURE;
         goto out;
@@ -159,13 +166,15 @@ int mdm_cmd_replay(int argc, char **argv)
             ctx.json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = true;
+        } else if (strcmp(a, "--strict") == 0) {
+            packs.strict = true;
         } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
                     strcmp(a, "--pack") == 0) &&
                    i + 1 < argc) {
             if (a[1] == 'c' || a[2] == 'c')
                 cfg_path = argv[++i];
             else
-                pack_path = argv[++i];
+                pack_paths[packs.count++] = argv[++i];
         } else {
             mdm_cli_error("replay: unknown option or missing value: %s (see mdmhealth replay "
                           "--help)",
@@ -173,7 +182,7 @@ int mdm_cmd_replay(int argc, char **argv)
             goto out;
         }
     }
-    if (mdm_cli_load(cfg_path, pack_path, &cfg, &pack) != 0)
+    if (mdm_cli_load_packs(cfg_path, &packs, &cfg, &pack) != 0)
         goto out;
     if (ninputs == 0 && !cfg->has_source) {
         mdm_cli_error("replay: no EVENTS given and the configuration has no `source` (see "
@@ -188,11 +197,14 @@ int mdm_cmd_replay(int argc, char **argv)
         status = MDM_EXIT_FAILURE;
         goto out;
     }
-    for (size_t m = 0; m < pack->monitor_count; m++)
-        if (!pack->monitors[m].enabled && !quiet)
-            mdm_cli_error("note: monitor %s is disabled in the pack (Enabled=\"false\") and is "
-                          "not evaluated",
-                          pack->monitors[m].id);
+    if (!quiet && pack->skip_count > 0) {
+        struct mdm_buf summary;
+        mdm_buf_init(&summary, 256);
+        if (mdm_pack_format_summary(pack, false, &summary) == 0)
+            mdm_cli_error("note: packs: %s (not evaluated; `mdmhealth check` lists why)",
+                          summary.data);
+        mdm_buf_free(&summary);
+    }
 
     status = MDM_EXIT_FAILURE;
     if (ninputs == 0) {
@@ -224,5 +236,6 @@ out:
     mdm_config_free(cfg);
     mdm_buf_free(&ctx.out);
     mdm_free(inputs);
+    mdm_free(pack_paths);
     return status;
 }

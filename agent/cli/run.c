@@ -62,7 +62,7 @@
 #include <string.h>
 
 static const char run_usage[] =
-    "usage: mdmhealth run [-c FILE] [-f] [--debug]\n"
+    "usage: mdmhealth run [-c FILE] [-f] [--debug] [--strict]\n"
     "\n"
     "Runs the agent: follows the configured event source, evaluates the management\n"
     "pack's monitors, sends mdmAlertRaised / mdmAlertResolved notifications to the\n"
@@ -72,6 +72,7 @@ static const char run_usage[] =
     "  -c, --config FILE  configuration (default %s)\n"
     "  -f, --foreground   log to stderr (otherwise to syslog); the process never forks\n"
     "  --debug            also log debug messages\n"
+    "  --strict           refuse packs holding monitors mdmhealth cannot evaluate\n"
     "  --service          (Windows) run under the Service Control Manager; the\n"
     "                     service installed by `mdmhealth service install` or the MSI\n"
     "\n"
@@ -121,6 +122,7 @@ struct saved_position {
 
 struct agent {
     const char *config_path;
+    struct mdm_cli_packs packs; /* none listed: the configuration's; strict from --strict */
     struct mdm_config *cfg;
     struct mdm_pack *pack;
     struct mdm_engine *engine;
@@ -988,7 +990,7 @@ static void reload(struct agent *a)
         return;
     }
     mdm_err_clear(&err);
-    if (mdm_cli_load_ex(a->config_path, NULL, &cfg, &pack, &err) != 0) {
+    if (mdm_cli_load_packs_ex(a->config_path, &a->packs, &cfg, &pack, &err, NULL) != 0) {
         mdm_log(MDM_LOG_ERROR, "reload failed (%s); the running configuration stays in force",
                 err.msg);
         return;
@@ -1035,7 +1037,7 @@ static void reload(struct agent *a)
 }
 
 static int parse_args(int argc, char **argv, const char **config, bool *foreground, bool *debug,
-                      bool *service)
+                      bool *service, bool *strict)
 {
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
@@ -1044,6 +1046,8 @@ static int parse_args(int argc, char **argv, const char **config, bool *foregrou
             *foreground = true;
         } else if (strcmp(argv[i], "--debug") == 0) {
             *debug = true;
+        } else if (strcmp(argv[i], "--strict") == 0) {
+            *strict = true;
         } else if (strcmp(argv[i], "--service") == 0) {
             *service = true;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -1183,7 +1187,7 @@ static int loop(struct agent *a)
 
 struct run_options {
     const char *config;
-    bool foreground, debug;
+    bool foreground, debug, strict;
 };
 
 /*
@@ -1207,6 +1211,34 @@ static void start_error(const struct run_options *ro, const char *fmt, ...)
         mdm_cli_error("%s", msg);
 }
 
+/*
+ * Loads the configuration and the pack set for the start of the agent. On
+ * failure the reason, and every skipped monitor when the set was refused
+ * because of them (--strict, pack-strict), go where start_error sends them.
+ */
+static int load_at_start(const struct run_options *ro, struct agent *a)
+{
+    struct mdm_buf details;
+    struct mdm_err err;
+    const char *line, *end;
+    int rc;
+
+    mdm_err_clear(&err);
+    mdm_buf_init(&details, 4u * 1024u * 1024u);
+    rc = mdm_cli_load_packs_ex(a->config_path, &a->packs, &a->cfg, &a->pack, &err, &details);
+    if (rc != 0) {
+        start_error(ro, "%s", err.msg);
+        for (line = details.data; line != NULL && *line != '\0'; line = *end ? end + 1 : end) {
+            end = strchr(line, '\n');
+            if (end == NULL)
+                end = line + strlen(line);
+            start_error(ro, "%.*s", (int)(end - line), line);
+        }
+    }
+    mdm_buf_free(&details);
+    return rc;
+}
+
 /* The agent's whole life; also the Windows service's main function. */
 static int run_agent(void *ctx)
 {
@@ -1224,11 +1256,12 @@ static int run_agent(void *ctx)
     a.config_path = ro->config ? ro->config : mdm_fs_default_config_path();
     /* The log first, so that a service reports a bad configuration where it can be read. */
     mdm_log_open(ro->foreground, ro->debug);
-    if (mdm_cli_load_ex(a.config_path, NULL, &a.cfg, &a.pack, &err) != 0) {
-        start_error(ro, "%s", err.msg);
+    a.packs.strict = ro->strict;
+    if (load_at_start(ro, &a) != 0) {
         mdm_log_close();
         return MDM_EXIT_USAGE;
     }
+    mdm_cli_log_pack_summary(a.pack);
     drop = getenv(DIAG_DROP_REPORTS_ENV);
     a.diag_drop_reports = drop != NULL ? strtol(drop, NULL, 10) : 0;
     if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a.cfg->state_dir) >=
@@ -1319,13 +1352,13 @@ out:
 
 int mdm_cmd_run(int argc, char **argv)
 {
-    struct run_options ro = {NULL, false, false};
+    struct run_options ro = {NULL, false, false, false};
     bool service = false;
     struct mdm_err err;
     int rc;
 
     mdm_err_clear(&err);
-    rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service);
+    rc = parse_args(argc, argv, &ro.config, &ro.foreground, &ro.debug, &service, &ro.strict);
     if (rc != 0)
         return rc > 0 ? MDM_EXIT_OK : MDM_EXIT_USAGE;
     if (!service)

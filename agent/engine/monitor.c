@@ -401,6 +401,12 @@ const char *mdm_engine_target(const struct mdm_engine *engine, size_t i)
     return i < engine->target_count ? engine->targets[i] : NULL;
 }
 
+void mdm_engine_pack_counts(const struct mdm_engine *engine, size_t *loaded, size_t *skipped)
+{
+    *loaded = engine->pack->monitor_count;
+    *skipped = engine->pack->skip_count;
+}
+
 const struct mdm_pack *mdm_engine_pack(const struct mdm_engine *engine)
 {
     return engine->pack;

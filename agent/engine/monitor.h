@@ -133,6 +133,12 @@ const char *mdm_engine_target(const struct mdm_engine *engine, size_t i);
 const struct mdm_pack *mdm_engine_pack(const struct mdm_engine *engine);
 const struct mdm_engine_stats *mdm_engine_stats(const struct mdm_engine *engine);
 
+/*
+ * The engine's pack set: monitors loaded (evaluated) and skipped (not
+ * evaluable, reported by the loader). For the MIB's loaded/skipped counts.
+ */
+void mdm_engine_pack_counts(const struct mdm_engine *engine, size_t *loaded, size_t *skipped);
+
 /* Case-insensitive computer name match; "dm01" also matches "DM01.contoso.com". */
 bool mdm_computer_matches(const char *a, const char *b);
 

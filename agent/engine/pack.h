@@ -1,13 +1,22 @@
 /*
  * pack.h - management pack loader.
  *
- * Reads <UnitMonitor> elements from a whole <ManagementPack> (with its
- * LanguagePacks / DisplayStrings for alert text) or from a bare fragment such
- * as the one on the management-pack page, and compiles them into monitor
- * definitions. Only Microsoft.Windows.2SingleEventLog2StateMonitorType is
- * implemented; any other monitor type, unknown element or unsupported
- * expression is an error naming the element and the file position, never
- * silently ignored.
+ * Reads <UnitMonitor> elements from one or several management packs as
+ * operators have them: whole <ManagementPack> XML (authored or exported from
+ * a sealed pack, UTF-8 or UTF-16 with a byte order mark, any line ends), VSAE
+ * <ManagementPackFragment> files (.mpx) or a bare <UnitMonitor> as on the
+ * management-pack pages, with the overrides they carry. Monitor types are
+ * resolved through the Manifest's <References> (pack ID + type name, never
+ * the alias text).
+ *
+ * The loader is tolerant: every monitor the engine can evaluate
+ * (Microsoft.Windows.Library's 2SingleEventLog2StateMonitorType) is loaded;
+ * every other one is skipped and recorded with its file, line, ID, type and
+ * the reason, never silently ignored and never a reason to refuse the others.
+ * A pack set in which nothing can be evaluated is an error, and so is any
+ * skip in strict mode. Malformed XML or a monitor that breaks the schema
+ * (no ID, no TypeID, a bad health state...) is an error naming the file and
+ * position.
  */
 #ifndef MDM_PACK_H
 #define MDM_PACK_H
@@ -71,6 +80,7 @@ struct mdm_detector {
 
 struct mdm_monitor_def {
     char *id;           /* UnitMonitor/@ID */
+    char *origin;       /* the file it was read from */
     char *display_name; /* DisplayString Name, or NULL */
     char *target_class; /* UnitMonitor/@Target */
     char *type_id;      /* UnitMonitor/@TypeID as written */
@@ -94,26 +104,102 @@ struct mdm_monitor_def {
     size_t alert_param_count;
 };
 
+/* A monitor the loader did not load, and why. */
+struct mdm_pack_skip {
+    char *file;   /* the pack file */
+    long line;    /* line of its <UnitMonitor> */
+    char *id;     /* UnitMonitor/@ID */
+    char *type;   /* UnitMonitor/@TypeID as written */
+    char *reason; /* one phrase, e.g. "type X: not supported yet" */
+};
+
+enum mdm_override_outcome {
+    MDM_OVERRIDE_APPLIED,     /* changed a monitor of the set */
+    MDM_OVERRIDE_NOT_APPLIED, /* targets a monitor of the set but cannot be applied */
+    MDM_OVERRIDE_UNUSED,      /* its monitor is skipped or not in the loaded packs */
+};
+
+/* One MonitorPropertyOverride / MonitorConfigurationOverride and its outcome. */
+struct mdm_pack_override {
+    char *file;
+    long line;
+    char *id;      /* the override's ID */
+    char *monitor; /* the Monitor attribute as written */
+    char *setting; /* "Enabled = false", "FirstLogName = System"... */
+    enum mdm_override_outcome outcome;
+    char *why; /* for NOT_APPLIED / UNUSED: the reason; NULL when applied */
+};
+
 struct mdm_pack {
-    char *origin; /* file name, or "(built-in)" */
-    char *id;     /* Manifest/Identity/ID, or NULL for a fragment */
-    struct mdm_monitor_def *monitors;
+    char *origin; /* the first file name, or "(built-in)" */
+    char *id;     /* the first pack's Manifest/Identity/ID, or NULL for a fragment */
+    size_t file_count;
+    struct mdm_monitor_def *monitors; /* the monitors that are evaluated */
     size_t monitor_count;
+    struct mdm_pack_skip *skips; /* the monitors that are not, in document order */
+    size_t skip_count;
+    struct mdm_pack_override *overrides; /* monitor overrides found, in document order */
+    size_t override_count;
+    size_t other_override_count; /* overrides of rules, discoveries...: not for mdmhealth */
+};
+
+/* One pack held in memory; `origin` names it in messages. */
+struct mdm_pack_source {
+    const char *origin;
+    const char *data;
+    size_t len;
+};
+
+struct mdm_buf;
+
+struct mdm_pack_options {
+    /* Every skipped monitor, and every override that targets a loaded monitor
+     * but cannot be applied, is an error (MDM_EUNSUPPORTED). */
+    bool strict;
+    /* When loading fails because of skips (nothing can be evaluated, or
+     * strict), receives every skip line and every override that could not be
+     * applied, one "FILE:LINE: ...\n" each; may be NULL. */
+    struct mdm_buf *details;
 };
 
 /*
- * Loads a pack from a file. On success *out is owned by the caller
- * (mdm_pack_free). Errors are "FILE:LINE: message" in err, with
- * MDM_EPARSE (malformed), MDM_EUNSUPPORTED (valid but not implemented),
- * MDM_EIO or MDM_ENOMEM.
+ * Loads several packs as one set: their monitors, the overrides of any of
+ * them applied to all (an override pack loaded alongside), monitor IDs unique
+ * across the set. `opt` may be NULL (tolerant). On success *out is owned by
+ * the caller (mdm_pack_free). Errors are "FILE:LINE: message" in err, with
+ * MDM_EPARSE (malformed), MDM_EUNSUPPORTED (nothing can be evaluated, or a
+ * skip in strict mode; the skip lines go to opt->details), MDM_EINVAL (a
+ * monitor ID given twice), MDM_ETOOBIG, MDM_EIO or MDM_ENOMEM.
  */
+int mdm_pack_load_sources(const struct mdm_pack_source *sources, size_t count,
+                          const struct mdm_pack_options *opt, struct mdm_pack **out,
+                          struct mdm_err *err);
+/* Same, reading each file (at most MDM_PACK_FILES_MAX). */
+int mdm_pack_load_files(const char *const *paths, size_t count, const struct mdm_pack_options *opt,
+                        struct mdm_pack **out, struct mdm_err *err);
+#define MDM_PACK_FILES_MAX 64
+
+/* One file, tolerant (no options). */
 int mdm_pack_load_file(const char *path, struct mdm_pack **out, struct mdm_err *err);
-/* Same, from memory; `origin` names the data in messages. */
+/* One pack in memory, tolerant; `origin` names the data in messages. */
 int mdm_pack_load_memory(const char *data, size_t len, const char *origin, struct mdm_pack **out,
                          struct mdm_err *err);
 /* Loads the pack compiled into the binary (packs/enrollment-connection.xml). */
 int mdm_pack_load_default(struct mdm_pack **out, struct mdm_err *err);
 void mdm_pack_free(struct mdm_pack *pack);
+
+/* Appends "FILE:LINE: skipped monitor ID (type TYPE): REASON\n". */
+int mdm_pack_format_skip(const struct mdm_pack_skip *skip, struct mdm_buf *b);
+/* Appends "FILE:LINE: override ID (Monitor=...: SETTING): OUTCOME\n". */
+int mdm_pack_format_override(const struct mdm_pack_override *o, struct mdm_buf *b);
+/*
+ * Appends the summary: "N monitor(s) loaded, M skipped" and, with
+ * by_reason, one line per distinct reason with its count (most frequent
+ * first), each line ending in '\n'. Without by_reason: one line, no '\n'.
+ */
+int mdm_pack_format_summary(const struct mdm_pack *pack, bool by_reason, struct mdm_buf *b);
+/* Overrides that target a loaded monitor but could not be applied. */
+size_t mdm_pack_unapplied_override_count(const struct mdm_pack *pack);
 
 const char *mdm_health_name(enum mdm_health health);       /* "unknown", "healthy", ... */
 const char *mdm_severity_name(enum mdm_severity severity); /* "none", "critical", ... */
