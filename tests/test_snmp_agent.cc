@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "config_snmp_cases.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"
 
@@ -797,9 +798,11 @@ TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)
     struct Case {
         const char *line, *message;
     } cases[] = {
-        {"trapsess -v 9 127.0.0.1", "notification destination"},
+        {"trapsess -v 9 127.0.0.1", "-v needs 2c or 3"},
         {"trapsink 127.0.0.1 public", "SNMPv1"},
-        {"createUser someone SHA-999 authpass000", "authProtocol"},
+        {"createUser someone SHA-999 authpass000", "authentication protocol"},
+        // Net-SNMP 5.9's USM parser dereferenced NULL on this one (the check crashed).
+        {"createUser u1 SHA-256", "an authentication pass phrase is needed after SHA-256"},
     };
     for (const auto &c : cases) {
         SCOPED_TRACE(c.line);
@@ -812,6 +815,87 @@ TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)
         EXPECT_EQ("", r.out);
     }
     EXPECT_FALSE(mdmtest::file_exists(agent_->dir() + "/state")) << "check must not write";
+}
+
+// The whole table of malformed lines through `mdmhealth check`: each is refused with
+// FILE:LINE and the reason (exit 2), none crashes (Net-SNMP never reads them).
+TEST_F(SnmpAgentTest, CheckRefusesEveryMalformedSnmpLineAndNeverCrashes)
+{
+    for (const auto &c : mdmtest::kMalformedSnmpLines) {
+        SCOPED_TRACE(c.line);
+        agent_->configure(std::string("rocommunity secret 127.0.0.1\n") + c.line + "\n");
+        auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+        EXPECT_EQ(2, r.status) << r.out << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(agent_->config_path() + ":5: ")) << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(c.why)) << r.err;
+    }
+}
+
+// ... and the valid forms the validator accepts are accepted by Net-SNMP too.
+TEST_F(SnmpAgentTest, CheckAcceptsEveryValidSnmpLineForm)
+{
+    for (const char *line : mdmtest::kValidSnmpLines) {
+        SCOPED_TRACE(line);
+        agent_->configure(std::string(line) + "\n");
+        auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+        EXPECT_EQ(0, r.status) << r.out << r.err;
+        // (Net-SNMP may warn "Unknown token" for a directive of a module this role does
+        // not load, e.g. agentxPingInterval outside a subagent: a warning, not an error.)
+        EXPECT_EQ(std::string::npos, r.err.find("error: ")) << r.err;
+    }
+}
+
+TEST_F(SnmpAgentTest, RunRefusesToStartWithAMalformedSnmpLine)
+{
+    agent_->configure("rocommunity secret 127.0.0.1\ncreateUser u1 SHA-256\n");
+    const std::string refused = agent_->start();
+    EXPECT_NE(std::string::npos,
+              refused.find(agent_->config_path() +
+                           ":5: createUser u1: an authentication pass phrase is needed"))
+        << refused;
+    EXPECT_FALSE(agent_->process().running());
+    EXPECT_EQ(2, agent_->stop());
+}
+
+// A reload (SIGHUP; PARAMCHANGE on Windows takes the same path) with a malformed SNMP
+// line keeps the running configuration: the agent keeps answering and sending with it,
+// and the log says why, with FILE:LINE. Before the validator this killed the agent.
+TEST_F(SnmpAgentTest, SighupWithAMalformedSnmpLineKeepsTheRunningConfiguration)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    std::string base_lines;
+    ASSERT_EQ("", start_agent([&](int port) {
+                  base_lines = "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                               "\nrocommunity secret 127.0.0.1\n"
+                               "trap2sink " +
+                               sink + " traps\n";
+                  return base_lines;
+              }));
+    agent_->append(failure_event(601));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+
+    // Line 7 is the bad one (the comment, source and state-dir come first).
+    agent_->configure(base_lines + "createUser u1 SHA-256\n");
+    agent_->process().signal(SIGHUP);
+    ASSERT_TRUE(agent_->wait_log("the running configuration stays in force")) << agent_->log();
+    EXPECT_NE(std::string::npos,
+              agent_->log().find("reload failed (" + agent_->config_path() +
+                                 ":7: createUser u1: an authentication pass phrase is needed"))
+        << agent_->log();
+    EXPECT_TRUE(agent_->process().running());
+    EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
+
+    // Still sending with the running configuration.
+    agent_->append(success_event(602));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    EXPECT_EQ("INTEGER: 1", wait_get(col(oids::kState), "INTEGER: 1"));
+    EXPECT_EQ(std::string::npos, agent_->log().find("reloaded:")) << agent_->log();
+    EXPECT_EQ(0, agent_->stop());
 }
 
 TEST_F(SnmpAgentTest, CheckAcceptsTheSnmpLinesOfTheOtherTests)

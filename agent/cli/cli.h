@@ -42,6 +42,15 @@ int mdm_diag_report_json(const struct mdm_diag_report *r, struct mdm_buf *b);
 int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
                  struct mdm_pack **pack);
 
+/*
+ * mdm_cli_load without printing: the reason is left in err (FILE:LINE:
+ * message), for a caller that reports it elsewhere, e.g. a running agent's
+ * reload, which logs it (the Event Log on Windows) and keeps its configuration.
+ * Returns 0 or MDM_EXIT_USAGE.
+ */
+int mdm_cli_load_err(const char *cfg_path, const char *pack_override, struct mdm_config **cfg,
+                     struct mdm_pack **pack, struct mdm_err *err);
+
 /* Prints "mdmhealth: " and a formatted message to stderr. */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 

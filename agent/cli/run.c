@@ -853,8 +853,14 @@ static void reload(struct agent *a)
     struct mdm_err err;
 
     mdm_log(MDM_LOG_INFO, "reloading %s", a->config_path);
-    if (save_state(a) != 0 || mdm_cli_load(a->config_path, NULL, &cfg, &pack) != 0) {
+    if (save_state(a) != 0) {
         mdm_log(MDM_LOG_ERROR, "reload failed; the running configuration stays in force");
+        return;
+    }
+    /* The reason goes to the log (the Event Log of a service), not to stderr. */
+    if (mdm_cli_load_err(a->config_path, NULL, &cfg, &pack, &err) != 0) {
+        mdm_log(MDM_LOG_ERROR, "reload failed (%s); the running configuration stays in force",
+                err.msg);
         return;
     }
     if (strcmp(cfg->state_dir, a->cfg->state_dir) != 0) {
