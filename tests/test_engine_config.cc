@@ -1,6 +1,15 @@
 // test_engine_config.cc - mdmhealth.conf directives and their error messages.
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#endif
+
 #include <stdlib.h>
 
 #include <string>
@@ -260,6 +269,50 @@ TEST(Config, BinaryFileIsRejected)
     EXPECT_EQ(MDM_EINVAL, c.rc);
     EXPECT_NE(std::string::npos, std::string(c.err.msg).find("NUL byte")) << c.err.msg;
 }
+
+#ifndef _WIN32
+// A configuration path that is a FIFO, a device or a directory is refused at once,
+// never a hang (a FIFO opened for reading waits for a writer).
+TEST(Config, FifoDeviceOrDirectoryIsRefusedWithoutBlocking)
+{
+    const std::string dir = mdmtest::make_temp_dir("conffifo");
+    const std::string fifo = dir + "/mdmhealth.conf";
+    ASSERT_EQ(0, mkfifo(fifo.c_str(), 0600));
+    auto load = std::async(std::launch::async, [&] {
+        mdm_config *cfg = nullptr;
+        mdm_err err;
+        mdm_err_clear(&err);
+        int rc = mdm_config_load(fifo.c_str(), &cfg, &err);
+        mdm_config_free(cfg);
+        return std::make_pair(rc, std::string(err.msg));
+    });
+    bool finished = load.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!finished) { // unblock the reader so that the test fails instead of hanging
+        int fd = open(fifo.c_str(), O_WRONLY);
+        if (fd >= 0)
+            close(fd);
+    }
+    auto got = load.get();
+    EXPECT_TRUE(finished) << "loading a FIFO as the configuration blocked";
+    EXPECT_EQ(MDM_EINVAL, got.first);
+    EXPECT_NE(std::string::npos, got.second.find(fifo + ": not a regular file (a FIFO)"))
+        << got.second;
+
+    for (const char *path : {"/dev/null", "/dev/zero"}) {
+        mdm_config *cfg = nullptr;
+        mdm_err err;
+        EXPECT_EQ(MDM_EINVAL, mdm_config_load(path, &cfg, &err)) << path;
+        EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a device)"))
+            << err.msg;
+    }
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load(dir.c_str(), &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a directory)"))
+        << err.msg;
+    mdmtest::remove_tree(dir);
+}
+#endif
 
 // --- SNMP lines: validated before Net-SNMP reads the file ---------------------------
 

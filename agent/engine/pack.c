@@ -594,6 +594,14 @@ static int collect_monitors(struct loader *ld, const xmlNode *root, const xmlNod
                 rc = load_display_strings(root, def);
             if (rc != 0)
                 return rc;
+            /* Rows, the state file and the MIB are keyed by the ID: it must be unique. */
+            for (size_t i = 0; i + 1 < pack->monitor_count; i++)
+                if (strcmp(pack->monitors[i].id, def->id) == 0)
+                    return mdm_err_set(ld->err, MDM_EPARSE,
+                                       "%s:%ld: <UnitMonitor ID=\"%.120s\"> is defined twice, on "
+                                       "lines %ld and %ld",
+                                       ld->origin, def->line, def->id, pack->monitors[i].line,
+                                       def->line);
             continue;
         }
         /* Presentation and LanguagePacks hold no monitors. */
@@ -721,13 +729,18 @@ out:
 
 int mdm_pack_load_file(const char *path, struct mdm_pack **out, struct mdm_err *err)
 {
-    FILE *f = mdm_fs_fopen(path, "rb");
+    FILE *f = NULL;
     char *data = NULL;
     size_t len = 0, cap = 0, n;
     int rc;
 
-    if (f == NULL)
-        return mdm_err_set(err, MDM_EIO, "%s: cannot open management pack", path);
+    rc = mdm_fs_open_regular(path, &f, err);
+    if (rc == MDM_ENOTFOUND)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open management pack: no such file", path);
+    if (rc != 0) {
+        mdm_err_prefix(err, "management pack ");
+        return rc;
+    }
     for (;;) {
         if (len == cap) {
             char *grown;
