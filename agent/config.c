@@ -474,7 +474,17 @@ int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *e
         value = line;
         while (isspace((unsigned char)*value))
             value++;
+        if (strcmp(name, "source") == 0 && cfg->has_source) {
+            /* One source per agent: a second line would silently replace the first. */
+            rc = mdm_err_set(err, MDM_EINVAL,
+                             "%s:%zu: a second source line (the first is on line %u); mdmhealth "
+                             "reads one source: remove one of them",
+                             path, lineno, cfg->source_line);
+            goto out;
+        }
         rc = mdm_config_directive(cfg, name, value, base_dir, err);
+        if (rc == 0 && strcmp(name, "source") == 0)
+            cfg->source_line = (unsigned)lineno;
         if (rc == MDM_ENOTFOUND) {
             if (mdm_config_is_snmp_directive(name)) {
                 /* Checked here, before Net-SNMP reads the file (config_snmp.h). */

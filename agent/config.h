@@ -63,6 +63,7 @@ struct mdm_config {
     char *pack_path; /* resolved against the config file's directory; NULL = built-in pack */
     char *channel;
     bool has_source;
+    unsigned source_line; /* line of the `source` directive (0: none, or not from a file) */
     enum mdm_source_kind source_kind;
     char *source_path;
     char **targets;

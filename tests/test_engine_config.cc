@@ -171,6 +171,11 @@ TEST(Config, ErrorsNameFileLineAndDirective)
         {"\n\ntarget a b\n", ":3: target needs one computer name"},
         {"target a\ntarget A\n", ":2: target A is listed twice"},
         {"ldap-uri http://x\n", ":1: ldap-uri must start with"},
+        // A second source line used to replace the first silently.
+        {"source xml a.xml\nchannel x\nsource evtx b.evtx\n",
+         ":3: a second source line (the first is on line 1)"},
+        {"source xml a.xml\nsource xml a.xml\n",
+         ":2: a second source line (the first is on line 1)"},
         {"pack\n", ":1: pack needs a path"},
     };
     for (const auto &bc : cases) {
