@@ -785,10 +785,53 @@ TEST_F(SnmpAgentTest, RemoteSourcePositionLinesLoadNextToTheOutbox)
     EXPECT_EQ(std::string::npos, state.find("source-position")) << state;
     EXPECT_NE(std::string::npos, state.find("\nposition ")) << state;
 
-    // A source-position line without its position is a damaged state line.
+    // A source-position line without its position is a damaged state line: the file is
+    // moved aside and reported, and the agent starts without it.
     mdmtest::write_file(agent_->state_file(), state + "\nsource-position DM02.contoso.com\n");
-    const std::string refused = agent_->start();
-    EXPECT_NE(std::string::npos, refused.find("damaged state line")) << refused;
+    ASSERT_EQ("", agent_->start());
+    EXPECT_TRUE(agent_->wait_log("damaged state line")) << agent_->log();
+    EXPECT_NE(std::string::npos,
+              agent_->log().find("moved aside to " + agent_->state_file() + ".corrupt-"))
+        << agent_->log();
+    EXPECT_EQ(0, agent_->stop());
+}
+
+// A damaged state file never blocks the start: it is moved aside to
+// state.corrupt-TIMESTAMP (intact, for support), a warning names the file and the cause,
+// and the agent starts from the source's start policy, evaluating and answering as usual.
+TEST_F(SnmpAgentTest, DamagedStateFileIsMovedAsideAndTheAgentStarts)
+{
+    ASSERT_EQ("", start_agent([](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\n";
+              }));
+    agent_->append(failure_event(701));
+    EXPECT_EQ("INTEGER: 3", wait_get(col(oids::kState), "INTEGER: 3"));
+    EXPECT_EQ(0, agent_->stop());
+
+    const std::string garbage = "mdmhealth-state 1\nrow 0 \x01\x02 half a line";
+    mdmtest::write_file(agent_->state_file(), garbage);
+    ASSERT_EQ("", agent_->start());
+    ASSERT_TRUE(agent_->wait_log("moved aside to ")) << agent_->log();
+    const std::string log = agent_->log();
+    EXPECT_NE(std::string::npos,
+              log.find("warning: the state file " + agent_->state_file() + " is damaged (" +
+                       agent_->state_file() + ":2: damaged state line)"))
+        << log;
+    const size_t at = log.find("moved aside to ") + 15;
+    const std::string aside = log.substr(at, log.find(';', at) - at);
+    EXPECT_EQ(0u, aside.find(agent_->state_file() + ".corrupt-")) << aside;
+    EXPECT_EQ(garbage, snmptest::read_text(aside));
+
+    // Running: the source starts from its start policy (the start of the file for
+    // xml-follow), so the earlier failure is evaluated again, and new events too.
+    agent_->append(success_event(702));
+    EXPECT_EQ("INTEGER: 1", wait_get(col(oids::kState), "INTEGER: 1"));
+    EXPECT_EQ("STRING: \"702\"", get_v2c(col(oids::kLastRecordId)));
+    ASSERT_TRUE(wait_until(
+        [&] { return snmptest::read_text(agent_->state_file()).find("mdmhealth-state 1") == 0; },
+        10000));
+    EXPECT_EQ(0, agent_->stop());
 }
 
 // --- 7. mdmhealth check on SNMP lines ---------------------------------------------------
