@@ -6,7 +6,8 @@
  * directives (trap2sink, informsink, trapsess, agentaddress, rocommunity,
  * rouser, createUser, master, agentXSocket, ...) are collected with their
  * line numbers for the SNMP layer, which hands them to Net-SNMP's own
- * config machinery. mdm_config_directive() is the single handler for our
+ * config machinery; each is first checked by config_snmp.c, since Net-SNMP
+ * crashes on some malformed lines. mdm_config_directive() is the single handler for our
  * directives, so the same code serves a Net-SNMP registered handler.
  */
 #ifndef MDM_CONFIG_H

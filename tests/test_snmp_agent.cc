@@ -504,6 +504,58 @@ TEST_F(SnmpAgentAccessTest, WrongCommunityAndUnknownOrWeakUsersGetNoValue)
     EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
 }
 
+// What docs/configuration.md says about access: Net-SNMP's rocommunity grants SNMPv1 and
+// SNMPv2c; `rocommunity -v 2c` or com2sec/group/view/access lines restrict it to v2c.
+TEST_F(SnmpAgentTest, RocommunityAnswersV1TooUnlessRestrictedToV2c)
+{
+    const std::string object = oids::agent_scalar(1);
+    struct Case {
+        const char *access;
+        bool v1;
+    } cases[] = {
+        {"rocommunity secret 127.0.0.1\n", true},
+        {"rocommunity -v 2c secret 127.0.0.1\n", false},
+        {"com2sec ro127 127.0.0.1 secret\n"
+         "group g2c v2c ro127\n"
+         "view all included .1\n"
+         "access g2c \"\" v2c noauth exact all none none\n",
+         false},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.access);
+        ASSERT_EQ("", start_agent([&](int port) {
+                      return "agentaddress udp:127.0.0.1:" + std::to_string(port) + "\n" + c.access;
+                  }));
+        auto v2c = snmp_tool(dir_, "snmpget", {"-v2c", "-c", "secret"}, agent_port_, {object});
+        EXPECT_EQ(0u, get_value(v2c, object).find("STRING: ")) << v2c.out << v2c.err;
+        auto v1 = snmp_tool(dir_, "snmpget", {"-v1", "-c", "secret"}, agent_port_, {object},
+                            {"-t", "0.5"});
+        if (c.v1)
+            EXPECT_EQ(0u, get_value(v1, object).find("STRING: ")) << v1.out << v1.err;
+        else
+            EXPECT_EQ("", get_value(v1, object)) << v1.out << v1.err;
+        EXPECT_EQ(0, agent_->stop());
+    }
+}
+
+// Unknown SNMPv3 users and wrong keys are answered with RFC 3414 Report PDUs
+// (usmStatsUnknownUserNames, usmStatsWrongDigests): normal USM behaviour, which the
+// manager shows as its error; no MIB value is disclosed (docs/configuration.md).
+TEST_F(SnmpAgentAccessTest, UnknownV3UsersAndWrongKeysGetReports)
+{
+    ASSERT_EQ("", start_answering_agent());
+    const std::string object = oids::agent_scalar(1);
+    auto unknown = snmp_tool(dir_, "snmpget", v3("authPriv", "nosuchuser"), agent_port_, {object},
+                             {"-t", "0.5"});
+    EXPECT_NE(0, unknown.status);
+    EXPECT_NE(std::string::npos, unknown.err.find("Unknown user name")) << unknown.err;
+    auto wrong = snmp_tool(dir_, "snmpget", v3("authPriv", "getuser", "wrongpass000"), agent_port_,
+                           {object}, {"-t", "0.5"});
+    EXPECT_NE(0, wrong.status);
+    EXPECT_NE(std::string::npos, wrong.err.find("Authentication failure")) << wrong.err;
+    EXPECT_EQ("", get_value(wrong, object)) << wrong.out;
+}
+
 // --- 4. AgentX subagent of a real snmpd ---------------------------------------------
 
 TEST_F(SnmpAgentTest, AgentXSubagentAnswersThroughSnmpdAndSurvivesItsRestart)
