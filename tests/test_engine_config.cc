@@ -319,6 +319,23 @@ TEST(Config, FifoDeviceOrDirectoryIsRefusedWithoutBlocking)
 }
 #endif
 
+#ifdef _WIN32
+// Windows: a device (NUL) or a directory named as the configuration is refused at once.
+TEST(Config, DeviceOrDirectoryIsRefusedOnWindows)
+{
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load("NUL", &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a device)"))
+        << err.msg;
+    const std::string dir = mdmtest::make_temp_dir("confdir");
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load(dir.c_str(), &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a directory)"))
+        << err.msg;
+    mdmtest::remove_tree(dir);
+}
+#endif
+
 // --- SNMP lines: validated before Net-SNMP reads the file ---------------------------
 
 // Every malformed SNMP line is refused with FILE:LINE and the reason, by our own code:
