@@ -1,6 +1,7 @@
 /* config.c - reads mdmhealth.conf (see config.h). */
 #include "config.h"
 
+#include "config_snmp.h"
 #include "mdm_alloc.h"
 #include "mdm_fs.h"
 #include "mdm_text.h"
@@ -523,9 +524,27 @@ int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *e
         value = line;
         while (isspace((unsigned char)*value))
             value++;
+        if (strcmp(name, "source") == 0 && cfg->has_source) {
+            /* One source per agent: a second line would silently replace the first. */
+            rc = mdm_err_set(err, MDM_EINVAL,
+                             "%s:%zu: a second source line (the first is on line %u); mdmhealth "
+                             "reads one source: remove one of them",
+                             path, lineno, cfg->source_line);
+            goto out;
+        }
         rc = mdm_config_directive(cfg, name, value, base_dir, err);
+        if (rc == 0 && strcmp(name, "source") == 0)
+            cfg->source_line = (unsigned)lineno;
         if (rc == MDM_ENOTFOUND) {
             if (mdm_config_is_snmp_directive(name)) {
+                /* Checked here, before Net-SNMP reads the file (config_snmp.h). */
+                rc = mdm_config_snmp_check_line(name, value, err);
+                if (rc != 0) {
+                    if (rc == MDM_ENOMEM)
+                        mdm_err_set(err, rc, "out of memory");
+                    mdm_err_prefix(err, "%s:%zu: ", path, lineno);
+                    goto out;
+                }
                 rc = keep_snmp_line(cfg, name, value, (unsigned)lineno);
                 if (rc != 0) {
                     rc = mdm_err_set(err, rc, "%s:%zu: %s: %s", path, lineno, name,

@@ -6,7 +6,8 @@
  * directives (trap2sink, informsink, trapsess, agentaddress, rocommunity,
  * rouser, createUser, master, agentXSocket, ...) are collected with their
  * line numbers for the SNMP layer, which hands them to Net-SNMP's own
- * config machinery. mdm_config_directive() is the single handler for our
+ * config machinery; each is first checked by config_snmp.c, since Net-SNMP
+ * crashes on some malformed lines. mdm_config_directive() is the single handler for our
  * directives, so the same code serves a Net-SNMP registered handler.
  */
 #ifndef MDM_CONFIG_H
@@ -78,6 +79,7 @@ struct mdm_config {
     bool pack_strict; /* pack-strict yes: a skipped monitor is an error */
     char *channel;
     bool has_source;
+    unsigned source_line; /* line of the `source` directive (0: none, or not from a file) */
     enum mdm_source_kind source_kind;
     char *source_path;
     char **targets;

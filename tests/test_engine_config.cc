@@ -1,11 +1,22 @@
 // test_engine_config.cc - mdmhealth.conf directives and their error messages.
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#endif
+
 #include <stdlib.h>
 
 #include <string>
 
 #include "config.h"
+#include "config_snmp.h"
+#include "config_snmp_cases.h"
 #include "test_util.h"
 
 namespace
@@ -175,6 +186,11 @@ TEST(Config, ErrorsNameFileLineAndDirective)
         {"\n\ntarget a b\n", ":3: target needs one computer name"},
         {"target a\ntarget A\n", ":2: target A is listed twice"},
         {"ldap-uri http://x\n", ":1: ldap-uri must start with"},
+        // A second source line used to replace the first silently.
+        {"source xml a.xml\nchannel x\nsource evtx b.evtx\n",
+         ":3: a second source line (the first is on line 1)"},
+        {"source xml a.xml\nsource xml a.xml\n",
+         ":2: a second source line (the first is on line 1)"},
         {"pack\n", ":1: pack needs a path"},
         {"pack a.xml\npack b.xml\npack a.xml\n", ":3: pack "},
         {"pack-strict maybe\n", ":1: pack-strict must be yes or no"},
@@ -274,6 +290,200 @@ TEST(Config, BinaryFileIsRejected)
     Conf c(std::string("channel x\n\0garbage", 19));
     EXPECT_EQ(MDM_EINVAL, c.rc);
     EXPECT_NE(std::string::npos, std::string(c.err.msg).find("NUL byte")) << c.err.msg;
+}
+
+#ifndef _WIN32
+// A configuration path that is a FIFO, a device or a directory is refused at once,
+// never a hang (a FIFO opened for reading waits for a writer).
+TEST(Config, FifoDeviceOrDirectoryIsRefusedWithoutBlocking)
+{
+    const std::string dir = mdmtest::make_temp_dir("conffifo");
+    const std::string fifo = dir + "/mdmhealth.conf";
+    ASSERT_EQ(0, mkfifo(fifo.c_str(), 0600));
+    auto load = std::async(std::launch::async, [&] {
+        mdm_config *cfg = nullptr;
+        mdm_err err;
+        mdm_err_clear(&err);
+        int rc = mdm_config_load(fifo.c_str(), &cfg, &err);
+        mdm_config_free(cfg);
+        return std::make_pair(rc, std::string(err.msg));
+    });
+    bool finished = load.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!finished) { // unblock the reader so that the test fails instead of hanging
+        int fd = open(fifo.c_str(), O_WRONLY);
+        if (fd >= 0)
+            close(fd);
+    }
+    auto got = load.get();
+    EXPECT_TRUE(finished) << "loading a FIFO as the configuration blocked";
+    EXPECT_EQ(MDM_EINVAL, got.first);
+    EXPECT_NE(std::string::npos, got.second.find(fifo + ": not a regular file (a FIFO)"))
+        << got.second;
+
+    for (const char *path : {"/dev/null", "/dev/zero"}) {
+        mdm_config *cfg = nullptr;
+        mdm_err err;
+        EXPECT_EQ(MDM_EINVAL, mdm_config_load(path, &cfg, &err)) << path;
+        EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a device)"))
+            << err.msg;
+    }
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load(dir.c_str(), &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a directory)"))
+        << err.msg;
+    mdmtest::remove_tree(dir);
+}
+#endif
+
+#ifdef _WIN32
+// Windows: a device (NUL) or a directory named as the configuration is refused at once.
+TEST(Config, DeviceOrDirectoryIsRefusedOnWindows)
+{
+    mdm_config *cfg = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load("NUL", &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a device)"))
+        << err.msg;
+    const std::string dir = mdmtest::make_temp_dir("confdir");
+    EXPECT_EQ(MDM_EINVAL, mdm_config_load(dir.c_str(), &cfg, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a directory)"))
+        << err.msg;
+    mdmtest::remove_tree(dir);
+}
+#endif
+
+// --- SNMP lines: validated before Net-SNMP reads the file ---------------------------
+
+// Every malformed SNMP line is refused with FILE:LINE and the reason, by our own code:
+// Net-SNMP 5.9 crashed on some of them (createUser without a pass phrase).
+TEST(ConfigSnmp, MalformedLinesAreRefusedWithFileLineAndWhy)
+{
+    for (const auto &bc : mdmtest::kMalformedSnmpLines) {
+        SCOPED_TRACE(bc.line);
+        Conf c(std::string("channel x\n\n") + bc.line + "\n");
+        EXPECT_EQ(MDM_EINVAL, c.rc);
+        EXPECT_EQ(0u, std::string(c.err.msg).find(c.path + ":3: ")) << c.err.msg;
+        EXPECT_NE(std::string::npos, std::string(c.err.msg).find(bc.why))
+            << "got: " << c.err.msg << "\nwanted: " << bc.why;
+        EXPECT_EQ(nullptr, c.cfg);
+    }
+}
+
+TEST(ConfigSnmp, ValidLinesAreKeptVerbatim)
+{
+    for (const char *line : mdmtest::kValidSnmpLines) {
+        SCOPED_TRACE(line);
+        Conf c(std::string(line) + "\n");
+        ASSERT_EQ(0, c.rc) << c.err.msg;
+        ASSERT_EQ(1u, c.cfg->snmp_line_count);
+        EXPECT_EQ(std::string(line),
+                  std::string(c.cfg->snmp_lines[0].directive) + " " + c.cfg->snmp_lines[0].value);
+    }
+}
+
+// Net-SNMP reads names case-insensitively, and so does the validator.
+TEST(ConfigSnmp, DirectiveNamesAreCaseInsensitive)
+{
+    Conf c("CREATEUSER u1 SHA-256\n");
+    EXPECT_EQ(MDM_EINVAL, c.rc);
+    EXPECT_NE(std::string::npos, std::string(c.err.msg).find("pass phrase is needed")) << c.err.msg;
+}
+
+// Words as Net-SNMP's copy_nword() splits them: quotes group, a backslash escapes.
+TEST(ConfigSnmp, QuotedAndEscapedPassPhrasesCountAsOneWord)
+{
+    for (const char *line : {"createUser u1 SHA \"a b c d e\"", "createUser u1 SHA 'a b c d e'",
+                             "createUser u1 SHA a\\ b\\ c\\ d\\ e"}) {
+        Conf c(std::string(line) + "\n");
+        EXPECT_EQ(0, c.rc) << line << ": " << c.err.msg;
+    }
+    Conf short_quoted("createUser u1 SHA \"a b c\"\n"); // 5 characters
+    EXPECT_EQ(MDM_EINVAL, short_quoted.rc);
+}
+
+TEST(ConfigSnmp, OverlongWordsAndTooManyWordsAreRefused)
+{
+    Conf longword("sysLocation " + std::string(MDM_SNMP_WORD_MAX + 1, 'x') + "\n");
+    EXPECT_EQ(MDM_EINVAL, longword.rc);
+    EXPECT_NE(std::string::npos, std::string(longword.err.msg).find("Net-SNMP would cut it"))
+        << longword.err.msg;
+    std::string many = "sysLocation";
+    for (unsigned i = 0; i <= MDM_SNMP_WORDS_MAX; i++)
+        many += " w";
+    Conf toomany(many + "\n");
+    EXPECT_EQ(MDM_EINVAL, toomany.rc);
+    EXPECT_NE(std::string::npos, std::string(toomany.err.msg).find("more than 64 words"))
+        << toomany.err.msg;
+}
+
+// A generated corpus of lines of every SNMP directive mdmhealth accepts, with values of
+// many shapes: each is either accepted or refused with FILE:LINE, never anything else (and
+// under ASan/UBSan, no memory error). The Net-SNMP side of the accepted ones is covered by
+// test_snmp_agent.cc (CheckNeverCrashesOnGeneratedSnmpLines).
+TEST(ConfigSnmp, GeneratedLinesGiveAVerdictAndNeverCrash)
+{
+    const char *const names[] = {
+        "createUser",         "rouser",     "rocommunity",  "rocommunity6",  "trapsess",
+        "trap2sink",          "informsink", "agentaddress", "master",        "agentXSocket",
+        "agentxPingInterval", "com2sec",    "group",        "view",          "access",
+        "trapcommunity",      "engineID",   "sysLocation",  "authtrapenable"};
+    const char *const values[] = {"",
+                                  "x",
+                                  "-",
+                                  "-e",
+                                  "x y",
+                                  "x y z",
+                                  "-v",
+                                  "-v 3",
+                                  "-Ci",
+                                  "0",
+                                  "-1",
+                                  "99999999999999999999",
+                                  "'",
+                                  "\"",
+                                  "\\",
+                                  "x -e",
+                                  "udp:",
+                                  "tcp:[::1",
+                                  "127.0.0.1:99999",
+                                  "-c",
+                                  ".1.3",
+                                  "x x x x x x x x x x x",
+                                  "x -V",
+                                  "-V x",
+                                  "default",
+                                  "x noauth",
+                                  "x authpriv",
+                                  "-s",
+                                  "-s x",
+                                  "unix:",
+                                  "1.2.3.4/99",
+                                  "u SHA -l",
+                                  "u SHA -m",
+                                  "u SHA x -l",
+                                  "-e 0x8000000001 u SHA-256",
+                                  "u SHA-256 authpass1 AES -m",
+                                  "--",
+                                  "-- x",
+                                  "- x",
+                                  "\"\" \"\" \"\""};
+    size_t refused = 0, accepted = 0;
+    for (const char *n : names) {
+        for (const char *v : values) {
+            std::string line = std::string(n) + " " + v;
+            SCOPED_TRACE(line);
+            Conf c("# generated\n" + line + "\n");
+            if (c.rc == 0) {
+                accepted++;
+                continue;
+            }
+            refused++;
+            EXPECT_EQ(MDM_EINVAL, c.rc);
+            EXPECT_EQ(0u, std::string(c.err.msg).find(c.path + ":2: ")) << c.err.msg;
+        }
+    }
+    EXPECT_GT(refused, accepted); // most of these shapes are wrong for most directives
 }
 
 } // namespace

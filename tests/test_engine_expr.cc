@@ -929,6 +929,14 @@ TEST(ExprErrors, EveryCompileError)
          "<SimpleExpression>" + x + "<Operator>Equal</Operator>" +
              value_ve("yesterday", "DateTime") + "</SimpleExpression>",
          MDM_EPARSE, "test.xml:1: cannot convert Value \"yesterday\" to DateTime"},
+        {"DateTime that does not exist (Feb 30)",
+         "<SimpleExpression>" + x + "<Operator>Equal</Operator>" +
+             value_ve("2026-02-30T00:00:00Z", "DateTime") + "</SimpleExpression>",
+         MDM_EPARSE, "test.xml:1: cannot convert Value \"2026-02-30T00:00:00Z\" to DateTime"},
+        {"DateTime with second 60",
+         "<SimpleExpression>" + x + "<Operator>Equal</Operator>" +
+             value_ve("2026-11-25T05:36:60Z", "DateTime") + "</SimpleExpression>",
+         MDM_EPARSE, "test.xml:1: cannot convert Value \"2026-11-25T05:36:60Z\" to DateTime"},
         {"bad constant on the left",
          "<SimpleExpression>\n" + value_ve("x", "Double") + "<Operator>Equal</Operator>" + x +
              "</SimpleExpression>",

@@ -1,6 +1,15 @@
 // test_engine_pack.cc - management pack loading and its error messages.
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#endif
+
 #include <string>
 
 #include "engine_fixtures.h"
@@ -186,6 +195,68 @@ TEST(Pack, MissingFileIsAnIoError)
     EXPECT_EQ(MDM_EIO, mdm_pack_load_file("/nonexistent/pack.xml", &pack, &err));
     EXPECT_NE(std::string::npos, std::string(err.msg).find("/nonexistent/pack.xml"));
 }
+
+// Rows, the state file and the MIB are keyed by the monitor ID: a second <UnitMonitor>
+// with the same ID is refused, naming both lines.
+TEST(Pack, DuplicateMonitorIdIsRefusedNamingBothLines)
+{
+    PackOptions o;
+    std::string xml = mdmtest::pack_xml(o, mdmtest::unit_monitor_xml(o));
+    Loaded l(xml);
+    EXPECT_NE(0, l.rc);
+    EXPECT_EQ(nullptr, l.pack);
+    const std::string msg = l.err.msg;
+    // The first <UnitMonitor> is on line 5; the second follows the first's lines.
+    size_t first_lines = 0;
+    for (char ch : mdmtest::unit_monitor_xml(o))
+        first_lines += ch == '\n';
+    const std::string second = std::to_string(5 + first_lines);
+    EXPECT_EQ(
+        0u, msg.find("pack.xml:" + second + ": monitor ID " + o.id + " is defined twice (also at "))
+        << msg;
+    EXPECT_NE(std::string::npos, msg.find("pack.xml:5)")) << msg;
+}
+
+#ifndef _WIN32
+// A FIFO named as the pack is refused at once: opening it for reading used to wait for
+// a writer forever. (Before the fix the load is unblocked by the test after 5 s and the
+// test fails instead of hanging.)
+TEST(Pack, FifoOrDeviceIsRefusedWithoutBlocking)
+{
+    const std::string dir = mdmtest::make_temp_dir("packfifo");
+    const std::string fifo = dir + "/pack.xml";
+    ASSERT_EQ(0, mkfifo(fifo.c_str(), 0600));
+    auto load = std::async(std::launch::async, [&] {
+        mdm_pack *pack = nullptr;
+        mdm_err err;
+        mdm_err_clear(&err);
+        int rc = mdm_pack_load_file(fifo.c_str(), &pack, &err);
+        mdm_pack_free(pack);
+        return std::make_pair(rc, std::string(err.msg));
+    });
+    bool finished = load.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+    if (!finished) { // unblock the reader: a writer that closes at once gives it EOF
+        int fd = open(fifo.c_str(), O_WRONLY);
+        if (fd >= 0)
+            close(fd);
+    }
+    auto got = load.get();
+    EXPECT_TRUE(finished) << "loading a FIFO as the pack blocked";
+    EXPECT_EQ(MDM_EINVAL, got.first);
+    EXPECT_NE(std::string::npos, got.second.find(fifo + ": not a regular file (a FIFO)"))
+        << got.second;
+
+    mdm_pack *pack = nullptr;
+    mdm_err err;
+    EXPECT_EQ(MDM_EINVAL, mdm_pack_load_file("/dev/null", &pack, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a device)"))
+        << err.msg;
+    EXPECT_EQ(MDM_EINVAL, mdm_pack_load_file(dir.c_str(), &pack, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a directory)"))
+        << err.msg;
+    mdmtest::remove_tree(dir);
+}
+#endif
 
 TEST(Pack, AllocationFailuresAreReportedAndCleanedUp)
 {

@@ -1,9 +1,12 @@
 // test_engine_store.cc - the atomic state file: round trip, damage, missing file.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
 #include <sys/stat.h>
 
+#include <regex>
 #include <string>
+#include <vector>
 
 #include "engine_fixtures.h"
 #include "monitor.h"
@@ -144,6 +147,69 @@ TEST_F(StoreTest, DamagedFileNamesTheLine)
     EXPECT_EQ(MDM_EPARSE,
               mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
     EXPECT_NE(std::string::npos, std::string(err.msg).find("not an mdmhealth state file"));
+    mdm_engine_free(b);
+}
+
+// Damage that is not a line: a NUL byte (the text used to be cut there silently), or a
+// FIFO in place of the file (reading it waited for a writer).
+TEST_F(StoreTest, NulBytesOrAFifoAreDamage)
+{
+    char position[64];
+    mdmtest::write_file(dir + "/state", std::string("mdmhealth-state 1\nposition %\0row", 31));
+    mdm_engine *b = engine();
+    EXPECT_EQ(MDM_EPARSE,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("NUL byte")) << err.msg;
+    mdm_engine_free(b);
+#ifndef _WIN32
+    ASSERT_EQ(0, remove((dir + "/state").c_str()));
+    ASSERT_EQ(0, mkfifo((dir + "/state").c_str(), 0600));
+    b = engine();
+    EXPECT_EQ(MDM_EPARSE,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("not a regular file (a FIFO)"))
+        << err.msg;
+    mdm_engine_free(b);
+#endif
+}
+
+std::vector<std::string> list_dir(const std::string &path)
+{
+    std::vector<std::string> names;
+    if (DIR *d = opendir(path.c_str())) {
+        while (dirent *e = readdir(d))
+            if (e->d_name[0] != '.')
+                names.push_back(e->d_name);
+        closedir(d);
+    }
+    return names;
+}
+
+// A damaged file is moved aside as state.corrupt-YYYYMMDDTHHMMSSZ, intact, never over an
+// older one; afterwards there is no state file (the agent starts as on a first run).
+TEST_F(StoreTest, DamagedFileIsMovedAsideWithATimestamp)
+{
+    const std::string damaged = "mdmhealth-state 1\nrow 0 x\n";
+    char moved[4200];
+    for (int round = 0; round < 2; round++) {
+        mdmtest::write_file(dir + "/state", damaged + std::to_string(round));
+        ASSERT_EQ(0, mdm_store_set_aside(dir.c_str(), "state:2: damaged state line", moved,
+                                         sizeof(moved), &err))
+            << err.msg;
+        EXPECT_FALSE(mdmtest::file_exists(dir + "/state"));
+        EXPECT_EQ(damaged + std::to_string(round), mdmtest::read_file(moved));
+    }
+    auto names = list_dir(dir);
+    ASSERT_EQ(2u, names.size());
+    const std::regex pattern("state\\.corrupt-[0-9]{8}T[0-9]{6}Z(-[0-9]+)?");
+    for (const auto &n : names)
+        EXPECT_TRUE(std::regex_match(n, pattern)) << n;
+    EXPECT_NE(names[0], names[1]);
+
+    mdm_engine *b = engine();
+    char position[64];
+    EXPECT_EQ(MDM_ENOTFOUND,
+              mdm_store_load(dir.c_str(), b, position, sizeof(position), nullptr, &err));
     mdm_engine_free(b);
 }
 

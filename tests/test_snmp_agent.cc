@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "config_snmp_cases.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"
 
@@ -503,6 +504,58 @@ TEST_F(SnmpAgentAccessTest, WrongCommunityAndUnknownOrWeakUsersGetNoValue)
     EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
 }
 
+// What docs/configuration.md says about access: Net-SNMP's rocommunity grants SNMPv1 and
+// SNMPv2c; `rocommunity -v 2c` or com2sec/group/view/access lines restrict it to v2c.
+TEST_F(SnmpAgentTest, RocommunityAnswersV1TooUnlessRestrictedToV2c)
+{
+    const std::string object = oids::agent_scalar(1);
+    struct Case {
+        const char *access;
+        bool v1;
+    } cases[] = {
+        {"rocommunity secret 127.0.0.1\n", true},
+        {"rocommunity -v 2c secret 127.0.0.1\n", false},
+        {"com2sec ro127 127.0.0.1 secret\n"
+         "group g2c v2c ro127\n"
+         "view all included .1\n"
+         "access g2c \"\" v2c noauth exact all none none\n",
+         false},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.access);
+        ASSERT_EQ("", start_agent([&](int port) {
+                      return "agentaddress udp:127.0.0.1:" + std::to_string(port) + "\n" + c.access;
+                  }));
+        auto v2c = snmp_tool(dir_, "snmpget", {"-v2c", "-c", "secret"}, agent_port_, {object});
+        EXPECT_EQ(0u, get_value(v2c, object).find("STRING: ")) << v2c.out << v2c.err;
+        auto v1 = snmp_tool(dir_, "snmpget", {"-v1", "-c", "secret"}, agent_port_, {object},
+                            {"-t", "0.5"});
+        if (c.v1)
+            EXPECT_EQ(0u, get_value(v1, object).find("STRING: ")) << v1.out << v1.err;
+        else
+            EXPECT_EQ("", get_value(v1, object)) << v1.out << v1.err;
+        EXPECT_EQ(0, agent_->stop());
+    }
+}
+
+// Unknown SNMPv3 users and wrong keys are answered with RFC 3414 Report PDUs
+// (usmStatsUnknownUserNames, usmStatsWrongDigests): normal USM behaviour, which the
+// manager shows as its error; no MIB value is disclosed (docs/configuration.md).
+TEST_F(SnmpAgentAccessTest, UnknownV3UsersAndWrongKeysGetReports)
+{
+    ASSERT_EQ("", start_answering_agent());
+    const std::string object = oids::agent_scalar(1);
+    auto unknown = snmp_tool(dir_, "snmpget", v3("authPriv", "nosuchuser"), agent_port_, {object},
+                             {"-t", "0.5"});
+    EXPECT_NE(0, unknown.status);
+    EXPECT_NE(std::string::npos, unknown.err.find("Unknown user name")) << unknown.err;
+    auto wrong = snmp_tool(dir_, "snmpget", v3("authPriv", "getuser", "wrongpass000"), agent_port_,
+                           {object}, {"-t", "0.5"});
+    EXPECT_NE(0, wrong.status);
+    EXPECT_NE(std::string::npos, wrong.err.find("Authentication failure")) << wrong.err;
+    EXPECT_EQ("", get_value(wrong, object)) << wrong.out;
+}
+
 // --- 4. AgentX subagent of a real snmpd ---------------------------------------------
 
 TEST_F(SnmpAgentTest, AgentXSubagentAnswersThroughSnmpdAndSurvivesItsRestart)
@@ -872,10 +925,53 @@ TEST_F(SnmpAgentTest, RemoteSourcePositionLinesLoadNextToTheOutbox)
     EXPECT_EQ(std::string::npos, state.find("source-position")) << state;
     EXPECT_NE(std::string::npos, state.find("\nposition ")) << state;
 
-    // A source-position line without its position is a damaged state line.
+    // A source-position line without its position is a damaged state line: the file is
+    // moved aside and reported, and the agent starts without it.
     mdmtest::write_file(agent_->state_file(), state + "\nsource-position DM02.contoso.com\n");
-    const std::string refused = agent_->start();
-    EXPECT_NE(std::string::npos, refused.find("damaged state line")) << refused;
+    ASSERT_EQ("", agent_->start());
+    EXPECT_TRUE(agent_->wait_log("damaged state line")) << agent_->log();
+    EXPECT_NE(std::string::npos,
+              agent_->log().find("moved aside to " + agent_->state_file() + ".corrupt-"))
+        << agent_->log();
+    EXPECT_EQ(0, agent_->stop());
+}
+
+// A damaged state file never blocks the start: it is moved aside to
+// state.corrupt-TIMESTAMP (intact, for support), a warning names the file and the cause,
+// and the agent starts from the source's start policy, evaluating and answering as usual.
+TEST_F(SnmpAgentTest, DamagedStateFileIsMovedAsideAndTheAgentStarts)
+{
+    ASSERT_EQ("", start_agent([](int port) {
+                  return "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                         "\nrocommunity secret 127.0.0.1\n";
+              }));
+    agent_->append(failure_event(701));
+    EXPECT_EQ("INTEGER: 3", wait_get(col(oids::kState), "INTEGER: 3"));
+    EXPECT_EQ(0, agent_->stop());
+
+    const std::string garbage = "mdmhealth-state 1\nrow 0 \x01\x02 half a line";
+    mdmtest::write_file(agent_->state_file(), garbage);
+    ASSERT_EQ("", agent_->start());
+    ASSERT_TRUE(agent_->wait_log("moved aside to ")) << agent_->log();
+    const std::string log = agent_->log();
+    EXPECT_NE(std::string::npos,
+              log.find("warning: the state file " + agent_->state_file() + " is damaged (" +
+                       agent_->state_file() + ":2: damaged state line)"))
+        << log;
+    const size_t at = log.find("moved aside to ") + 15;
+    const std::string aside = log.substr(at, log.find(';', at) - at);
+    EXPECT_EQ(0u, aside.find(agent_->state_file() + ".corrupt-")) << aside;
+    EXPECT_EQ(garbage, snmptest::read_text(aside));
+
+    // Running: the source starts from its start policy (the start of the file for
+    // xml-follow), so the earlier failure is evaluated again, and new events too.
+    agent_->append(success_event(702));
+    EXPECT_EQ("INTEGER: 1", wait_get(col(oids::kState), "INTEGER: 1"));
+    EXPECT_EQ("STRING: \"702\"", get_v2c(col(oids::kLastRecordId)));
+    ASSERT_TRUE(wait_until(
+        [&] { return snmptest::read_text(agent_->state_file()).find("mdmhealth-state 1") == 0; },
+        10000));
+    EXPECT_EQ(0, agent_->stop());
 }
 
 // --- 7. mdmhealth check on SNMP lines ---------------------------------------------------
@@ -885,9 +981,11 @@ TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)
     struct Case {
         const char *line, *message;
     } cases[] = {
-        {"trapsess -v 9 127.0.0.1", "notification destination"},
+        {"trapsess -v 9 127.0.0.1", "-v needs 2c or 3"},
         {"trapsink 127.0.0.1 public", "SNMPv1"},
-        {"createUser someone SHA-999 authpass000", "authProtocol"},
+        {"createUser someone SHA-999 authpass000", "authentication protocol"},
+        // Net-SNMP 5.9's USM parser dereferenced NULL on this one (the check crashed).
+        {"createUser u1 SHA-256", "an authentication pass phrase is needed after SHA-256"},
     };
     for (const auto &c : cases) {
         SCOPED_TRACE(c.line);
@@ -900,6 +998,87 @@ TEST_F(SnmpAgentTest, CheckRejectsABadSnmpLineNamingFileAndLine)
         EXPECT_EQ("", r.out);
     }
     EXPECT_FALSE(mdmtest::file_exists(agent_->dir() + "/state")) << "check must not write";
+}
+
+// The whole table of malformed lines through `mdmhealth check`: each is refused with
+// FILE:LINE and the reason (exit 2), none crashes (Net-SNMP never reads them).
+TEST_F(SnmpAgentTest, CheckRefusesEveryMalformedSnmpLineAndNeverCrashes)
+{
+    for (const auto &c : mdmtest::kMalformedSnmpLines) {
+        SCOPED_TRACE(c.line);
+        agent_->configure(std::string("rocommunity secret 127.0.0.1\n") + c.line + "\n");
+        auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+        EXPECT_EQ(2, r.status) << r.out << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(agent_->config_path() + ":5: ")) << r.err;
+        EXPECT_NE(std::string::npos, r.err.find(c.why)) << r.err;
+    }
+}
+
+// ... and the valid forms the validator accepts are accepted by Net-SNMP too.
+TEST_F(SnmpAgentTest, CheckAcceptsEveryValidSnmpLineForm)
+{
+    for (const char *line : mdmtest::kValidSnmpLines) {
+        SCOPED_TRACE(line);
+        agent_->configure(std::string(line) + "\n");
+        auto r = mdmtest::run_program({MDM_BINARY, "check", "-c", agent_->config_path()});
+        EXPECT_EQ(0, r.status) << r.out << r.err;
+        // (Net-SNMP may warn "Unknown token" for a directive of a module this role does
+        // not load, e.g. agentxPingInterval outside a subagent: a warning, not an error.)
+        EXPECT_EQ(std::string::npos, r.err.find("error: ")) << r.err;
+    }
+}
+
+TEST_F(SnmpAgentTest, RunRefusesToStartWithAMalformedSnmpLine)
+{
+    agent_->configure("rocommunity secret 127.0.0.1\ncreateUser u1 SHA-256\n");
+    const std::string refused = agent_->start();
+    EXPECT_NE(std::string::npos,
+              refused.find(agent_->config_path() +
+                           ":5: createUser u1: an authentication pass phrase is needed"))
+        << refused;
+    EXPECT_FALSE(agent_->process().running());
+    EXPECT_EQ(2, agent_->stop());
+}
+
+// A reload (SIGHUP; PARAMCHANGE on Windows takes the same path) with a malformed SNMP
+// line keeps the running configuration: the agent keeps answering and sending with it,
+// and the log says why, with FILE:LINE. Before the validator this killed the agent.
+TEST_F(SnmpAgentTest, SighupWithAMalformedSnmpLineKeepsTheRunningConfiguration)
+{
+    ASSERT_EQ("", start_v2c_trapd());
+    const std::string sink = "127.0.0.1:" + std::to_string(trapd_.port());
+    std::string base_lines;
+    ASSERT_EQ("", start_agent([&](int port) {
+                  base_lines = "agentaddress udp:127.0.0.1:" + std::to_string(port) +
+                               "\nrocommunity secret 127.0.0.1\n"
+                               "trap2sink " +
+                               sink + " traps\n";
+                  return base_lines;
+              }));
+    agent_->append(failure_event(601));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertRaised) >= 1;
+    })) << dump(trapd_.notifications());
+
+    // Line 7 is the bad one (the comment, source and state-dir come first).
+    agent_->configure(base_lines + "createUser u1 SHA-256\n");
+    agent_->process().signal(SIGHUP);
+    ASSERT_TRUE(agent_->wait_log("the running configuration stays in force")) << agent_->log();
+    EXPECT_NE(std::string::npos,
+              agent_->log().find("reload failed (" + agent_->config_path() +
+                                 ":7: createUser u1: an authentication pass phrase is needed"))
+        << agent_->log();
+    EXPECT_TRUE(agent_->process().running());
+    EXPECT_EQ("INTEGER: 3", get_v2c(col(oids::kState)));
+
+    // Still sending with the running configuration.
+    agent_->append(success_event(602));
+    ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
+        return count(ns, "community traps", oids::kAlertResolved) >= 1;
+    })) << dump(trapd_.notifications());
+    EXPECT_EQ("INTEGER: 1", wait_get(col(oids::kState), "INTEGER: 1"));
+    EXPECT_EQ(std::string::npos, agent_->log().find("reloaded:")) << agent_->log();
+    EXPECT_EQ(0, agent_->stop());
 }
 
 TEST_F(SnmpAgentTest, CheckAcceptsTheSnmpLinesOfTheOtherTests)

@@ -167,6 +167,50 @@ TEST_F(EventXml, MalformedInputNamesTheCause)
                                 "</System></Event>"));
 }
 
+// Times that do not exist are refused wherever times are parsed (TimeCreated, DateTime
+// comparisons of expressions), not normalised into another day.
+TEST(Iso8601, ImpossibleTimesAreRefused)
+{
+    int64_t ms = 0;
+    for (const char *t :
+         {"2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+          "2026-11-25T05:36:60Z", "2026-11-25T05:60:00Z", "2026-11-25T24:00:00Z",
+          "2026-11-25T05:36:30+99:99", "2026-11-25T05:36:30+14:01", "2026-11-25T05:36:30-15:00",
+          "2026-11-25T05:36:30+01:60", "0000-01-01T00:00:00Z", "2026-13-01T00:00:00Z",
+          "2026-00-10T00:00:00Z", "2026-11-00T00:00:00Z"}) {
+        ms = 42;
+        EXPECT_EQ(MDM_EPARSE, mdm_parse_iso8601(t, &ms)) << t;
+        EXPECT_EQ(42, ms) << t; // untouched on error
+    }
+    const struct {
+        const char *text;
+        int64_t ms;
+    } good[] = {
+        {"2024-02-29T00:00:00Z", 1709164800000ll}, // leap year
+        {"2000-02-29T12:00:00Z", 951825600000ll},  // divisible by 400
+        {"2026-11-25T05:36:59.999Z", 1795585019999ll},
+        {"2026-11-25T19:36:30+14:00", 1795584990000ll},
+        {"2026-11-24T15:36:30-14:00", 1795584990000ll},
+        {"0001-01-01T00:00:00Z", -62135596800000ll},
+    };
+    for (const auto &g : good) {
+        EXPECT_EQ(0, mdm_parse_iso8601(g.text, &ms)) << g.text;
+        EXPECT_EQ(g.ms, ms) << g.text;
+    }
+}
+
+// An event whose TimeCreated is such a time is damaged, as any other unreadable time.
+TEST_F(EventXml, ImpossibleTimeCreatedMakesTheEventDamaged)
+{
+    for (const char *t : {"2026-02-30T05:36:30.1234567Z", "2026-11-25T05:36:60Z",
+                          "2026-11-25T05:36:30+99:99", "0000-11-25T05:36:30Z"}) {
+        std::string xml = kFull;
+        xml.replace(xml.find("2026-11-25T05:36:30.1234567Z"), 28, t);
+        EXPECT_EQ(MDM_EPARSE, parse(xml)) << t;
+        EXPECT_NE(std::string::npos, std::string(err.msg).find("not an ISO 8601 time")) << err.msg;
+    }
+}
+
 TEST_F(EventXml, SizesAreCapped)
 {
     std::string big(MDM_EVENT_XML_MAX + 1, ' ');

@@ -174,6 +174,14 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+static int days_in_month(int year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
 /* Reads exactly n decimal digits from *p into *out and advances *p. */
 static int read_digits(const char **p, int n, int *out)
 {
@@ -238,13 +246,22 @@ int mdm_parse_iso8601(const char *s, int64_t *out_ms)
             p++;
         if (*p >= '0' && *p <= '9' && read_digits(&p, 2, &om))
             return MDM_EPARSE;
+        /* UTC offsets run from -14:00 to +14:00: "+99:99" is no time at all. */
+        if (om > 59 || oh * 60 + om > 14 * 60)
+            return MDM_EPARSE;
         offset_min = sign * (oh * 60 + om);
     }
     while (*p == ' ' || *p == '\t')
         p++;
     if (*p != '\0')
         return MDM_EPARSE;
-    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    /*
+     * Only times that exist: year 0001 onwards (XML Schema has no year 0),
+     * the days of that month (Feb 30 is refused, Feb 29 only in leap
+     * years), seconds 00-59 as Windows' SYSTEMTIME and xs:dateTime have.
+     */
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 59)
         return MDM_EPARSE;
     total = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
             minute * 60 + second - offset_min * 60;

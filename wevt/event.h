@@ -172,6 +172,9 @@ const char *mdm_value_format(const struct mdm_value *v, char *buf, size_t size);
 /*
  * Parses an ISO 8601 timestamp as Windows writes it ("2026-11-25T05:36:30.1234567Z",
  * also without fraction, or with a +hh:mm offset) into ms since 1970 UTC.
+ * MDM_EPARSE for other text and for times that do not exist: Feb 30 (Feb 29
+ * outside leap years), second 60, an offset beyond +-14:00 or with minutes
+ * past 59, year 0. An event whose TimeCreated is such is damaged.
  */
 int mdm_parse_iso8601(const char *s, int64_t *out_ms);
 /* Formats ms since 1970 UTC as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 25 bytes). */

@@ -954,6 +954,27 @@ static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *
         position[0] = '\0';
         rc = 0;
     }
+    if (rc == MDM_EPARSE && restore) {
+        /*
+         * A damaged state file never blocks the start (store.h): it is moved
+         * aside and reported, and what it restored so far is dropped with it.
+         */
+        struct mdm_err aside_err;
+        bool moved = mdm_store_set_aside(cfg->state_dir, err->msg, NULL, 0, &aside_err) == 0;
+        mdm_engine_free(engine);
+        engine = NULL;
+        free_saved(a);
+        a->saved_main[0] = '\0';
+        mdm_outbox_free(&a->outbox);
+        if (mdm_outbox_init(&a->outbox, 0) != 0)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        if (moved)
+            return new_engine(a, cfg, pack, restore, out, err);
+        rc = mdm_engine_new(pack, true, &engine, err);
+        for (size_t t = 0; rc == 0 && cfg->has_source && t < cfg->target_count; t++)
+            rc = mdm_engine_add_target(engine, cfg->targets[t], NULL);
+        position[0] = '\0';
+    }
     if (rc != 0) {
         mdm_engine_free(engine);
         return rc;
@@ -989,6 +1010,7 @@ static void reload(struct agent *a)
                                "configuration stays in force");
         return;
     }
+    /* The reason goes to the log (the Event Log of a service), not to stderr. */
     mdm_err_clear(&err);
     if (mdm_cli_load_packs_ex(a->config_path, &a->packs, &cfg, &pack, &err, NULL) != 0) {
         mdm_log(MDM_LOG_ERROR, "reload failed (%s); the running configuration stays in force",

@@ -1546,7 +1546,10 @@ static int compare_monitor_ids(const void *a, const void *b)
     return strcmp((*x)->id, (*y)->id);
 }
 
-/* Monitor IDs must be unique across the whole set (every file, every monitor evaluated). */
+/*
+ * Monitor IDs must be unique across the whole set (every file, every monitor
+ * evaluated): rows, the state file and the MIB are keyed by the ID.
+ */
 static int check_unique_ids(const struct mdm_pack *pack, struct mdm_err *err)
 {
     const struct mdm_monitor_def **sorted;
@@ -1827,13 +1830,18 @@ int mdm_pack_load_memory(const char *data, size_t len, const char *origin, struc
 /* Reads a whole file into memory (capped); *out owned by the caller. */
 static int read_pack_file(const char *path, char **out, size_t *len_out, struct mdm_err *err)
 {
-    FILE *f = mdm_fs_fopen(path, "rb");
+    FILE *f = NULL;
     char *data = NULL;
     size_t len = 0, cap = 0, n;
     int rc = 0;
 
-    if (f == NULL)
-        return mdm_err_set(err, MDM_EIO, "%s: cannot open management pack", path);
+    rc = mdm_fs_open_regular(path, &f, err);
+    if (rc == MDM_ENOTFOUND)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open management pack: no such file", path);
+    if (rc != 0) {
+        mdm_err_prefix(err, "management pack ");
+        return rc;
+    }
     for (;;) {
         if (len == cap) {
             char *grown;

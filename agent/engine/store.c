@@ -16,6 +16,8 @@
 #include "mdm_alloc.h"
 #include "mdm_buf.h"
 #include "mdm_fs.h"
+#include "mdm_log.h"
+#include "mdm_os.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -211,8 +213,15 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
         *dropped = 0;
     rc = mdm_fs_read_all(state_path(state_dir, path, sizeof(path)), MDM_STORE_MAX_BYTES, &data,
                          &len, err);
+    /* Not a regular file, or larger than any state we write: damaged too. */
+    if (rc == MDM_EINVAL || rc == MDM_ETOOBIG)
+        rc = MDM_EPARSE;
     if (rc != 0)
         return rc;
+    if (strlen(data) != len) {
+        rc = mdm_err_set(err, MDM_EPARSE, "%s: contains a NUL byte", path);
+        goto out;
+    }
     target_map = mdm_calloc(MDM_TARGETS_MAX, sizeof(*target_map));
     if (target_map == NULL) {
         rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
@@ -269,4 +278,44 @@ out:
     mdm_free(target_map);
     mdm_free(data);
     return rc;
+}
+
+int mdm_store_set_aside(const char *state_dir, const char *why, char *moved_to, size_t size,
+                        struct mdm_err *err)
+{
+    char path[4096], aside[4096 + 64], stamp[32];
+    size_t k = 0;
+    int rc = MDM_EIO;
+
+    state_path(state_dir, path, sizeof(path));
+    /* "2026-12-06T03:04:05.678Z" -> "20261206T030405Z" */
+    mdm_format_iso8601(mdm_os_now_ms(), aside, sizeof(aside));
+    for (const char *p = aside; *p != '\0' && *p != '.' && k + 2 < sizeof(stamp); p++)
+        if (*p != '-' && *p != ':')
+            stamp[k++] = *p;
+    stamp[k++] = 'Z';
+    stamp[k] = '\0';
+    /* Never over an older one: a second damaged file in the same second gets -2, -3... */
+    for (unsigned n = 1; n <= 100 && rc != 0; n++) {
+        if (n == 1)
+            snprintf(aside, sizeof(aside), "%s.corrupt-%s", path, stamp);
+        else
+            snprintf(aside, sizeof(aside), "%s.corrupt-%s-%u", path, stamp, n);
+        rc = mdm_fs_rename_new(path, aside, err);
+    }
+    if (rc != 0) {
+        mdm_log(MDM_LOG_ERROR,
+                "the state file %s is damaged (%s) and cannot be moved aside (%s); starting "
+                "without it: every monitor starts from its initial state and each source from its "
+                "start policy",
+                path, why, err->msg);
+        return rc;
+    }
+    mdm_log(MDM_LOG_WARNING,
+            "the state file %s is damaged (%s); moved aside to %s; every monitor starts "
+            "from its initial state and each source from its start policy",
+            path, why, aside);
+    if (moved_to != NULL)
+        snprintf(moved_to, size, "%s", aside);
+    return 0;
 }

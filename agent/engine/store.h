@@ -57,6 +57,18 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
                       size_t *dropped, const struct mdm_store_extra *extra, struct mdm_err *err);
 
 /*
+ * A damaged state file (mdm_store_load_ex returned MDM_EPARSE) must never
+ * block the start: it is moved aside to STATE-DIR/state.corrupt-YYYYMMDDTHHMMSSZ
+ * (never over an existing file; -2, -3... within one second), for support,
+ * and a warning naming the file, the cause (why) and the new name is logged
+ * (the Event Log of a service). The caller then starts as with no state file.
+ * Returns 0 (moved_to, size bytes, receives the new path when not NULL) or
+ * MDM_EIO when it cannot be moved, which is logged as an error too.
+ */
+int mdm_store_set_aside(const char *state_dir, const char *why, char *moved_to, size_t size,
+                        struct mdm_err *err);
+
+/*
  * The store's token escaping, for extra lines: '%', controls, spaces and DEL
  * become %XX so that every field is one token; "" is written "%".
  */

@@ -12,16 +12,14 @@
 
 int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err)
 {
-    FILE *f = mdm_fs_fopen(path, "rb");
+    FILE *f = NULL;
     char *data = NULL;
     size_t used = 0, cap = 0, n;
     int rc;
 
-    if (f == NULL) {
-        if (errno == ENOENT)
-            return MDM_ENOTFOUND;
-        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
-    }
+    rc = mdm_fs_open_regular(path, &f, err);
+    if (rc != 0)
+        return rc;
     for (;;) {
         if (used == cap) {
             char *grown;

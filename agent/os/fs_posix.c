@@ -87,6 +87,54 @@ out:
     return rc;
 }
 
+/* What a file that is not regular is, for the error message. */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a plain file";
+}
+
+int mdm_fs_open_regular(const char *path, FILE **out, struct mdm_err *err)
+{
+    struct stat st;
+    FILE *fp;
+    int fd, flags;
+
+    /* O_NONBLOCK: opening a FIFO does not wait for a writer; cleared below. */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return MDM_ENOTFOUND;
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return mdm_err_set(err, MDM_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return mdm_err_set(err, MDM_EINVAL, "%s: not a regular file (%s)", path,
+                           file_kind(st.st_mode));
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+        (fp = fdopen(fd, "rb")) == NULL) {
+        int e = errno;
+        close(fd);
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    *out = fp;
+    return 0;
+}
+
 FILE *mdm_fs_fopen(const char *path, const char *mode)
 {
     return fopen(path, mode);

@@ -24,11 +24,23 @@ extern "C" {
 int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err);
 
 /*
- * Reads a whole file of at most max bytes. On success *out (NUL-terminated,
- * owned by the caller, mdm_free) and *len are set. MDM_ENOTFOUND when the
- * file does not exist, MDM_ETOOBIG past max.
+ * Reads a whole regular file (mdm_fs_open_regular) of at most max bytes. On
+ * success *out (NUL-terminated, owned by the caller, mdm_free) and *len are
+ * set. MDM_ENOTFOUND when the file does not exist, MDM_EINVAL when it is not
+ * a regular file, MDM_ETOOBIG past max.
  */
 int mdm_fs_read_all(const char *path, size_t max, char **out, size_t *len, struct mdm_err *err);
+
+/*
+ * Opens a regular file for reading ("rb"), the one way configuration, packs
+ * and the state file are opened. A FIFO, device, socket or directory is
+ * refused without blocking (a FIFO opened for reading would wait for a
+ * writer forever): POSIX opens with O_NONBLOCK and checks fstat(), Windows
+ * checks the attributes and GetFileType(). Returns 0 with *out set,
+ * MDM_ENOTFOUND (err not set: callers word it), MDM_EINVAL for "PATH: not
+ * a regular file (a FIFO)", or MDM_EIO.
+ */
+int mdm_fs_open_regular(const char *path, FILE **out, struct mdm_err *err);
 
 /*
  * fopen() with a UTF-8 path on every OS (Windows: _wfopen, so that any
