@@ -289,21 +289,27 @@ TEST_F(EventXml, SizesAreCapped)
 
 TEST_F(EventXml, AllocationFailuresAreReportedNotCrashed)
 {
-    // c-ares style: fail the Nth allocation for every N until the parse succeeds.
-    int n = 0;
-    for (;; n++) {
-        struct mdm_event fresh;
-        mdm_event_init(&fresh);
-        mdm_alloc_fail_after(n);
-        int rc = mdm_event_parse_xml(&fresh, kFull, sizeof(kFull) - 1, &err);
-        mdm_alloc_fail_after(-1);
-        mdm_event_free(&fresh);
-        if (rc == 0)
-            break;
-        ASSERT_EQ(MDM_ENOMEM, rc) << "allocation " << n << ": " << err.msg;
-        ASSERT_LT(n, 1000);
+    // c-ares style: fail the Nth allocation for every N until the parse
+    // succeeds; also for an event whose control character is replaced (the
+    // copy made for the replacement is one more allocation).
+    std::string with_control = kFull;
+    with_control.replace(with_control.find("Unauthorized"), 1, "\x02");
+    for (const std::string &input : {std::string(kFull), with_control}) {
+        int n = 0;
+        for (;; n++) {
+            struct mdm_event fresh;
+            mdm_event_init(&fresh);
+            mdm_alloc_fail_after(n);
+            int rc = mdm_event_parse_xml(&fresh, input.data(), input.size(), &err);
+            mdm_alloc_fail_after(-1);
+            mdm_event_free(&fresh);
+            if (rc == 0)
+                break;
+            ASSERT_EQ(MDM_ENOMEM, rc) << "allocation " << n << ": " << err.msg;
+            ASSERT_LT(n, 1000);
+        }
+        EXPECT_GT(n, 0);
     }
-    EXPECT_GT(n, 0);
 }
 
 } // namespace
