@@ -20,10 +20,11 @@
  *     record number of its header, which is the EventRecordID in a log
  *     Windows wrote, and the position in the file in an export of selected
  *     events (whose headers are renumbered 1, 2, ...);
- *   - with recovered records the key is the EventRecordID of the rendered
- *     event, for intact and recovered records alike, because the header
- *     number of a recovered record is not reliable (a stale one from the
- *     free space of a renumbered export can name another record). A recovered
+ *   - with recovered records that libevtx can read, the key is the
+ *     EventRecordID of the rendered event, for intact and recovered records
+ *     alike, because the header number of a recovered record is not
+ *     reliable (a stale one from the free space of a renumbered export can
+ *     name another record). A recovered
  *     record whose EventRecordID was returned already is a copy and is
  *     skipped; intact records are never skipped as copies (an export of
  *     several channels may hold the same EventRecordID twice).
@@ -267,8 +268,8 @@ static int key_record(struct evtx_source *x, int index, bool recovered, bool by_
 static int list_records(struct evtx_source *x, struct mdm_err *err)
 {
     size_t total = (size_t)x->records + (size_t)x->recovered;
-    bool by_event_id = x->recovered > 0;
     uint64_t previous = 0;
+    bool by_event_id;
 
     x->listed = true;
     if (total == 0)
@@ -276,18 +277,25 @@ static int list_records(struct evtx_source *x, struct mdm_err *err)
     x->list = mdm_calloc(total, sizeof(*x->list));
     if (x->list == NULL)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-    for (int i = 0; i < x->records; i++) {
-        struct entry *e = &x->list[x->list_len++];
-        if (key_record(x, i, false, by_event_id, previous, e) == MDM_ENOMEM)
-            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-        previous = e->key;
-    }
+    /*
+     * The recovered records first: only when libevtx can read one of them
+     * are the intact records keyed by their rendered EventRecordID (a second
+     * rendering of each). Most logs list recovered candidates that are no
+     * records (79 in a healthy 1881-record System log), and cost nothing.
+     */
     for (int i = 0; i < x->recovered; i++) {
         int rc = key_record(x, i, true, true, 0, &x->list[x->list_len]);
         if (rc == MDM_ENOMEM)
             return mdm_err_set(err, MDM_ENOMEM, "out of memory");
         if (rc == 0)
             x->list_len++;
+    }
+    by_event_id = x->list_len > 0;
+    for (int i = 0; i < x->records; i++) {
+        struct entry *e = &x->list[x->list_len++];
+        if (key_record(x, i, false, by_event_id, previous, e) == MDM_ENOMEM)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        previous = e->key;
     }
     qsort(x->list, x->list_len, sizeof(*x->list), cmp_entry);
     return 0;
