@@ -211,6 +211,99 @@ TEST_F(EventXml, ImpossibleTimeCreatedMakesTheEventDamaged)
     }
 }
 
+// Characters XML 1.0 forbids but Windows writes into event strings (the
+// PrivilegeList of a Security 4661 holds U+0002): raw or as character
+// references, in values they become U+FFFD and the event is parsed (issue 11,
+// item 5: such records were dropped as malformed).
+const std::string kHead = "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"
+                          "<System><Provider Name='Microsoft-Windows-Security-Auditing'/>"
+                          "<EventID>4661</EventID><EventRecordID>7</EventRecordID></System>";
+const char kFffd[] = "\xEF\xBF\xBD";
+
+TEST_F(EventXml, ForbiddenControlCharactersInValuesBecomeReplacementCharacters)
+{
+    // Raw, as libevtx and EvtRender write them.
+    ASSERT_EQ(0, parse(kHead + "<EventData><Data Name='PrivilegeList'>\x02</Data>"
+                               "<Data Name='Properties'>a\x0f"
+                               "b\x01\x1f"
+                               "c\td</Data></EventData></Event>"))
+        << err.msg;
+    EXPECT_EQ(4661u, ev.event_id);
+    EXPECT_EQ(7u, ev.record_id);
+    ASSERT_EQ(2u, ev.data_count);
+    EXPECT_EQ(std::string(kFffd), ev.data[0].value);
+    EXPECT_EQ(std::string("a") + kFffd + "b" + kFffd + kFffd + "c\td", ev.data[1].value);
+
+    // As character references, as .NET's ToXml writes them, in text and attributes.
+    ASSERT_EQ(0, parse(kHead + "<EventData><Data Name='x&#x2;y'>&#2;&#x0B;&#xfffe;&#xFFFF;"
+                               "&#xD800;&#x110000;&#0;ok&#x41;&#9;</Data></EventData></Event>"))
+        << err.msg;
+    ASSERT_EQ(1u, ev.data_count);
+    EXPECT_EQ(std::string("x") + kFffd + "y", ev.data[0].name);
+    std::string seven;
+    for (int i = 0; i < 7; i++)
+        seven += kFffd;
+    EXPECT_EQ(seven + "okA\t", ev.data[0].value);
+
+    // Raw U+FFFE / U+FFFF (UTF-8 EF BF BE / EF BF BF) in a value.
+    ASSERT_EQ(0, parse(kHead + "<EventData><Data>a\xEF\xBF\xBF"
+                               "b\xEF\xBF\xBE</Data></EventData>"
+                               "</Event>"))
+        << err.msg;
+    EXPECT_EQ(std::string("a") + kFffd + "b" + kFffd, ev.data[0].value);
+
+    // The message and the description carry the replacement too.
+    ASSERT_EQ(0, parse(kHead + "<RenderingInfo><Message>Privileges:\x02.</Message>"
+                               "</RenderingInfo></Event>"))
+        << err.msg;
+    EXPECT_EQ(std::string("Privileges:") + kFffd + ".", ev.description);
+}
+
+TEST_F(EventXml, CommentsAndCdataKeepReferenceTextButLoseRawControls)
+{
+    // "&#x2;" in CDATA is text, not a reference: it stays as written.
+    ASSERT_EQ(0, parse(kHead + "<EventData><Data><![CDATA[&#x2;\x02]]></Data>"
+                               "<!-- &#x2; \x03 --><Data>z</Data></EventData></Event>"))
+        << err.msg;
+    ASSERT_EQ(2u, ev.data_count);
+    EXPECT_EQ(std::string("&#x2;") + kFffd, ev.data[0].value);
+    EXPECT_STREQ("z", ev.data[1].value);
+}
+
+TEST_F(EventXml, ForbiddenCharactersInMarkupAreDamageNotRepaired)
+{
+    // In a name a forbidden character is a damaged record (a recovered
+    // fragment whose template was overwritten), not a string: refused.
+    EXPECT_EQ(MDM_EPARSE, parse(kHead + "<EventData><D\xEF\xBF\xBF"
+                                        "a>1</D\xEF\xBF\xBF"
+                                        "a>"
+                                        "</EventData></Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("malformed XML")) << err.msg;
+    EXPECT_EQ(MDM_EPARSE, parse(kHead + "<EventData><Data\x02 Name='a'>1</Data></EventData>"
+                                        "</Event>"));
+
+    // Element names the event schema does not have (libevtx renders a lost
+    // template as <ta> or CJK names): the record is damaged, not evaluated.
+    EXPECT_EQ(MDM_EPARSE, parse(kHead + "<ta><Data>1</Data></ta></Event>"));
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("<ta> is no element of an event"))
+        << err.msg;
+    EXPECT_EQ(MDM_EPARSE, parse(kHead + "<\xE8\x89\x84><Data>1</Data></\xE8\x89\x84></Event>"));
+    // Elements of other namespaces are extensions the schema allows.
+    EXPECT_EQ(0, parse(kHead + "<x:Extra xmlns:x='urn:other'/></Event>")) << err.msg;
+
+    // A character reference outside any Unicode value is left to the parser.
+    EXPECT_EQ(MDM_EPARSE, parse(kHead + "<EventData><Data>&#x1000000000;</Data></EventData>"
+                                        "</Event>"));
+    // A document in another declared encoding is not rewritten (its bytes
+    // are not UTF-8): the control character stays an error.
+    EXPECT_EQ(MDM_EPARSE, parse("<?xml version='1.0' encoding='ISO-8859-1'?>" + kHead +
+                                "<EventData><Data>\x02\xE9</Data></EventData></Event>"));
+    ASSERT_EQ(0, parse("<?xml version='1.0' encoding='utf-8'?>" + kHead +
+                       "<EventData><Data>\x02</Data></EventData></Event>"))
+        << err.msg;
+    EXPECT_EQ(std::string(kFffd), ev.data[0].value);
+}
+
 TEST_F(EventXml, SizesAreCapped)
 {
     std::string big(MDM_EVENT_XML_MAX + 1, ' ');
@@ -240,21 +333,27 @@ TEST_F(EventXml, SizesAreCapped)
 
 TEST_F(EventXml, AllocationFailuresAreReportedNotCrashed)
 {
-    // c-ares style: fail the Nth allocation for every N until the parse succeeds.
-    int n = 0;
-    for (;; n++) {
-        struct mdm_event fresh;
-        mdm_event_init(&fresh);
-        mdm_alloc_fail_after(n);
-        int rc = mdm_event_parse_xml(&fresh, kFull, sizeof(kFull) - 1, &err);
-        mdm_alloc_fail_after(-1);
-        mdm_event_free(&fresh);
-        if (rc == 0)
-            break;
-        ASSERT_EQ(MDM_ENOMEM, rc) << "allocation " << n << ": " << err.msg;
-        ASSERT_LT(n, 1000);
+    // c-ares style: fail the Nth allocation for every N until the parse
+    // succeeds; also for an event whose control character is replaced (the
+    // copy made for the replacement is one more allocation).
+    std::string with_control = kFull;
+    with_control.replace(with_control.find("Unauthorized"), 1, "\x02");
+    for (const std::string &input : {std::string(kFull), with_control}) {
+        int n = 0;
+        for (;; n++) {
+            struct mdm_event fresh;
+            mdm_event_init(&fresh);
+            mdm_alloc_fail_after(n);
+            int rc = mdm_event_parse_xml(&fresh, input.data(), input.size(), &err);
+            mdm_alloc_fail_after(-1);
+            mdm_event_free(&fresh);
+            if (rc == 0)
+                break;
+            ASSERT_EQ(MDM_ENOMEM, rc) << "allocation " << n << ": " << err.msg;
+            ASSERT_LT(n, 1000);
+        }
+        EXPECT_GT(n, 0);
     }
-    EXPECT_GT(n, 0);
 }
 
 } // namespace

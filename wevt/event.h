@@ -93,8 +93,12 @@ void *mdm_event_alloc(struct mdm_event *ev, size_t size);
 /*
  * Parses one serialized <Event> element into ev (which must be reset). The
  * parser forbids DTDs, entity expansion and network access; sizes are capped
- * as documented above. On error ev is left reset and err names the cause.
- * Returns 0, MDM_EPARSE, MDM_ETOOBIG or MDM_ENOMEM.
+ * as documented above. Characters that XML 1.0 forbids but Windows writes
+ * into event strings (C0 controls such as U+0002, U+FFFE, U+FFFF), raw or as
+ * character references (&#x2;), are replaced by U+FFFD and the event is
+ * parsed; anything else that is not well-formed is an error. On error ev is
+ * left reset and err names the cause. Returns 0, MDM_EPARSE, MDM_ETOOBIG or
+ * MDM_ENOMEM.
  */
 int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err);
 

@@ -5,6 +5,7 @@
  */
 #include "event.h"
 
+#include "mdm_alloc.h"
 #include "mdm_buf.h"
 #include "mdm_text.h"
 
@@ -309,6 +310,37 @@ static int parse_system(struct mdm_event *ev, const xmlNode *system, struct mdm_
     return 0;
 }
 
+/*
+ * The elements the event schema (event.xsd) allows in <Event>. Another name
+ * in the event's own namespace is no newer schema but a damaged record: libevtx
+ * renders a recovered fragment whose template was overwritten with element
+ * names such as <ta> in place of <EventData>, and evaluating what is left
+ * (the System part without the event's data) could match a monitor on a
+ * half event.
+ */
+static const char *const event_children[] = {
+    "System",          "EventData",           "UserData",      "DebugData",
+    "BinaryEventData", "ProcessingErrorData", "RenderingInfo", "ExtendedTracingInfo",
+};
+
+static const xmlNode *unexpected_child(const xmlNode *root)
+{
+    for (const xmlNode *c = root->children; c != NULL; c = c->next) {
+        bool known = false;
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        /* Elements of other namespaces are extensions the schema allows. */
+        if (c->ns != root->ns && !(c->ns && root->ns && xmlStrEqual(c->ns->href, root->ns->href)))
+            continue;
+        for (size_t i = 0; i < sizeof(event_children) / sizeof(event_children[0]); i++)
+            if (strcmp((const char *)c->name, event_children[i]) == 0)
+                known = true;
+        if (!known)
+            return c;
+    }
+    return NULL;
+}
+
 /* Parses the <Event> element below the document root. */
 static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, struct mdm_err *err)
 {
@@ -320,6 +352,11 @@ static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, s
     if (system == NULL)
         return mdm_err_set(err, MDM_EPARSE, "event line %ld: <Event> has no <System>",
                            xmlGetLineNo(root));
+    if ((node = unexpected_child(root)) != NULL)
+        return mdm_err_set(err, MDM_EPARSE,
+                           "event line %ld: <%.40s> is no element of an event: the record is "
+                           "damaged",
+                           xmlGetLineNo(node), (const char *)node->name);
     rc = parse_system(ev, system, err);
     if (rc != 0)
         return rc;
@@ -348,11 +385,216 @@ static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, s
     return build_description(ev);
 }
 
+/*
+ * Characters that XML 1.0 forbids (its production Char): the C0 controls
+ * other than tab, newline and carriage return, the surrogates, U+FFFE and
+ * U+FFFF. Windows puts them into event strings all the same (the
+ * PrivilegeList of a Security 4661 holds U+0002, Sysmon and PowerShell
+ * strings hold U+FFFF), and writes them into Event XML raw (libevtx,
+ * EvtRender) or as character references (&#x2;, .NET's ToXml). A conforming
+ * parser refuses the whole event for one such character, and a monitor
+ * would miss it. They are replaced by U+FFFD before parsing, so the event is
+ * evaluated and the replacement shows where the character was; the document
+ * must be well-formed in every other respect.
+ */
+#define REPLACEMENT_UTF8 "\xEF\xBF\xBD" /* U+FFFD */
+#define REPLACEMENT_REF  "&#xFFFD;"
+
+static bool is_xml_char(unsigned long c)
+{
+    return c == 0x9 || c == 0xA || c == 0xD || (c >= 0x20 && c <= 0xD7FF) ||
+           (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* A raw byte that XML 1.0 forbids everywhere: a C0 control but tab, LF and CR. */
+static bool is_forbidden_byte(unsigned char c)
+{
+    return c < 0x20 && c != '\t' && c != '\n' && c != '\r';
+}
+
+static bool starts(const char *p, const char *end, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return (size_t)(end - p) >= n && memcmp(p, prefix, n) == 0;
+}
+
+/*
+ * Length of a character reference to a character XML forbids at p ("&#2;",
+ * "&#x0B;", "&#xFFFF;", "&#xD800;", "&#x110000;"), or 0 when p holds none (a
+ * reference to an allowed character, or something that is no character
+ * reference and is left to the parser to judge).
+ */
+static size_t forbidden_char_ref(const char *p, const char *end)
+{
+    const char *q = p + 2;
+    unsigned long value = 0;
+    int base = 10, digits = 0;
+
+    if (!starts(p, end, "&#"))
+        return 0;
+    if (q < end && *q == 'x') {
+        base = 16;
+        q++;
+    }
+    for (; q < end && digits <= 8; q++, digits++) {
+        int d;
+        if (*q >= '0' && *q <= '9')
+            d = *q - '0';
+        else if (base == 16 && *q >= 'a' && *q <= 'f')
+            d = *q - 'a' + 10;
+        else if (base == 16 && *q >= 'A' && *q <= 'F')
+            d = *q - 'A' + 10;
+        else
+            break;
+        value = value * (unsigned long)base + (unsigned long)d;
+    }
+    /* Nine digits or more: no Unicode value, but the parser says so better. */
+    if (digits == 0 || digits > 8 || q >= end || *q != ';' || is_xml_char(value))
+        return 0;
+    return (size_t)(q + 1 - p);
+}
+
+/*
+ * Whether the document declares an encoding other than UTF-8. The
+ * replacement is written in UTF-8, so such a document is left as it is (no
+ * event source produces one: libevtx and EvtRender give UTF-8, and the XML
+ * sources hand over each <Event> without the file's declaration).
+ */
+static bool declares_other_encoding(const char *xml, size_t len)
+{
+    const char *end = xml + (len < 256 ? len : 256), *p;
+    const char *decl_end;
+
+    if (starts(xml, end, "\xEF\xBB\xBF"))
+        xml += 3;
+    if (!starts(xml, end, "<?xml"))
+        return false;
+    decl_end = xml;
+    while (decl_end < end && !starts(decl_end, end, "?>"))
+        decl_end++;
+    for (p = xml; p + 8 < decl_end; p++) {
+        if (memcmp(p, "encoding", 8) != 0)
+            continue;
+        p += 8;
+        while (p < decl_end && (*p == ' ' || *p == '=' || *p == '\t'))
+            p++;
+        if (p < decl_end && (*p == '"' || *p == '\''))
+            p++;
+        return !((size_t)(decl_end - p) >= 5 && mdm_ascii_iequal_n(p, "utf-8", 5) &&
+                 (p + 5 == decl_end || p[5] == '"' || p[5] == '\''));
+    }
+    return false;
+}
+
+/*
+ * Copies xml to out (when out is not NULL) with every forbidden character of
+ * the text replaced: raw bytes by the UTF-8 bytes of U+FFFD, character
+ * references by "&#xFFFD;". Text is character data, attribute values,
+ * comments, CDATA sections and processing instructions (in the last three a
+ * reference is plain text: "&#x2;" there stays). Markup is left alone: a
+ * forbidden character in an element or attribute name is no string Windows
+ * wrote but a damaged record (libevtx renders the lost template of a
+ * recovered fragment as such names), and the parser reports it. Returns the
+ * length of the result; *replaced counts the replacements.
+ */
+static size_t replace_forbidden(const char *xml, size_t len, char *out, size_t *replaced)
+{
+    enum { CONTENT, TAG, VALUE, COMMENT, CDATA, PI } mode = CONTENT;
+    const char *p = xml, *end = xml + len;
+    char quote = 0; /* the quote that ends the attribute value */
+    size_t n = 0;
+
+    *replaced = 0;
+    while (p < end) {
+        const char *put = p;
+        size_t put_len = 1, skip = 1;
+        unsigned char c = (unsigned char)*p;
+        bool text = mode != TAG;
+
+        if (text && is_forbidden_byte(c)) {
+            put = REPLACEMENT_UTF8;
+            put_len = 3;
+            (*replaced)++;
+        } else if (text && c == 0xEF && end - p >= 3 && (unsigned char)p[1] == 0xBF &&
+                   ((unsigned char)p[2] == 0xBE || (unsigned char)p[2] == 0xBF)) {
+            /* U+FFFE or U+FFFF in UTF-8. */
+            put = REPLACEMENT_UTF8;
+            put_len = skip = 3;
+            (*replaced)++;
+        } else if ((mode == CONTENT || mode == VALUE) && c == '&' &&
+                   (skip = forbidden_char_ref(p, end)) > 0) {
+            put = REPLACEMENT_REF;
+            put_len = strlen(REPLACEMENT_REF);
+            (*replaced)++;
+        } else {
+            skip = 1;
+            if (mode == CONTENT && c == '<') {
+                if (starts(p, end, "<!--"))
+                    mode = COMMENT, put_len = skip = 4;
+                else if (starts(p, end, "<![CDATA["))
+                    mode = CDATA, put_len = skip = 9;
+                else if (starts(p, end, "<?"))
+                    mode = PI, put_len = skip = 2;
+                else
+                    mode = TAG;
+            } else if (mode == TAG && (c == '"' || c == '\'')) {
+                mode = VALUE;
+                quote = (char)c;
+            } else if (mode == TAG && c == '>') {
+                mode = CONTENT;
+            } else if (mode == VALUE && c == (unsigned char)quote) {
+                mode = TAG;
+            } else if ((mode == COMMENT && starts(p, end, "-->")) ||
+                       (mode == CDATA && starts(p, end, "]]>"))) {
+                mode = CONTENT;
+                put_len = skip = 3;
+            } else if (mode == PI && starts(p, end, "?>")) {
+                mode = CONTENT;
+                put_len = skip = 2;
+            }
+        }
+        if (out != NULL)
+            memcpy(out + n, put, put_len);
+        n += put_len;
+        p += skip;
+    }
+    return n;
+}
+
+/*
+ * Returns in *out a copy of xml with forbidden characters replaced (owned by
+ * the caller, free with mdm_free; *out_len its length), or *out = NULL when
+ * there is nothing to replace. Returns 0 or MDM_ENOMEM.
+ */
+static int sanitize(const char *xml, size_t len, char **out, size_t *out_len)
+{
+    size_t replaced, n;
+    char *copy;
+
+    *out = NULL;
+    if (declares_other_encoding(xml, len))
+        return 0;
+    n = replace_forbidden(xml, len, NULL, &replaced);
+    if (replaced == 0)
+        return 0;
+    /* At most 3 bytes for each input byte (a control byte becomes U+FFFD). */
+    copy = mdm_malloc(n + 1);
+    if (copy == NULL)
+        return MDM_ENOMEM;
+    replace_forbidden(xml, len, copy, &replaced);
+    copy[n] = '\0';
+    *out = copy;
+    *out_len = n;
+    return 0;
+}
+
 int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)
 {
     struct mdm_xml_first_error first;
     xmlParserCtxt *ctxt = NULL;
     xmlDoc *doc = NULL;
+    char *sanitized = NULL;
+    size_t sanitized_len = 0;
     const xmlNode *root;
     int rc;
 
@@ -360,9 +602,17 @@ int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struc
     if (len > MDM_EVENT_XML_MAX)
         return mdm_err_set(err, MDM_ETOOBIG, "event of %zu bytes exceeds the %u-byte limit", len,
                            MDM_EVENT_XML_MAX);
-    ctxt = xmlNewParserCtxt();
-    if (ctxt == NULL)
+    if (sanitize(xml, len, &sanitized, &sanitized_len) != 0)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    if (sanitized != NULL) {
+        xml = sanitized;
+        len = sanitized_len;
+    }
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL) {
+        mdm_free(sanitized);
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    }
     /*
      * No network, no entity substitution, no DTD loading; a DTD is refused
      * below. libxml2 2.9 has no per-context structured error handler, so the
@@ -401,5 +651,6 @@ out:
     if (doc != NULL)
         xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
+    mdm_free(sanitized);
     return rc;
 }

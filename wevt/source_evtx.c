@@ -4,19 +4,42 @@
  *
  * Each record is rendered by libevtx into Event XML and parsed by
  * mdm_event_parse_xml(), so .evtx records and Event XML files give the very
- * same events. Damaged records are reported (MDM_EBADRECORD, naming the file,
- * the record index and libevtx's cause) and skipped; the intact records
- * around them are still returned.
+ * same events (strings with characters XML 1.0 forbids, such as the U+0002
+ * of a Security 4661, have them replaced by U+FFFD there). Damaged records
+ * are reported (MDM_EBADRECORD, naming the file, the record index and
+ * libevtx's cause) and skipped; the intact records around them are still
+ * returned.
  *
- * Records that libevtx recovers from damaged chunks or free space follow the
- * intact ones. A recovered record whose EventRecordID was already returned is
- * a duplicate and is dropped silently. A recovered record older than the last
- * intact record is reported and not evaluated: feeding it to the monitor
- * after newer events would replay history out of order and could raise a
- * false alert. Newer recovered records are returned in EventRecordID order.
+ * Order. Records are returned in the order Windows wrote them, whatever
+ * their order in the file: a log that wrapped around keeps its newest chunks
+ * before its oldest ones, and the records libevtx recovers from damaged
+ * chunks or free space (listed after the intact ones) often fill a gap in
+ * the middle of the history. So the source first lists every record with a
+ * key, sorts the list by key and returns it in that order:
+ *   - without recovered records (the usual case) the key of a record is the
+ *     record number of its header, which is the EventRecordID in a log
+ *     Windows wrote, and the position in the file in an export of selected
+ *     events (whose headers are renumbered 1, 2, ...);
+ *   - with recovered records that libevtx can read, the key is the
+ *     EventRecordID of the rendered event, for intact and recovered records
+ *     alike, because the header number of a recovered record is not
+ *     reliable (a stale one from the free space of a renumbered export can
+ *     name another record). A recovered
+ *     record whose EventRecordID was returned already is a copy and is
+ *     skipped; intact records are never skipped as copies (an export of
+ *     several channels may hold the same EventRecordID twice).
+ * The list costs 16 bytes a record and is capped at EVTX_RECORDS_MAX records.
  *
- * Positions are the EventRecordID of the last event returned ("record-id:N");
- * after mdm_source_seek() records up to that ID are skipped.
+ * Every record libevtx lists but cannot render is reported, as evtxexport
+ * does; so the events returned and the records reported add up to what
+ * evtxexport exports and fails to export (tests/test_wevt_evtx_counts.cc
+ * checks it on real logs). Recovered candidates that libevtx cannot read at
+ * all are no records (its scan of free space lists dozens in an intact
+ * Application log) and are skipped silently, as evtxexport does.
+ *
+ * Positions are the key of the last event returned ("record-id:N", the
+ * EventRecordID in a log Windows wrote); after mdm_source_seek() records up
+ * to that key are skipped.
  */
 #include "source_impl.h"
 
@@ -31,33 +54,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* At most this many EventRecordIDs are remembered for de-duplication. */
-#define EVTX_IDS_MAX (8u * 1024u * 1024u)
+/* At most this many records (intact and recovered) are listed: 128 MiB. */
+#define EVTX_RECORDS_MAX (8u * 1024u * 1024u)
 
-struct recovered {
-    uint64_t record_id;
-    int index;
+struct entry {
+    uint64_t key; /* the sorting key: see the top of the file */
+    int index;    /* libevtx's index among the intact or the recovered records */
+    bool recovered;
+    /* No key of its own: sorted after the record before it (intact) or by its header number. */
+    bool damaged;
 };
 
 struct evtx_source {
     const char *path; /* owned by struct mdm_source */
     libevtx_file_t *file;
     int records;   /* intact records */
-    int recovered; /* recovered records (possibly duplicates) */
-    int next;      /* next intact record index */
+    int recovered; /* recovered record candidates */
 
-    /* Seen EventRecordIDs, kept only when there are recovered records. */
-    uint64_t *ids;
-    size_t ids_len, ids_size;
-    bool ids_overflow;
-    uint64_t max_id; /* highest EventRecordID returned */
-    bool have_max;
+    struct entry *list; /* every record, sorted by key */
+    size_t list_len, next;
+    bool listed;
 
-    struct recovered *rec; /* recovered records sorted by EventRecordID */
-    size_t rec_len, rec_next;
-    bool rec_prepared;
+    uint64_t last_key; /* key of the last event returned */
+    bool have_last;
 
-    uint64_t resume_after; /* skip records with IDs up to this one */
+    uint64_t resume_after; /* skip records with keys up to this one */
     bool resume;
 
     char *xml; /* rendering buffer, grown up to MDM_EVENT_XML_MAX */
@@ -86,52 +107,30 @@ static const char *evtx_error_text(libevtx_error_t **error, char *buf, size_t si
     return buf;
 }
 
-static int remember_id(struct evtx_source *x, uint64_t id)
+static int cmp_entry(const void *a, const void *b)
 {
-    if (x->recovered == 0 || x->ids_overflow)
-        return 0;
-    if (x->ids_len == x->ids_size) {
-        size_t n = x->ids_size ? x->ids_size * 2 : 1024;
-        uint64_t *p;
-        if (n > EVTX_IDS_MAX) {
-            x->ids_overflow = true;
-            return 0;
-        }
-        p = mdm_realloc(x->ids, n * sizeof(*p));
-        if (p == NULL)
-            return MDM_ENOMEM;
-        x->ids = p;
-        x->ids_size = n;
-    }
-    x->ids[x->ids_len++] = id;
-    return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_recovered(const void *a, const void *b)
-{
-    const struct recovered *x = a, *y = b;
-    if (x->record_id != y->record_id)
-        return x->record_id < y->record_id ? -1 : 1;
+    const struct entry *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->recovered != y->recovered)
+        return x->recovered ? 1 : -1; /* the intact record first */
+    if (x->damaged != y->damaged)
+        return x->damaged ? 1 : -1;
     return x->index - y->index;
 }
 
 /*
- * Renders a record as Event XML and parses it into ev. Returns 0,
- * MDM_EBADRECORD (err names the record), or MDM_ENOMEM.
+ * Renders a record as Event XML into x->xml and sets *len (without the
+ * terminating NUL). Returns 0, MDM_EBADRECORD (err names the record), or
+ * MDM_ENOMEM.
  */
-static int render(struct evtx_source *x, libevtx_record_t *record, const char *what, int index,
-                  struct mdm_event *ev, struct mdm_err *err)
+static int render_xml(struct evtx_source *x, libevtx_record_t *record, const char *what, int index,
+                      size_t *len, struct mdm_err *err)
 {
     libevtx_error_t *error = NULL;
     char text[MDM_ERR_MSG_MAX];
     size_t size = 0;
-    int rc;
+    const char *nul;
 
     if (libevtx_record_get_utf8_xml_string_size(record, &size, &error) != 1 || size == 0)
         return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
@@ -150,11 +149,25 @@ static int render(struct evtx_source *x, libevtx_record_t *record, const char *w
     if (libevtx_record_get_utf8_xml_string(record, (uint8_t *)x->xml, size, &error) != 1)
         return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
                            what, index, evtx_error_text(&error, text, sizeof(text)));
-    {
-        /* The size libevtx reports includes the terminating NUL. */
-        const char *nul = memchr(x->xml, '\0', size);
-        rc = mdm_event_parse_xml(ev, x->xml, nul ? (size_t)(nul - x->xml) : size, err);
-    }
+    /* The size libevtx reports includes the terminating NUL. */
+    nul = memchr(x->xml, '\0', size);
+    *len = nul ? (size_t)(nul - x->xml) : size;
+    return 0;
+}
+
+/*
+ * Renders a record as Event XML and parses it into ev. Returns 0,
+ * MDM_EBADRECORD (err names the record), or MDM_ENOMEM.
+ */
+static int render(struct evtx_source *x, libevtx_record_t *record, const char *what, int index,
+                  struct mdm_event *ev, struct mdm_err *err)
+{
+    size_t len = 0;
+    int rc = render_xml(x, record, what, index, &len, err);
+
+    if (rc != 0)
+        return rc;
+    rc = mdm_event_parse_xml(ev, x->xml, len, err);
     if (rc == MDM_ENOMEM)
         return rc;
     if (rc != 0) {
@@ -168,114 +181,172 @@ static int render(struct evtx_source *x, libevtx_record_t *record, const char *w
     return 0;
 }
 
-/* Collects the recovered records, sorted by EventRecordID, once the intact ones are done. */
-static int prepare_recovered(struct evtx_source *x, struct mdm_err *err)
+/*
+ * The EventRecordID of a record, read from the text libevtx renders (which
+ * always writes the element as "<EventRecordID>N</EventRecordID>"): cheaper
+ * than a parse, and the parse of the record, later, judges the rest.
+ * Returns 0, MDM_EBADRECORD when there is none, or MDM_ENOMEM.
+ */
+static int rendered_record_id(struct evtx_source *x, libevtx_record_t *record, int index,
+                              uint64_t *id)
 {
-    x->rec_prepared = true;
-    if (x->recovered <= 0)
-        return 0;
-    x->rec = mdm_calloc((size_t)x->recovered, sizeof(*x->rec));
-    if (x->rec == NULL)
-        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-    for (int i = 0; i < x->recovered; i++) {
-        libevtx_error_t *error = NULL;
-        libevtx_record_t *record = NULL;
-        uint64_t id = 0;
+    static const char tag[] = "<EventRecordID>";
+    struct mdm_err err;
+    size_t len = 0;
+    const char *p, *end;
+    uint64_t v = 0;
+    int digits = 0;
+    int rc = render_xml(x, record, "record", index, &len, &err);
 
-        if (libevtx_file_get_recovered_record_by_index(x->file, i, &record, &error) == 1 &&
-            libevtx_record_get_identifier(record, &id, &error) == 1) {
-            x->rec[x->rec_len].record_id = id;
-            x->rec[x->rec_len].index = i;
-            x->rec_len++;
-        }
-        libevtx_error_free(&error);
-        libevtx_record_free(&record, NULL);
-    }
-    qsort(x->rec, x->rec_len, sizeof(*x->rec), cmp_recovered);
-    if (x->ids_len > 0)
-        qsort(x->ids, x->ids_len, sizeof(*x->ids), cmp_u64);
+    if (rc != 0)
+        return rc;
+    end = x->xml + len;
+    for (p = x->xml; p + sizeof(tag) - 1 <= end; p++)
+        if (memcmp(p, tag, sizeof(tag) - 1) == 0)
+            break;
+    if (p + sizeof(tag) - 1 > end)
+        return MDM_EBADRECORD;
+    for (p += sizeof(tag) - 1; p < end && *p >= '0' && *p <= '9' && digits < 20; p++, digits++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    if (digits == 0 || digits == 20 || p >= end || *p != '<')
+        return MDM_EBADRECORD;
+    *id = v;
     return 0;
 }
 
-static bool already_seen(struct evtx_source *x, uint64_t id)
+/*
+ * Keys the record at index (recovered or not) into e. Returns 0, or
+ * MDM_ENOTFOUND for a recovered candidate that libevtx cannot read (no
+ * record: see the top of the file), or MDM_ENOMEM.
+ */
+static int key_record(struct evtx_source *x, int index, bool recovered, bool by_event_id,
+                      uint64_t previous, struct entry *e)
 {
-    return x->ids_len > 0 && bsearch(&id, x->ids, x->ids_len, sizeof(*x->ids), cmp_u64) != NULL;
+    libevtx_record_t *record = NULL;
+    uint64_t number = 0;
+    int rc;
+
+    e->index = index;
+    e->recovered = recovered;
+    e->damaged = false;
+    rc = recovered ? libevtx_file_get_recovered_record_by_index(x->file, index, &record, NULL)
+                   : libevtx_file_get_record_by_index(x->file, index, &record, NULL);
+    if (rc != 1) {
+        libevtx_record_free(&record, NULL);
+        if (recovered)
+            return MDM_ENOTFOUND;
+        e->key = previous;
+        e->damaged = true;
+        return 0;
+    }
+    if (libevtx_record_get_identifier(record, &number, NULL) != 1) {
+        if (recovered) {
+            libevtx_record_free(&record, NULL);
+            return MDM_ENOTFOUND;
+        }
+        number = previous;
+        e->damaged = true;
+    }
+    e->key = number;
+    if (by_event_id && !e->damaged) {
+        rc = rendered_record_id(x, record, index, &e->key);
+        if (rc == MDM_ENOMEM) {
+            libevtx_record_free(&record, NULL);
+            return rc;
+        }
+        if (rc != 0) {
+            /* Reported when its turn comes: next to the record before it, or by header number. */
+            e->key = recovered ? number : previous;
+            e->damaged = true;
+        }
+    }
+    libevtx_record_free(&record, NULL);
+    return 0;
 }
 
-static int next_recovered(struct evtx_source *x, struct mdm_event *ev, struct mdm_err *err)
+/* Lists every record with its key, sorted (see the top of the file). */
+static int list_records(struct evtx_source *x, struct mdm_err *err)
 {
-    while (x->rec_next < x->rec_len) {
-        struct recovered r = x->rec[x->rec_next++];
-        libevtx_error_t *error = NULL;
-        libevtx_record_t *record = NULL;
-        char text[MDM_ERR_MSG_MAX];
-        int rc;
+    size_t total = (size_t)x->records + (size_t)x->recovered;
+    uint64_t previous = 0;
+    bool by_event_id;
 
-        if (x->rec_next >= 2 && x->rec[x->rec_next - 2].record_id == r.record_id)
-            continue; /* recovered twice */
-        if (already_seen(x, r.record_id) || (x->resume && r.record_id <= x->resume_after))
-            continue;
-        if (x->have_max && r.record_id <= x->max_id)
-            return mdm_err_set(err, MDM_EBADRECORD,
-                               "%s: recovered record %d (EventRecordID %" PRIu64
-                               ") is older than events already evaluated; not evaluated",
-                               x->path, r.index, r.record_id);
-        if (libevtx_file_get_recovered_record_by_index(x->file, r.index, &record, &error) != 1)
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: recovered record %d: %s", x->path, r.index,
-                               evtx_error_text(&error, text, sizeof(text)));
-        rc = render(x, record, "recovered record", r.index, ev, err);
-        libevtx_record_free(&record, NULL);
-        if (rc == 0) {
-            x->max_id = r.record_id;
-            x->have_max = true;
-        }
-        return rc;
+    x->listed = true;
+    if (total == 0)
+        return 0;
+    x->list = mdm_calloc(total, sizeof(*x->list));
+    if (x->list == NULL)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    /*
+     * The recovered records first: only when libevtx can read one of them
+     * are the intact records keyed by their rendered EventRecordID (a second
+     * rendering of each). Most logs list recovered candidates that are no
+     * records (79 in a healthy 1881-record System log), and cost nothing.
+     */
+    for (int i = 0; i < x->recovered; i++) {
+        int rc = key_record(x, i, true, true, 0, &x->list[x->list_len]);
+        if (rc == MDM_ENOMEM)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        if (rc == 0)
+            x->list_len++;
     }
-    return MDM_EOF;
+    by_event_id = x->list_len > 0;
+    for (int i = 0; i < x->records; i++) {
+        struct entry *e = &x->list[x->list_len++];
+        if (key_record(x, i, false, by_event_id, previous, e) == MDM_ENOMEM)
+            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+        previous = e->key;
+    }
+    qsort(x->list, x->list_len, sizeof(*x->list), cmp_entry);
+    return 0;
 }
 
 static int evtx_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err)
 {
     struct evtx_source *x = impl(src);
 
-    while (x->next < x->records) {
-        int index = x->next++;
+    if (!x->listed) {
+        int rc = list_records(x, err);
+        if (rc != 0)
+            return rc;
+    }
+    while (x->next < x->list_len) {
+        struct entry e = x->list[x->next++];
+        const char *what = e.recovered ? "recovered record" : "record";
         libevtx_error_t *error = NULL;
         libevtx_record_t *record = NULL;
         char text[MDM_ERR_MSG_MAX];
         uint64_t id = 0;
         int rc;
 
-        if (libevtx_file_get_record_by_index(x->file, index, &record, &error) != 1)
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: record %d: %s", x->path, index,
+        /*
+         * Skipped: a recovered copy of the record returned last, and what
+         * lies before the resume point.
+         */
+        if (e.recovered && !e.damaged && x->have_last && e.key == x->last_key)
+            continue;
+        if (x->resume && e.key <= x->resume_after)
+            continue;
+        rc = e.recovered
+                 ? libevtx_file_get_recovered_record_by_index(x->file, e.index, &record, &error)
+                 : libevtx_file_get_record_by_index(x->file, e.index, &record, &error);
+        if (rc != 1)
+            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: %s", x->path, what, e.index,
                                evtx_error_text(&error, text, sizeof(text)));
-        if (libevtx_record_get_identifier(record, &id, &error) != 1) {
+        if (!e.recovered && libevtx_record_get_identifier(record, &id, &error) != 1) {
             libevtx_record_free(&record, NULL);
             return mdm_err_set(err, MDM_EBADRECORD, "%s: record %d: no EventRecordID: %s", x->path,
-                               index, evtx_error_text(&error, text, sizeof(text)));
+                               e.index, evtx_error_text(&error, text, sizeof(text)));
         }
-        if (remember_id(x, id) != 0) {
-            libevtx_record_free(&record, NULL);
-            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-        }
-        if (x->resume && id <= x->resume_after) {
-            libevtx_record_free(&record, NULL);
-            continue;
-        }
-        rc = render(x, record, "record", index, ev, err);
+        rc = render(x, record, what, e.index, ev, err);
         libevtx_record_free(&record, NULL);
-        if (rc == 0 && (!x->have_max || id > x->max_id)) {
-            x->max_id = id;
-            x->have_max = true;
+        if (rc == 0 && !e.damaged) {
+            x->last_key = e.key;
+            x->have_last = true;
         }
         return rc;
     }
-    if (!x->rec_prepared) {
-        int rc = prepare_recovered(x, err);
-        if (rc != 0)
-            return rc;
-    }
-    return next_recovered(x, ev, err);
+    return MDM_EOF;
 }
 
 static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *err)
@@ -318,6 +389,14 @@ static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *e
                          evtx_error_text(&error, text, sizeof(text)));
         goto out;
     }
+    if (x->records < 0 || x->recovered < 0 ||
+        (uint64_t)x->records + (uint64_t)x->recovered > EVTX_RECORDS_MAX) {
+        rc = mdm_err_set(err, MDM_ETOOBIG,
+                         "%s: %d records and %d recovered records, more than the %u this reader "
+                         "orders; export the log in parts",
+                         path, x->records, x->recovered, EVTX_RECORDS_MAX);
+        goto out;
+    }
     src->impl = x;
     return 0;
 
@@ -334,8 +413,8 @@ static int evtx_position(struct mdm_source *src, char *buf, size_t size)
 {
     struct evtx_source *x = impl(src);
 
-    if (x->have_max)
-        snprintf(buf, size, "record-id:%" PRIu64, x->max_id);
+    if (x->have_last)
+        snprintf(buf, size, "record-id:%" PRIu64, x->last_key);
     else if (x->resume)
         snprintf(buf, size, "record-id:%" PRIu64, x->resume_after);
     else
@@ -360,6 +439,7 @@ static int evtx_seek(struct mdm_source *src, const char *position, struct mdm_er
     x->resume = true;
     x->resume_after = id;
     x->next = 0;
+    x->have_last = false;
     return 0;
 }
 
@@ -371,8 +451,7 @@ static void evtx_close(struct mdm_source *src)
         return;
     libevtx_file_close(x->file, NULL);
     libevtx_file_free(&x->file, NULL);
-    mdm_free(x->ids);
-    mdm_free(x->rec);
+    mdm_free(x->list);
     mdm_free(x->xml);
     mdm_free(x);
     src->impl = NULL;
