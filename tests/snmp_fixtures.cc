@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <sstream>
 #include <thread>
 
@@ -660,6 +661,36 @@ std::string mib_base_dir(std::string *why)
         return "";
     }
     return dir;
+}
+
+void AgentTest::prepare(const char *dir_name, std::initializer_list<const char *> programs)
+{
+    for (const char *p : programs)
+        if (find_program(p).empty())
+            GTEST_SKIP() << p << " is not installed (scripts/setup installs it)";
+    dir_ = mdmtest::make_temp_dir(dir_name);
+    ASSERT_FALSE(dir_.empty());
+    agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
+}
+
+void AgentTest::TearDown()
+{
+    std::string logs;
+    if (agent_) {
+        agent_->stop();
+        logs += "--- mdmhealth (last run) ---\n" + agent_->log();
+    }
+    trapd_.stop();
+    logs += "--- snmptrapd ---\n" + trapd_.log();
+    master_.stop();
+    logs += "--- snmpd ---\n" + master_.log();
+    logs += stop_others();
+    if (dir_.empty())
+        return;
+    if (HasFailure())
+        std::cerr << logs << "(files kept in " << dir_ << ")\n";
+    else
+        remove_tree(dir_);
 }
 
 } // namespace snmptest

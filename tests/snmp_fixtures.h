@@ -15,7 +15,11 @@
 
 #include <sys/types.h>
 
+#include <gtest/gtest.h>
+
 #include <functional>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -302,6 +306,30 @@ void remove_tree(const std::string &path);
 
 /* The directory of the IETF base MIB modules (scripts/mib-base-modules), or "" with why. */
 std::string mib_base_dir(std::string *why);
+
+/*
+ * What every test of a running mdmhealth shares: the programs it needs (the
+ * test is skipped when one is missing), a scratch directory, the agent, a
+ * trap receiver and a master snmpd. TearDown stops them all, and on failure
+ * prints their logs and keeps the directory.
+ */
+class AgentTest : public ::testing::Test
+{
+  protected:
+    /* Called from SetUp; nothing may follow it there (it may skip the test). */
+    void prepare(const char *dir_name, std::initializer_list<const char *> programs);
+    void TearDown() override;
+    /* Stops what else a fixture started and returns its logs, for TearDown. */
+    virtual std::string stop_others()
+    {
+        return "";
+    }
+
+    std::string dir_;
+    std::unique_ptr<MdmAgent> agent_;
+    TrapReceiver trapd_;
+    MasterAgent master_;
+};
 
 } // namespace snmptest
 

@@ -139,36 +139,12 @@ void expect_alert_varbinds(const Notification &n, const std::string &trap_oid, i
     EXPECT_EQ("INTEGER: 1", n.typed(col(oids::kPriority))); // normal(1)
 }
 
-class SnmpAgentTest : public ::testing::Test
+class SnmpAgentTest : public snmptest::AgentTest
 {
   protected:
     void SetUp() override
     {
-        for (const char *p : {"snmptrapd", "snmpd", "snmpget", "snmpwalk"})
-            if (snmptest::find_program(p).empty())
-                GTEST_SKIP() << p << " is not installed (apt-get install snmp snmpd snmptrapd)";
-        dir_ = mdmtest::make_temp_dir("snmp");
-        ASSERT_FALSE(dir_.empty());
-        agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
-    }
-
-    void TearDown() override
-    {
-        std::string logs;
-        if (agent_) {
-            agent_->stop();
-            logs += "--- mdmhealth (last run) ---\n" + agent_->log();
-        }
-        trapd_.stop();
-        logs += "--- snmptrapd ---\n" + trapd_.log();
-        master_.stop();
-        logs += "--- snmpd ---\n" + master_.log();
-        if (dir_.empty())
-            return;
-        if (HasFailure())
-            std::cerr << logs << "(files kept in " << dir_ << ")\n";
-        else
-            snmptest::remove_tree(dir_);
+        prepare("snmp", {"snmptrapd", "snmpd", "snmpget", "snmpwalk"});
     }
 
     /* snmptrapd accepting v2c notifications with the communities traps, informs and traps2. */
@@ -218,10 +194,6 @@ class SnmpAgentTest : public ::testing::Test
         return last;
     }
 
-    std::string dir_;
-    std::unique_ptr<MdmAgent> agent_;
-    TrapReceiver trapd_;
-    MasterAgent master_;
     int agent_port_ = 0;
 };
 

@@ -81,38 +81,14 @@ std::vector<std::string> records(const std::vector<Notification> &ns)
     return out;
 }
 
-class DeliveryTest : public ::testing::Test
+class DeliveryTest : public snmptest::AgentTest
 {
   protected:
     void SetUp() override
     {
-        for (const char *p : {"snmptrapd", "snmpget"})
-            if (snmptest::find_program(p).empty())
-                GTEST_SKIP() << p << " is not installed (apt-get install snmp snmptrapd)";
-        dir_ = mdmtest::make_temp_dir("delivery");
-        ASSERT_FALSE(dir_.empty());
-        agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
+        prepare("delivery", {"snmptrapd", "snmpget"});
     }
 
-    void TearDown() override
-    {
-        std::string logs;
-        if (agent_) {
-            agent_->stop();
-            logs += "--- mdmhealth (last run) ---\n" + agent_->log();
-        }
-        trapd_.stop();
-        logs += "--- snmptrapd ---\n" + trapd_.log();
-        if (dir_.empty())
-            return;
-        if (HasFailure())
-            std::cerr << logs << "(files kept in " << dir_ << ")\n";
-        else
-            snmptest::remove_tree(dir_);
-    }
-
-    std::string dir_;
-    std::unique_ptr<MdmAgent> agent_;
     TrapReceiver trapd_;
 };
 

@@ -263,36 +263,22 @@ double value_of(const std::vector<Sample> &all, const std::string &name,
 
 // --- the fixture ---------------------------------------------------------------------
 
-class NmsTest : public ::testing::Test
+class NmsTest : public snmptest::AgentTest
 {
   protected:
     void SetUp() override
     {
-        for (const char *p : {"snmpget", "snmpwalk"})
-            if (snmptest::find_program(p).empty())
-                GTEST_SKIP() << p << " is not installed (apt-get install snmp)";
-        dir_ = mdmtest::make_temp_dir("nms");
-        ASSERT_FALSE(dir_.empty());
-        agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
+        prepare("nms", {"snmpget", "snmpwalk"});
     }
 
-    void TearDown() override
+    std::string stop_others() override
     {
         std::string logs;
-        if (agent_) {
-            agent_->stop();
-            logs += "--- mdmhealth (last run) ---\n" + agent_->log();
-        }
         for (auto &c : consumers_) {
             c.second->stop();
             logs += "--- " + c.first + " ---\n" + c.second->log();
         }
-        if (dir_.empty())
-            return;
-        if (HasFailure())
-            std::cerr << logs << "(files kept in " << dir_ << ")\n";
-        else
-            snmptest::remove_tree(dir_);
+        return logs;
     }
 
     /* A consumer process that TearDown stops and whose log it shows on failure. */
@@ -361,8 +347,6 @@ class NmsTest : public ::testing::Test
         return argv(0)[0] + " did not start: " + why;
     }
 
-    std::string dir_;
-    std::unique_ptr<MdmAgent> agent_;
     std::vector<std::pair<std::string, std::unique_ptr<Process>>> consumers_;
     int agent_port_ = 0;
 };

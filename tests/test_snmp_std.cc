@@ -234,36 +234,12 @@ std::pair<int, int> ephemeral_ports()
     return {lo, hi};
 }
 
-class SnmpStdTest : public ::testing::Test
+class SnmpStdTest : public snmptest::AgentTest
 {
   protected:
     void SetUp() override
     {
-        for (const char *p : {"snmpd", "snmptrapd", "snmpget", "snmpwalk", "snmpbulkwalk"})
-            if (snmptest::find_program(p).empty())
-                GTEST_SKIP() << p << " is not installed (apt-get install snmp snmpd snmptrapd)";
-        dir_ = mdmtest::make_temp_dir("snmpstd");
-        ASSERT_FALSE(dir_.empty());
-        agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
-    }
-
-    void TearDown() override
-    {
-        std::string logs;
-        if (agent_) {
-            agent_->stop();
-            logs += "--- mdmhealth (last run) ---\n" + agent_->log();
-        }
-        trapd_.stop();
-        logs += "--- snmptrapd ---\n" + trapd_.log();
-        master_.stop();
-        logs += "--- snmpd ---\n" + master_.log();
-        if (dir_.empty())
-            return;
-        if (HasFailure())
-            std::cerr << logs << "(files kept in " << dir_ << ")\n";
-        else
-            snmptest::remove_tree(dir_);
+        prepare("snmpstd", {"snmpd", "snmptrapd", "snmpget", "snmpwalk", "snmpbulkwalk"});
     }
 
     /* The access lines of every embedded-agent test here: v2c "secret" and v3 authPriv. */
@@ -319,10 +295,6 @@ class SnmpStdTest : public ::testing::Test
         return snmp_tool(dir_, "snmpget", auth, port_, oid_list, extra);
     }
 
-    std::string dir_;
-    std::unique_ptr<MdmAgent> agent_;
-    TrapReceiver trapd_;
-    MasterAgent master_;
     int port_ = 0;
 };
 
