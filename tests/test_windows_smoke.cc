@@ -912,7 +912,7 @@ namespace
 // stopped with ERROR_SERVICE_SPECIFIC_ERROR (1066) and our exit status 2 in
 // dwServiceSpecificExitCode, and the reason reaches the Event Log (Wine
 // prints ReportEventW's strings on its eventlog channel, in the output of
-// the prefix's first program, here the keep-alive `wine ping`). Real:
+// the prefix's first program, here the keep-alive `wine cmd ... ping`). Real:
 // mdmhealth.exe as a service, Wine's SCM and sc.exe, Wine's advapi32.
 TEST_F(WineTest, ServiceRefusingItsConfigurationStopsWithItsExitCodeAndLogsWhy)
 {
@@ -925,17 +925,29 @@ TEST_F(WineTest, ServiceRefusingItsConfigurationStopsWithItsExitCodeAndLogsWhy)
     for (auto &e : env)
         if (e.compare(0, 10, "WINEDEBUG=") == 0)
             e = "WINEDEBUG=-all,err+eventlog";
-    // The keep-alive must be the prefix's first program, so that the SCM (and the
-    // service it starts) inherits its output and WINEDEBUG: stop a wineserver that
-    // an earlier test left running.
+    // The keep-alive must be the prefix's first program: the first Windows process
+    // of a wineserver starts wineboot, which starts the SCM (services.exe), and both
+    // inherit that process's stderr and WINEDEBUG; the service inherits the SCM's.
+    // Stop a wineserver that an earlier test left running.
     const std::string wineserver = snmptest::find_program("wineserver");
     if (!wineserver.empty()) {
         snmptest::run_with_env({wineserver, "-k"}, wine_env(), 30000);
         snmptest::run_with_env({wineserver, "-w"}, wine_env(), 30000);
     }
+    // No other Wine program may start until the keep-alive has booted the prefix:
+    // one started right after it (the `service uninstall` below) can reach the new
+    // wineserver first and boot the SCM with its own output and WINEDEBUG=-all,
+    // and the reason is then never seen. The keep-alive says when its own program
+    // runs (cmd's echo is written at once; ping's printf output stays in its
+    // buffer until it exits), which is after its process has started wineboot.
+    const std::string ready = "mdmtest keep-alive started";
     snmptest::Process keep_alive;
-    ASSERT_TRUE(keep_alive.start({wine_path(), "ping", "-n", "600", "127.0.0.1"}, env,
-                                 dir_ + "/keepalive.log"));
+    ASSERT_TRUE(
+        keep_alive.start({wine_path(), "cmd", "/c", "echo " + ready + "& ping -n 600 127.0.0.1"},
+                         env, dir_ + "/keepalive.log"));
+    ASSERT_TRUE(snmptest::wait_until(
+        [&] { return keep_alive.log().find(ready) != std::string::npos; }, 120000, 100))
+        << keep_alive.log();
     auto state_of = [&] { return wine_tool({"sc", "query", "mdmhealth"}).out; };
 
     wine({"service", "uninstall"});
