@@ -5,45 +5,22 @@
  * all. It exercises libevtx too; a crash inside libevtx is reported as such
  * (the stack names it) and is still a crash of mdmhealth.
  */
-#define _POSIX_C_SOURCE 200809L /* mkstemp */
-
 #include "source.h"
+
+#include "fuzz_file.h"
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char path[256];
-
-static const char *input_file(void)
-{
-    if (path[0] == '\0') {
-        const char *dir = getenv("TMPDIR");
-        int fd;
-        snprintf(path, sizeof(path), "%s/mdm-fuzz-evtx-XXXXXX", dir && *dir ? dir : "/tmp");
-        fd = mkstemp(path);
-        if (fd < 0)
-            abort();
-        close(fd);
-    }
-    return path;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *file = input_file();
-    FILE *f = fopen(file, "wb");
+    const char *file = mdm_fuzz_input_file("evtx", data, size);
     struct mdm_source *src = NULL;
     struct mdm_event ev;
     struct mdm_err err;
 
-    if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-        abort();
     if (mdm_source_open(&src, MDM_SOURCE_EVTX, file, &err) != 0)
         return 0;
     mdm_event_init(&ev);
