@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "mdm_version.h"
 #include "config_snmp_cases.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"
@@ -441,7 +442,10 @@ TEST_F(SnmpAgentAccessTest, GetAndWalkAnswerOverV2cAndV3)
             p = nl + 1;
         }
         ASSERT_EQ(25u, lines.size()) << w.out;
-        EXPECT_EQ(0u, lines[0].find(oids::agent_scalar(1) + " = STRING: ")) << lines[0];
+        // mdmAgentVersion: the name and the version, as the MIB describes it.
+        EXPECT_EQ(0u, lines[0].find(oids::agent_scalar(1) + " = STRING: \"mdmhealth " +
+                                    std::string(MDM_VERSION) + "\""))
+            << lines[0];
         EXPECT_EQ(0u, lines[12].find(oids::agent_scalar(13) + " = Counter32: ")) << lines[12];
         EXPECT_EQ(0u, lines[13].find(col(oids::kName) + " = STRING: \"" + kMonitorId + "\""))
             << lines[13];

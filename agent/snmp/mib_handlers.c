@@ -119,7 +119,7 @@ static int agent_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrat
 
         switch (item) {
         case 1:
-            set_string(var, MDM_VERSION);
+            set_string(var, "mdmhealth " MDM_VERSION);
             break;
         case 2:
             snmp_set_var_typed_value(var, ASN_OCTET_STR, dt, mdm_date_and_time(st->start_ms, dt));
