@@ -663,6 +663,34 @@ std::string mib_base_dir(std::string *why)
     return dir;
 }
 
+namespace enrollment
+{
+const std::string kMonitorId =
+    "Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver.EnrollmentConnection."
+    "MobileDeviceManager.EnrollmentConnection.EventBased.UnitMonitor";
+const std::string kComputer = "DM01.contoso.com";
+const std::string kFailure =
+    "The Device Management Server cannot connect to the Enrollment Server at "
+    "https://enroll.contoso.com:8445/EnrollmentServer/. The remote server returned an error: "
+    "(401) Unauthorized.";
+const std::string kSuccess = "The Device Management Server connected to the Enrollment Server at "
+                             "https://enroll.contoso.com:8445/EnrollmentServer/.";
+const std::string kFailureTime = "2026-11-20T09:15:02.300Z";
+const std::string kSuccessTime = "2026-11-20T09:20:00.000Z";
+
+std::string failure_event(unsigned long long record, const std::string &computer)
+{
+    return mdmtest::event_xml("Device Manager", 1003, record, computer, kFailureTime,
+                              "Mobile Device Manager", kFailure);
+}
+
+std::string success_event(unsigned long long record, const std::string &computer)
+{
+    return mdmtest::event_xml("Device Manager", 1004, record, computer, kSuccessTime,
+                              "Mobile Device Manager", kSuccess);
+}
+} // namespace enrollment
+
 void AgentTest::prepare(const char *dir_name, std::initializer_list<const char *> programs)
 {
     for (const char *p : programs)

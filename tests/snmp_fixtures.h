@@ -307,6 +307,20 @@ void remove_tree(const std::string &path);
 /* The directory of the IETF base MIB modules (scripts/mib-base-modules), or "" with why. */
 std::string mib_base_dir(std::string *why);
 
+/* The Enrollment Connection monitor and the events the SNMP tests feed it. */
+namespace enrollment
+{
+extern const std::string kMonitorId;
+extern const std::string kComputer;
+extern const std::string kFailure; /* the 1003's description */
+extern const std::string kSuccess; /* the 1004's description */
+extern const std::string kFailureTime;
+extern const std::string kSuccessTime;
+/* A 1003 (error) / 1004 (healthy) of "Device Manager" with record ID record. */
+std::string failure_event(unsigned long long record, const std::string &computer = kComputer);
+std::string success_event(unsigned long long record, const std::string &computer = kComputer);
+} // namespace enrollment
+
 /*
  * What every test of a running mdmhealth shares: the programs it needs (the
  * test is skipped when one is missing), a scratch directory, the agent, a

@@ -40,36 +40,14 @@ namespace oids = snmptest::oids;
 namespace
 {
 
-const std::string kMonitorId =
-    "Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver.EnrollmentConnection."
-    "MobileDeviceManager.EnrollmentConnection.EventBased.UnitMonitor";
-const std::string kComputer = "DM01.contoso.com";
-const std::string kFailure =
-    "The Device Management Server cannot connect to the Enrollment Server at "
-    "https://enroll.contoso.com:8445/EnrollmentServer/. The remote server returned an error: "
-    "(401) Unauthorized.";
-const std::string kSuccess = "The Device Management Server connected to the Enrollment Server at "
-                             "https://enroll.contoso.com:8445/EnrollmentServer/.";
-// DateAndTime of the event times below, as snmptrapd prints an OCTET STRING without the MIB.
-const std::string kFailureTime = "2026-11-20T09:15:02.300Z";
+using namespace snmptest::enrollment;
+
+// DateAndTime of the event times, as snmptrapd prints an OCTET STRING without the MIB.
 const std::string kFailureHex = "07 EA 0B 14 09 0F 02 03 2B 00 00";
-const std::string kSuccessTime = "2026-11-20T09:20:00.000Z";
 const std::string kSuccessHex = "07 EA 0B 14 09 14 00 00 2B 00 00";
 
 const std::string kSysUpTime = ".1.3.6.1.2.1.1.3.0";
 const std::string kSnmpTrapOid = ".1.3.6.1.6.3.1.1.4.1.0";
-
-std::string failure_event(unsigned long long record, const std::string &computer = kComputer)
-{
-    return mdmtest::event_xml("Device Manager", 1003, record, computer, kFailureTime,
-                              "Mobile Device Manager", kFailure);
-}
-
-std::string success_event(unsigned long long record, const std::string &computer = kComputer)
-{
-    return mdmtest::event_xml("Device Manager", 1004, record, computer, kSuccessTime,
-                              "Mobile Device Manager", kSuccess);
-}
 
 std::string col(int column)
 {

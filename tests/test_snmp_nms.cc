@@ -49,33 +49,11 @@ namespace oids = snmptest::oids;
 namespace
 {
 
-const std::string kMonitorId =
-    "Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver.EnrollmentConnection."
-    "MobileDeviceManager.EnrollmentConnection.EventBased.UnitMonitor";
-const std::string kComputer = "DM01.contoso.com";
-const std::string kFailure =
-    "The Device Management Server cannot connect to the Enrollment Server at "
-    "https://enroll.contoso.com:8445/EnrollmentServer/. The remote server returned an error: "
-    "(401) Unauthorized.";
-const std::string kSuccess = "The Device Management Server connected to the Enrollment Server at "
-                             "https://enroll.contoso.com:8445/EnrollmentServer/.";
-const std::string kFailureTime = "2026-11-20T09:15:02.300Z";
-const std::string kSuccessTime = "2026-11-20T09:20:00.000Z";
-// The same times as DateAndTime's DISPLAY-HINT shows them (Net-SNMP with the MIB).
+using namespace snmptest::enrollment;
+
+// The event times as DateAndTime's DISPLAY-HINT shows them (Net-SNMP with the MIB).
 const std::string kFailureShown = "2026-11-20,9:15:2.3,+0:0";
 const std::string kSuccessShown = "2026-11-20,9:20:0.0,+0:0";
-
-std::string failure_event(unsigned long long record)
-{
-    return mdmtest::event_xml("Device Manager", 1003, record, kComputer, kFailureTime,
-                              "Mobile Device Manager", kFailure);
-}
-
-std::string success_event(unsigned long long record)
-{
-    return mdmtest::event_xml("Device Manager", 1004, record, kComputer, kSuccessTime,
-                              "Mobile Device Manager", kSuccess);
-}
 
 std::string col(int column)
 {
