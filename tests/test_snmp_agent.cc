@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
+#include "mdm_snmp.h"
 #include "mdm_version.h"
 #include "config_snmp_cases.h"
 #include "snmp_fixtures.h"
@@ -1318,6 +1320,35 @@ TEST_F(SnmpAgentTest, CheckShowsDiagIntervalAndRefusesOneOutOfRange)
               r.err.find(agent_->config_path() +
                          ":4: diag-interval needs 0 (off) or a number of seconds from 60 to 86400"))
         << r.err;
+}
+
+// Net-SNMP reads the lines config.c checked, not the file again: a configuration
+// loaded (and checked) while valid, then replaced on disk by a line that crashed
+// Net-SNMP 5.9's USM parser, is still validated as loaded. Before the checked copy,
+// Net-SNMP re-read the file and crashed on it. In a forked child (a death test), so
+// that a crash is a failure of this test alone.
+TEST_F(SnmpAgentTest, SnmpCheckReadsTheLoadedLinesNotTheFileChangedSince)
+{
+    agent_->configure("rocommunity secret 127.0.0.1\n"
+                      "createUser getuser SHA-256 authpass456 AES privpass456\n");
+    const std::string path = agent_->config_path();
+    auto check_after_the_file_changed = [&path]() {
+        struct mdm_config *cfg = NULL;
+        struct mdm_err err;
+        mdm_err_clear(&err);
+        if (mdm_config_load(path.c_str(), &cfg, &err) != 0)
+            _exit(3);
+        // The window between the check and Net-SNMP's read, forced: the file changes.
+        mdmtest::write_file(path, "rocommunity secret 127.0.0.1\ncreateUser u1 SHA-256\n");
+        int rc = mdm_snmp_check(cfg, &err);
+        if (rc != 0)
+            fprintf(stderr, "check failed: %s\n", err.msg);
+        mdm_config_free(cfg);
+        _exit(rc == 0 ? 0 : 4);
+    };
+    EXPECT_EXIT(check_after_the_file_changed(), ::testing::ExitedWithCode(0), "");
+    // The checked copy lives in a private temporary directory, removed afterwards.
+    EXPECT_FALSE(mdmtest::file_exists(path + "/.mdmhealth-check"));
 }
 
 } // namespace

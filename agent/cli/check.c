@@ -58,7 +58,7 @@ static void print_monitor(const struct mdm_monitor_def *def)
  * errors "FILE: line N: Error: message"; they are printed as FILE:N: message
  * like every other configuration error. Returns 0 or an exit status.
  */
-static int check_snmp_lines(const char *path)
+static int check_snmp_lines(const struct mdm_config *cfg)
 {
     struct mdm_err err;
     const char *msg, *at;
@@ -67,7 +67,7 @@ static int check_snmp_lines(const char *path)
     int rc;
 
     mdm_err_clear(&err);
-    rc = mdm_snmp_check(path, &err);
+    rc = mdm_snmp_check(cfg, &err);
     if (rc == 0)
         return MDM_EXIT_OK;
     msg = err.msg;
@@ -79,7 +79,7 @@ static int check_snmp_lines(const char *path)
             end += 7;
         mdm_cli_error("%.*s:%lu: %s", (int)(at - msg), msg, line, end);
     } else {
-        mdm_cli_error("%s: %s", path, msg);
+        mdm_cli_error("%s: %s", cfg->path, msg);
     }
     return rc == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
 }
@@ -161,7 +161,7 @@ int mdm_cmd_check(int argc, char **argv)
     if (mdm_cli_load_packs(cfg_path, &packs, &cfg, &pack) != 0)
         goto out;
     if (cfg->path != NULL && cfg->snmp_line_count > 0) {
-        int snmp_status = check_snmp_lines(cfg->path);
+        int snmp_status = check_snmp_lines(cfg);
         if (snmp_status != MDM_EXIT_OK) {
             status = snmp_status;
             goto out;

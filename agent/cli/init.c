@@ -285,7 +285,7 @@ static int write_config(const struct init_options *o, const char *path)
         goto out;
     }
     staged_written = true;
-    if (mdm_config_load(staged, &cfg, &err) != 0 || mdm_snmp_check(staged, &err) != 0) {
+    if (mdm_config_load(staged, &cfg, &err) != 0 || mdm_snmp_check(cfg, &err) != 0) {
         mdm_cli_error("init: the configuration these values make is invalid: %s", err.msg);
         status = MDM_EXIT_USAGE;
         goto out;

@@ -999,6 +999,7 @@ static int new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *
 
 static void reload(struct agent *a)
 {
+    char persist[SAVE_PATH_MAX];
     struct mdm_config *cfg = NULL;
     struct mdm_pack *pack = NULL;
     struct mdm_engine *engine = NULL;
@@ -1050,7 +1051,12 @@ static void reload(struct agent *a)
     a->engine = engine;
     a->pack = pack;
     a->cfg = cfg;
-    mdm_snmp_reload();
+    /* Net-SNMP gets the lines just checked, in STATE-DIR/snmp as at the start. */
+    if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a->cfg->state_dir) >= sizeof(persist))
+        mdm_log(MDM_LOG_ERROR, "reload: the SNMP lines are not applied: the state directory "
+                               "name is too long");
+    else if (mdm_snmp_reload(a->cfg, persist, &err) != 0)
+        mdm_log(MDM_LOG_ERROR, "reload: the SNMP lines are not applied: %s", err.msg);
     mdm_notify_set_backoff_max(a->cfg->notify_backoff_max);
     /* A changed diag-interval counts from now; a run under way plans the next at its end. */
     plan_periodic(a);
@@ -1309,8 +1315,9 @@ static int run_agent(void *ctx)
         goto out;
     }
     a.status.start_ms = mdm_os_now_ms();
-    opt.config_path = a.config_path;
+    opt.config = a.cfg;
     opt.persist_dir = persist;
+    opt.copy_dir = NULL;
     opt.foreground = ro->foreground;
     opt.check_only = false;
     opt.has_agentaddress = opt.has_agentx_socket = false;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -218,6 +219,32 @@ int mdm_fs_rename_new(const char *from, const char *to, struct mdm_err *err)
 void mdm_fs_remove(const char *path)
 {
     unlink(path);
+}
+
+int mdm_fs_make_private_temp_dir(char *out, size_t size, struct mdm_err *err)
+{
+    const char *base = getenv("TMPDIR");
+    char name[4096];
+
+    if (base == NULL || base[0] != '/')
+        base = "/tmp";
+    if ((size_t)snprintf(name, sizeof(name), "%s/mdmhealth-XXXXXX", base) >= sizeof(name))
+        return mdm_err_set(err, MDM_EINVAL, "%s: path too long", base);
+    /* mkdtemp creates the directory with mode 0700 under a name nobody held. */
+    if (mkdtemp(name) == NULL)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot create a private directory: %s", base,
+                           strerror(errno));
+    if (strlen(name) >= size) {
+        rmdir(name);
+        return mdm_err_set(err, MDM_EINVAL, "%s: path too long", name);
+    }
+    memcpy(out, name, strlen(name) + 1);
+    return 0;
+}
+
+void mdm_fs_remove_dir(const char *path)
+{
+    rmdir(path);
 }
 
 int mdm_fs_restrict_to_service(const char *path, bool is_dir, struct mdm_err *err)

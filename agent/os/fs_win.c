@@ -319,6 +319,58 @@ void mdm_fs_remove(const char *path)
         DeleteFileW(wpath);
 }
 
+int mdm_fs_make_private_temp_dir(char *out, size_t size, struct mdm_err *err)
+{
+    static unsigned long counter;
+    wchar_t wbase[MAX_PATH + 1], wpath[WPATH_MAX];
+    char base[WPATH_MAX], name[WPATH_MAX], why[256];
+    DWORD n = GetTempPathW(MAX_PATH + 1, wbase);
+    int rc;
+
+    if (n == 0 || n > MAX_PATH ||
+        WideCharToMultiByte(CP_UTF8, 0, wbase, -1, base, (int)sizeof(base), NULL, NULL) == 0) {
+        mdm_win_error_text(GetLastError(), why, sizeof(why));
+        return mdm_err_set(err, MDM_EIO, "cannot find the temporary directory: %s", why);
+    }
+    /*
+     * CreateDirectoryW fails when the name exists, so the directory is new;
+     * the name mixes the process, the time and a counter, and a taken name is
+     * tried again with the next counter.
+     */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if ((size_t)snprintf(name, sizeof(name), "%smdmhealth-%lu-%llu-%lu", base,
+                             (unsigned long)GetCurrentProcessId(),
+                             (unsigned long long)GetTickCount64(), ++counter) >= sizeof(name))
+            return mdm_err_set(err, MDM_EINVAL, "%s: path too long", base);
+        if ((rc = widen(name, wpath, err)) != 0)
+            return rc;
+        if (CreateDirectoryW(wpath, NULL))
+            break;
+        if (GetLastError() != ERROR_ALREADY_EXISTS) {
+            mdm_win_error_text(GetLastError(), why, sizeof(why));
+            return mdm_err_set(err, MDM_EIO, "%s: cannot create a private directory: %s", name,
+                               why);
+        }
+        name[0] = '\0';
+    }
+    if (name[0] == '\0')
+        return mdm_err_set(err, MDM_EIO, "%s: cannot create a private directory", base);
+    if (strlen(name) >= size || (rc = mdm_fs_restrict_to_service(name, true, err)) != 0) {
+        RemoveDirectoryW(wpath);
+        return strlen(name) >= size ? mdm_err_set(err, MDM_EINVAL, "%s: path too long", name) : rc;
+    }
+    memcpy(out, name, strlen(name) + 1);
+    return 0;
+}
+
+void mdm_fs_remove_dir(const char *path)
+{
+    wchar_t wpath[WPATH_MAX];
+
+    if (mdm_win_utf8_to_wide(path, wpath, WPATH_MAX) == 0)
+        RemoveDirectoryW(wpath);
+}
+
 int mdm_fs_restrict_to_service(const char *path, bool is_dir, struct mdm_err *err)
 {
     /*

@@ -79,6 +79,18 @@ int mdm_fs_rename_new(const char *from, const char *to, struct mdm_err *err);
 void mdm_fs_remove(const char *path);
 
 /*
+ * Creates a new, empty directory that only this account can use, under the
+ * system's place for temporary files (POSIX: $TMPDIR or /tmp, mkdtemp, 0700;
+ * Windows: GetTempPath, then the service DACL). Its name is written to out
+ * (size bytes) only on success. The caller removes what it puts there, then
+ * the directory with mdm_fs_remove_dir.
+ */
+int mdm_fs_make_private_temp_dir(char *out, size_t size, struct mdm_err *err);
+
+/* Removes an empty directory; a missing one is not an error. */
+void mdm_fs_remove_dir(const char *path);
+
+/*
  * Restricts a file or directory to the service account, administrators and
  * SYSTEM: on POSIX its owner only (0600 / 0700); on Windows a protected DACL
  * (no inherited entries) of SYSTEM and Administrators full control and

@@ -5,14 +5,21 @@
  * Net-SNMP is not thread-safe, so every function here runs on the main loop
  * thread. Net-SNMP's state is global, so this module is a singleton.
  *
- * Configuration: Net-SNMP reads mdmhealth.conf itself (as snmpd reads
- * snmpd.conf), so its standard directives behave exactly as documented for
- * snmpd.conf: agentaddress, rocommunity, rouser, createUser, trap2sink,
- * informsink, trapsess (-Ci for informs, -v 3 ...), agentXSocket, master,
- * agentxPingInterval. mdmhealth's own directives are parsed by config.c and
- * only registered here so that Net-SNMP does not call them unknown. Net-SNMP
- * keeps its persistent data (engineBoots, localized v3 keys) in
- * STATE-DIR/snmp, not in a system-wide directory.
+ * Configuration: Net-SNMP's parsers handle the standard directives of
+ * mdmhealth.conf, so they behave exactly as documented for snmpd.conf:
+ * agentaddress, rocommunity, rouser, createUser, trap2sink, informsink,
+ * trapsess (-Ci for informs, -v 3 ...), agentXSocket, master,
+ * agentxPingInterval. It does not read mdmhealth.conf itself: config.c reads
+ * the file once and checks every SNMP line (config_snmp.c), and this module
+ * writes exactly those lines, each at its original line number, to a
+ * "checked copy" that only it writes (STATE-DIR/snmp/mdmhealth-checked.conf,
+ * owner-only; a private temporary directory for `check`), which Net-SNMP
+ * reads. A file edited after the check thus never reaches Net-SNMP
+ * unchecked. Net-SNMP's messages name the operator's file, not the copy.
+ * mdmhealth's own directives are parsed by config.c and only registered
+ * here so that Net-SNMP does not call them unknown. Net-SNMP keeps its
+ * persistent data (engineBoots, localized v3 keys) in STATE-DIR/snmp, not
+ * in a system-wide directory.
  *
  * Roles: with `agentaddress` the agent answers on those addresses itself
  * (embedded agent); with `agentXSocket` and no `agentaddress` it registers
@@ -51,9 +58,13 @@ struct mdm_agent_status {
     uint64_t resubscriptions;
 };
 
+struct mdm_config;
+
 struct mdm_snmp_options {
-    const char *config_path; /* mdmhealth.conf, read by Net-SNMP */
+    const struct mdm_config
+        *config;             /* loaded and checked: its snmp_lines are what Net-SNMP reads */
     const char *persist_dir; /* Net-SNMP's persistent directory (STATE-DIR/snmp) */
+    const char *copy_dir;    /* where the checked copy is written (NULL: persist_dir); owner-only */
     bool foreground;         /* Net-SNMP logs to stderr rather than syslog */
     bool check_only;         /* parse and validate only: no sockets, no sessions */
     bool has_agentaddress;   /* the configuration has agentaddress lines: embedded agent */
@@ -70,8 +81,13 @@ struct mdm_snmp_options {
 int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine,
                    struct mdm_agent_status *status, struct mdm_outbox *outbox, struct mdm_err *err);
 
-/* Validates the Net-SNMP directives of a configuration file without opening anything. */
-int mdm_snmp_check(const char *config_path, struct mdm_err *err);
+/*
+ * Validates the Net-SNMP directives of a loaded configuration (its
+ * snmp_lines, not the file again) with Net-SNMP's parsers, without opening
+ * anything. The checked copy is written to a private temporary directory and
+ * removed before returning.
+ */
+int mdm_snmp_check(const struct mdm_config *cfg, struct mdm_err *err);
 
 /*
  * Publishes a diagnoser run for a target in mdmDiagTable, replacing that
@@ -86,10 +102,14 @@ void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *re
 void mdm_snmp_set_engine(struct mdm_engine *engine);
 
 /*
- * Re-reads the Net-SNMP directives (SIGHUP): destinations and access
- * control are rebuilt; listening addresses stay as they are (as in snmpd).
+ * Makes Net-SNMP read the Net-SNMP directives of a newly loaded
+ * configuration (SIGHUP): its checked copy replaces the old one in
+ * persist_dir, then destinations and access control are rebuilt; listening
+ * addresses stay as they are (as in snmpd). Errors in the lines are logged.
+ * Returns MDM_EIO (err set) when the copy cannot be written: then Net-SNMP
+ * keeps the running configuration.
  */
-void mdm_snmp_reload(void);
+int mdm_snmp_reload(const struct mdm_config *cfg, const char *persist_dir, struct mdm_err *err);
 
 /*
  * Sets the longest wait between two delivery attempts to a destination whose

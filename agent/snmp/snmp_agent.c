@@ -4,6 +4,8 @@
  */
 #include "snmp_internal.h"
 
+#include "config.h"
+#include "mdm_buf.h"
 #include "mdm_log.h"
 #include "mdm_select.h"
 #include "mdm_text.h"
@@ -19,6 +21,17 @@ static bool started;
 static bool capture_errors;
 static int config_errors;
 static char first_error[MDM_ERR_MSG_MAX];
+
+/*
+ * The checked copy Net-SNMP reads (see write_checked_copy) and the
+ * operator's configuration file it stands for, whose name replaces the
+ * copy's in Net-SNMP's messages.
+ */
+static char checked_copy_path[4096];
+static char operator_config_path[4096];
+
+/* The name of the checked copy in its directory. */
+#define CHECKED_COPY_NAME "mdmhealth-checked.conf"
 
 /* mdmhealth's own directives: parsed by config.c, only made known to Net-SNMP here. */
 static const char *const own_directives[] = {
@@ -59,6 +72,21 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
         text[--n] = '\0';
     if (n == 0)
         return 0;
+    /*
+     * Net-SNMP names the file it reads, the checked copy; the operator knows
+     * the configuration file it was made from, and the line numbers are the
+     * same.
+     */
+    if (checked_copy_path[0] != '\0' && operator_config_path[0] != '\0') {
+        char *at = strstr(text, checked_copy_path);
+        if (at != NULL) {
+            char renamed[MDM_ERR_MSG_MAX];
+            /* A message too long for the buffer is cut, like any other. */
+            if (snprintf(renamed, sizeof(renamed), "%.*s%s%s", (int)(at - text), text,
+                         operator_config_path, at + strlen(checked_copy_path)) >= 0)
+                memcpy(text, renamed, sizeof(text));
+        }
+    }
     /*
      * Net-SNMP warns about missing rouser / rocommunity lines whenever it is
      * not a subagent, with advice for snmpd ("Run snmpconf..."). Without an
@@ -102,6 +130,58 @@ static void disable_unused_agent_modules(void)
     done = true;
 }
 
+/*
+ * Writes the Net-SNMP lines of the loaded configuration to DIR/CHECKED_COPY_NAME
+ * (owner-only, atomically) and makes it the file Net-SNMP reads. These are
+ * the lines config.c checked, from the one read of the file that checked
+ * them: Net-SNMP never reads the operator's file itself, so a file changed
+ * after the check cannot hand it unchecked text (some malformed lines crash
+ * its parsers). Each line is put at its original line number, with blank
+ * lines between, so that Net-SNMP's "line N" is the operator's line N. The
+ * copy holds secrets (communities, pass phrases): dir is the state
+ * directory's snmp directory (0700) or a private temporary directory.
+ */
+static int write_checked_copy(const struct mdm_config *cfg, const char *dir, struct mdm_err *err)
+{
+    char path[sizeof(checked_copy_path)];
+    struct mdm_buf b;
+    unsigned at_line = 1;
+    int rc = 0;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, CHECKED_COPY_NAME) >= sizeof(path))
+        return mdm_err_set(err, MDM_EINVAL, "%s: the path is too long", dir);
+    /* The lines come from a file of at most MDM_CONFIG_MAX_BYTES, verbatim or shorter. */
+    mdm_buf_init(&b, 2u * MDM_CONFIG_MAX_BYTES);
+    for (size_t i = 0; rc == 0 && i < cfg->snmp_line_count; i++) {
+        const struct mdm_config_snmp_line *l = &cfg->snmp_lines[i];
+        while (rc == 0 && at_line < l->line) {
+            rc = mdm_buf_adds(&b, "\n");
+            at_line++;
+        }
+        if (rc == 0)
+            rc = mdm_buf_adds(&b, l->directive);
+        if (rc == 0)
+            rc = mdm_buf_adds(&b, " ");
+        if (rc == 0)
+            rc = mdm_buf_adds(&b, l->value);
+        if (rc == 0)
+            rc = mdm_buf_adds(&b, "\n");
+        at_line++;
+    }
+    if (rc != 0) {
+        rc = mdm_err_set(err, rc, "%s: the SNMP lines do not fit in memory", path);
+        goto out;
+    }
+    if ((rc = mdm_fs_write_atomic(path, b.len ? (const char *)b.data : "", b.len, err)) != 0)
+        goto out;
+    snprintf(checked_copy_path, sizeof(checked_copy_path), "%s", path);
+    snprintf(operator_config_path, sizeof(operator_config_path), "%s", cfg->path ? cfg->path : "");
+    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, checked_copy_path);
+out:
+    mdm_buf_free(&b);
+    return rc;
+}
+
 static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
 {
     /*
@@ -117,7 +197,6 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
      */
     mdm_os_setenv("MIBS", mdm_os_path_list_separator());
     netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_PERSISTENT_DIR, opt->persist_dir);
-    netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_OPTIONALCONFIG, opt->config_path);
     netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
     netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID,
                            NETSNMP_DS_AGENT_DONT_LOG_TCPWRAPPERS_CONNECTS, 1);
@@ -173,6 +252,9 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     first_error[0] = '\0';
 
     setup_library(opt, subagent);
+    if ((rc = write_checked_copy(opt->config, opt->copy_dir ? opt->copy_dir : opt->persist_dir,
+                                 err)) != 0)
+        return rc;
     if (init_agent("mdmhealth") != 0)
         return mdm_err_set(err, MDM_EIO, "cannot initialise the Net-SNMP agent library");
     register_directives();
@@ -208,7 +290,7 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
             rc = mdm_err_set(err, MDM_EIO,
                              "%s: cannot listen on the agentaddress (in use, or needs "
                              "privileges?)",
-                             opt->config_path);
+                             opt->config->path ? opt->config->path : "the configuration");
             mdm_snmp_stop();
             return rc;
         }
@@ -223,16 +305,18 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     return 0;
 }
 
-int mdm_snmp_check(const char *config_path, struct mdm_err *err)
+int mdm_snmp_check(const struct mdm_config *cfg, struct mdm_err *err)
 {
     /*
      * Net-SNMP creates PERSISTENT_DIR/cert_indexes whatever the
      * don't-persist settings say (as root, "/nonexistent-..." was created).
      * A directory below the configuration file, a regular file, can never
-     * be created, so a check leaves nothing behind.
+     * be created, so a check leaves nothing behind there. The checked copy
+     * goes to a private temporary directory, removed afterwards.
      */
-    char persist[4096];
-    struct mdm_snmp_options opt = {config_path, persist, true, true, false, false};
+    const char *config_path = cfg->path ? cfg->path : "mdmhealth.conf";
+    char persist[4096], copy_dir[4096], copy[4096 + sizeof(CHECKED_COPY_NAME) + 1];
+    struct mdm_snmp_options opt = {cfg, persist, copy_dir, true, true, false, false};
     struct mdm_agent_status status;
     struct mdm_outbox outbox;
     int rc;
@@ -243,9 +327,16 @@ int mdm_snmp_check(const char *config_path, struct mdm_err *err)
     memset(&status, 0, sizeof(status));
     if (mdm_outbox_init(&outbox, 1) != 0)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    if ((rc = mdm_fs_make_private_temp_dir(copy_dir, sizeof(copy_dir), err)) != 0)
+        goto out;
     rc = mdm_snmp_start(&opt, NULL, &status, &outbox, err);
     if (rc == 0)
         mdm_snmp_stop();
+    snprintf(copy, sizeof(copy), "%s/%s", copy_dir, CHECKED_COPY_NAME);
+    mdm_fs_remove(copy);
+    mdm_fs_remove_dir(copy_dir);
+    checked_copy_path[0] = '\0';
+out:
     mdm_outbox_free(&outbox);
     return rc;
 }
@@ -255,8 +346,13 @@ void mdm_snmp_set_engine(struct mdm_engine *engine)
     mdm_snmp.engine = engine;
 }
 
-void mdm_snmp_reload(void)
+int mdm_snmp_reload(const struct mdm_config *cfg, const char *persist_dir, struct mdm_err *err)
 {
+    int rc;
+
+    /* The new copy replaces the old one atomically; if it cannot be written, nothing changes. */
+    if ((rc = write_checked_copy(cfg, persist_dir, err)) != 0)
+        return rc;
     config_errors = 0;
     capture_errors = true;
     update_config();
@@ -264,6 +360,7 @@ void mdm_snmp_reload(void)
     if (config_errors > 0)
         mdm_log(MDM_LOG_ERROR, "reload: %s", first_error);
     mdm_notify_destinations_ready();
+    return 0;
 }
 
 bool mdm_snmp_outbox_changed(void)
