@@ -57,6 +57,13 @@
 /* At most this many records (intact and recovered) are listed: 128 MiB. */
 #define EVTX_RECORDS_MAX (8u * 1024u * 1024u)
 
+/*
+ * The rendering buffer: at least this large, grown to the largest event
+ * (MDM_EVENT_XML_MAX at most) plus EVTX_XML_SLACK bytes kept unused.
+ */
+#define EVTX_XML_INITIAL 16384u
+#define EVTX_XML_SLACK   16u
+
 struct entry {
     uint64_t key; /* the sorting key: see the top of the file */
     int index;    /* libevtx's index among the intact or the recovered records */
@@ -81,7 +88,7 @@ struct evtx_source {
     uint64_t resume_after; /* skip records with keys up to this one */
     bool resume;
 
-    char *xml; /* rendering buffer, grown up to MDM_EVENT_XML_MAX */
+    char *xml; /* rendering buffer, grown up to MDM_EVENT_XML_MAX + EVTX_XML_SLACK */
     size_t xml_size;
 };
 
@@ -132,6 +139,24 @@ static int render_xml(struct evtx_source *x, libevtx_record_t *record, const cha
     size_t size = 0;
     const char *nul;
 
+    /*
+     * Computing the size walks the whole event once more (a tenth of the
+     * time of a replay), so the event is first rendered straight into the
+     * buffer of the previous ones, which is large enough for most events.
+     * libfwevt checks the room before each write; the slack kept at the end
+     * of the buffer is a margin for the few bytes it writes after its last
+     * check. When that fails (no room, or a damaged event) the size is
+     * asked for, and the event rendered again, as below.
+     */
+    if (x->xml_size > EVTX_XML_SLACK &&
+        libevtx_record_get_utf8_xml_string(record, (uint8_t *)x->xml, x->xml_size - EVTX_XML_SLACK,
+                                           NULL) == 1) {
+        nul = memchr(x->xml, '\0', x->xml_size - EVTX_XML_SLACK);
+        if (nul != NULL) {
+            *len = (size_t)(nul - x->xml);
+            return 0;
+        }
+    }
     if (libevtx_record_get_utf8_xml_string_size(record, &size, &error) != 1 || size == 0)
         return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
                            what, index, evtx_error_text(&error, text, sizeof(text)));
@@ -139,12 +164,15 @@ static int render_xml(struct evtx_source *x, libevtx_record_t *record, const cha
         return mdm_err_set(err, MDM_EBADRECORD,
                            "%s: %s %d: the event renders to %zu bytes, over the 1 MiB limit",
                            x->path, what, index, size);
-    if (size > x->xml_size) {
-        char *p = mdm_realloc(x->xml, size);
+    if (size + EVTX_XML_SLACK > x->xml_size) {
+        /* Room for the next events too (rendered without asking their size). */
+        size_t want =
+            size + EVTX_XML_SLACK < EVTX_XML_INITIAL ? EVTX_XML_INITIAL : size + EVTX_XML_SLACK;
+        char *p = mdm_realloc(x->xml, want);
         if (p == NULL)
             return mdm_err_set(err, MDM_ENOMEM, "out of memory");
         x->xml = p;
-        x->xml_size = size;
+        x->xml_size = want;
     }
     if (libevtx_record_get_utf8_xml_string(record, (uint8_t *)x->xml, size, &error) != 1)
         return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
@@ -297,7 +325,12 @@ static int list_records(struct evtx_source *x, struct mdm_err *err)
             return mdm_err_set(err, MDM_ENOMEM, "out of memory");
         previous = e->key;
     }
-    qsort(x->list, x->list_len, sizeof(*x->list), cmp_entry);
+    /* Most logs neither wrapped nor hold recovered records: already in order. */
+    for (size_t i = 1; i < x->list_len; i++)
+        if (cmp_entry(&x->list[i - 1], &x->list[i]) > 0) {
+            qsort(x->list, x->list_len, sizeof(*x->list), cmp_entry);
+            break;
+        }
     return 0;
 }
 
