@@ -701,6 +701,12 @@ void AgentTest::prepare(const char *dir_name, std::initializer_list<const char *
     agent_ = std::make_unique<MdmAgent>(dir_ + "/mdm");
 }
 
+bool AgentTest::queue_drained(int timeout_ms)
+{
+    return wait_until([&] { return state_file_notices(read_text(agent_->state_file())) == 0; },
+                      timeout_ms);
+}
+
 void AgentTest::TearDown()
 {
     std::string logs;

@@ -333,6 +333,8 @@ class AgentTest : public ::testing::Test
     /* Called from SetUp; nothing may follow it there (it may skip the test). */
     void prepare(const char *dir_name, std::initializer_list<const char *> programs);
     void TearDown() override;
+    /* Waits until the agent's state file holds no queued notification. */
+    bool queue_drained(int timeout_ms = 10000);
     /* Stops what else a fixture started and returns its logs, for TearDown. */
     virtual std::string stop_others()
     {

@@ -594,11 +594,7 @@ TEST_F(SnmpAgentTest, KillNineBetweenEventsRaisesNoDuplicateOnRestart)
         return count(ns, "community traps", oids::kAlertResolved) >= 1 &&
                count(ns, "community informs", oids::kAlertResolved) >= 1;
     })) << dump(trapd_.notifications());
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
-        },
-        10000));
+    ASSERT_TRUE(queue_drained());
     EXPECT_EQ(0, agent_->stop());
 
     auto ns = trapd_.notifications();
@@ -642,12 +638,7 @@ TEST_F(SnmpAgentTest, KillNineWithAnUnacknowledgedInformDeliversItOnceAfterResta
     ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
         return count(ns, "community informs", oids::kAlertRaised) >= 1;
     })) << dump(trapd_.notifications());
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
-        },
-        10000))
-        << snmptest::read_text(agent_->state_file());
+    ASSERT_TRUE(queue_drained()) << snmptest::read_text(agent_->state_file());
     EXPECT_EQ(0, agent_->stop());
     auto ns = trapd_.notifications();
     SCOPED_TRACE(dump(ns));
@@ -734,11 +725,7 @@ TEST_F(SnmpAgentTest, RotationWhileStoppedLosesNoEventAndReplaysNone)
     ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
         return count(ns, "community traps", oids::kAlertResolved) >= 2;
     })) << dump(trapd_.notifications());
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
-        },
-        10000));
+    ASSERT_TRUE(queue_drained());
     EXPECT_EQ(0, agent_->stop());
 
     auto ns = trapd_.notifications();
@@ -870,11 +857,7 @@ TEST_F(SnmpAgentTest, RemoteSourcePositionLinesLoadNextToTheOutbox)
     ASSERT_TRUE(trapd_.wait_for([](const std::vector<Notification> &ns) {
         return count(ns, "community informs", oids::kAlertRaised) >= 1;
     })) << dump(trapd_.notifications());
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
-        },
-        10000));
+    ASSERT_TRUE(queue_drained());
     EXPECT_EQ(0, agent_->stop());
     EXPECT_EQ(1u, trapd_.notifications().size()) << dump(trapd_.notifications());
     const std::string state = snmptest::read_text(agent_->state_file());

@@ -223,11 +223,7 @@ TEST_F(DeliveryTest, AfterAManagerOutageEveryInformArrivesInOrderWithinTheBackof
     EXPECT_TRUE(
         back.wait_for([](const std::vector<Notification> &ns) { return ns.size() >= 3; }, 8000))
         << dump(back.notifications()) << agent_->log();
-    ASSERT_TRUE(wait_until(
-        [&] {
-            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 0;
-        },
-        10000));
+    ASSERT_TRUE(queue_drained());
     EXPECT_EQ(0, agent_->stop());
     auto ns = back.notifications();
     back.stop();
