@@ -1,8 +1,8 @@
 /*
  * main.c - the mdmhealth command line: dispatches to the commands.
  */
-#include "cli.h"
-#include "mdm_version.h"
+#include "agent/cli/cli.h"
+#include "agent/common/mdm_version.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "event.h"
+#include "wevt/event.h"
 
 namespace mdmtest
 {

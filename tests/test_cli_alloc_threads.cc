@@ -6,9 +6,9 @@
 
 #include <atomic>
 
-#include "mdm_alloc.h"
-#include "mdm_os.h"
-#include "mdm_thread.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_os.h"
+#include "agent/os/mdm_thread.h"
 
 namespace
 {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "mdm_buf.h"
-#include "mdm_text.h"
-#include "outbox.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_text.h"
+#include "agent/snmp/outbox.h"
 
 namespace
 {

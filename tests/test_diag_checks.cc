@@ -20,8 +20,8 @@
 #include <string>
 #include <thread>
 
-#include "checks.h"
-#include "diag.h"
+#include "agent/diag/checks.h"
+#include "agent/diag/diag.h"
 #include "test_util.h"
 
 namespace

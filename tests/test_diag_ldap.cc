@@ -47,7 +47,7 @@
 #include <thread>
 #include <vector>
 
-#include "ldap_ops.h"
+#include "agent/diag/ldap_ops.h"
 #include "test_util.h"
 
 namespace

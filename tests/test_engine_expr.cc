@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "event.h"
-#include "expr.h"
-#include "mdm_alloc.h"
+#include "wevt/event.h"
+#include "agent/engine/expr.h"
+#include "agent/common/mdm_alloc.h"
 
 namespace
 {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "event.h"
+#include "wevt/event.h"
 
 namespace
 {

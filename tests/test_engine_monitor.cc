@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "engine_fixtures.h"
-#include "monitor.h"
-#include "pack.h"
+#include "agent/engine/monitor.h"
+#include "agent/engine/pack.h"
 
 using mdmtest::PackOptions;
 using mdmtest::TestEvent;

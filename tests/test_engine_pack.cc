@@ -13,8 +13,8 @@
 #include <string>
 
 #include "engine_fixtures.h"
-#include "mdm_alloc.h"
-#include "pack.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/engine/pack.h"
 #include "test_util.h"
 
 using mdmtest::PackOptions;

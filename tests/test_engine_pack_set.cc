@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "engine_fixtures.h"
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "monitor.h"
-#include "pack.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/engine/monitor.h"
+#include "agent/engine/pack.h"
 #include "test_util.h"
 
 namespace

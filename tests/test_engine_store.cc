@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "engine_fixtures.h"
-#include "monitor.h"
-#include "pack.h"
-#include "store.h"
+#include "agent/engine/monitor.h"
+#include "agent/engine/pack.h"
+#include "agent/engine/store.h"
 #include "test_util.h"
 
 using mdmtest::PackOptions;

@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "mdm_snmp.h"
-#include "mdm_version.h"
+#include "agent/config/config.h"
+#include "agent/snmp/mdm_snmp.h"
+#include "agent/common/mdm_version.h"
 #include "config_snmp_cases.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "mdm_version.h"
+#include "agent/common/mdm_version.h"
 #include "snmp_fixtures.h"
 #include "test_util.h"
 

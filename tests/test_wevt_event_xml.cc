@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "event.h"
-#include "mdm_alloc.h"
+#include "wevt/event.h"
+#include "agent/common/mdm_alloc.h"
 
 namespace
 {

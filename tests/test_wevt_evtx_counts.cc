@@ -27,7 +27,7 @@
 #include <tuple>
 #include <vector>
 
-#include "source.h"
+#include "wevt/source.h"
 #include "test_util.h"
 
 namespace

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "wevt/source.h"
 #include "test_util.h"
 
 namespace

@@ -2,9 +2,9 @@
  * event.c - the event model: its string arena, derived numbers, and the
  * ISO 8601 helpers used for TimeCreated.
  */
-#include "event.h"
+#include "wevt/event.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <stdio.h>
 #include <string.h>

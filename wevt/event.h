@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

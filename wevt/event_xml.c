@@ -3,13 +3,13 @@
  * struct mdm_event. Every source funnels through here: Event XML files, the
  * XML that libevtx renders for .evtx records, and EvtRender on Windows.
  */
-#include "event.h"
+#include "wevt/event.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_text.h"
 
-#include "xml_error.h"
+#include "wevt/xml_error.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

@@ -7,7 +7,7 @@
  * case-sensitively as SCOM writes them. EventData values can be addressed by
  * name, both as EventData/Data[@Name='X'] and in the short form EventData/X.
  */
-#include "event.h"
+#include "wevt/event.h"
 
 #include <stdio.h>
 #include <string.h>

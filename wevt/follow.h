@@ -7,7 +7,7 @@
 #ifndef MDM_FOLLOW_H
 #define MDM_FOLLOW_H
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 struct mdm_follow;
 

@@ -1,9 +1,9 @@
 /* follow_posix.c - follow.h with Linux inotify. */
 #define _GNU_SOURCE
 
-#include "follow.h"
+#include "wevt/follow.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
 #include <poll.h>

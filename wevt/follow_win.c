@@ -14,11 +14,11 @@
 
 #include <windows.h>
 
-#include "follow.h"
+#include "wevt/follow.h"
 
-#include "mdm_alloc.h"
-#include "mdm_wakeup.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_wakeup.h"
+#include "agent/os/win_util.h"
 
 #include <string.h>
 

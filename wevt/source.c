@@ -1,8 +1,8 @@
 /* source.c - dispatches the generic source calls to the backend's ops table. */
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
-#include "mdm_alloc.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_text.h"
 
 #include <string.h>
 

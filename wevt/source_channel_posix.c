@@ -3,7 +3,7 @@
  * Event Log: opening says so. (Export the log with `wevtutil qe /f:xml` or as
  * .evtx and use the xml, xml-follow or evtx source instead.)
  */
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
 static int channel_open(struct mdm_source *src, const char *path, struct mdm_err *err)
 {

@@ -60,14 +60,14 @@
 #include <windows.h>
 #include <winevt.h>
 
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
-#include "win_util.h"
+#include "agent/os/win_util.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_log.h"
-#include "mdm_wakeup.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_log.h"
+#include "agent/os/mdm_wakeup.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -41,9 +41,9 @@
  * EventRecordID in a log Windows wrote); after mdm_source_seek() records up
  * to that key are skipped.
  */
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <libevtx.h>
 

@@ -3,7 +3,7 @@
  * libevtx (Windows builds read live channels through wevtapi instead, and a
  * Linux build may lack libevtx-dev). Opening says so plainly.
  */
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
 static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *err)
 {

@@ -2,7 +2,7 @@
 #ifndef MDM_SOURCE_IMPL_H
 #define MDM_SOURCE_IMPL_H
 
-#include "source.h"
+#include "wevt/source.h"
 
 extern const struct mdm_source_ops mdm_source_xml_ops;        /* source_xml.c */
 extern const struct mdm_source_ops mdm_source_xml_follow_ops; /* source_xml.c */

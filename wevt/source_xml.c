@@ -59,12 +59,12 @@
  * used. When nothing matches, PATH is read from its start and the first call
  * to next() reports once, as MDM_EBADRECORD, that events may have been lost.
  */
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
-#include "follow.h"
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_fs.h"
+#include "wevt/follow.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_fs.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,5 +1,5 @@
 /* xml_error.c - see xml_error.h. */
-#include "xml_error.h"
+#include "wevt/xml_error.h"
 
 #include <stdio.h>
 #include <string.h>

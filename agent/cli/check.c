@@ -2,11 +2,11 @@
  * check.c - `mdmhealth check`: validate the configuration and the management
  * pack without running anything; errors are printed as FILE:LINE: message.
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
-#include "mdm_snmp.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/snmp/mdm_snmp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,11 +7,11 @@
 
 #include <stdio.h>
 
-#include "config.h"
-#include "diag.h"
-#include "mdm_buf.h"
-#include "monitor.h"
-#include "pack.h"
+#include "agent/config/config.h"
+#include "agent/diag/diag.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/engine/monitor.h"
+#include "agent/engine/pack.h"
 
 #ifdef __cplusplus
 extern "C" {

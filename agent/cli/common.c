@@ -1,8 +1,8 @@
 /* common.c - configuration and pack loading shared by the commands. */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_fs.h"
-#include "mdm_log.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

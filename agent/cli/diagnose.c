@@ -2,11 +2,11 @@
  * diagnose.c - `mdmhealth diagnose`: run the knowledge article's checks now
  * and print the checks and the diagnosis (a report, or one JSON document).
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "diag.h"
-#include "mdm_fs.h"
-#include "mdm_json.h"
+#include "agent/diag/diag.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/common/mdm_json.h"
 
 #include <inttypes.h>
 #include <stdio.h>

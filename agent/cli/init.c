@@ -6,13 +6,13 @@
  * existing configuration is never changed, so an upgrade or a repair keeps
  * what the administrator wrote.
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_buf.h"
-#include "mdm_fs.h"
-#include "mdm_os.h"
-#include "mdm_snmp.h"
-#include "mdm_version.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_os.h"
+#include "agent/snmp/mdm_snmp.h"
+#include "agent/common/mdm_version.h"
 
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* output.c - how state changes are printed by `replay` (JSON lines or a table). */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_json.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_json.h"
+#include "agent/common/mdm_text.h"
 
 #include <inttypes.h>
 #include <string.h>

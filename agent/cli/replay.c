@@ -2,11 +2,11 @@
  * replay.c - `mdmhealth replay`: evaluate exported events (.evtx or Event
  * XML) and print every state change, as the agent would have seen them.
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
-#include "source.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
+#include "wevt/source.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -4,16 +4,16 @@
  * --apply: the plan says exactly what would change and why. The service
  * itself never writes.
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "diag.h"
-#include "ldap_ops.h"
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
-#include "mdm_ldap.h"
-#include "mdm_os.h"
-#include "mdm_registry.h"
-#include "mdm_text.h"
+#include "agent/diag/diag.h"
+#include "agent/diag/ldap_ops.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_ldap.h"
+#include "agent/os/mdm_os.h"
+#include "agent/os/mdm_registry.h"
+#include "agent/common/mdm_text.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -37,23 +37,23 @@
  * and reopens a failed source after SOURCE_RETRY_MS without touching the
  * others.
  */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
-#include "mdm_log.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_log.h"
 #include "mdm_select.h"
-#include "mdm_os.h"
-#include "mdm_service.h"
-#include "mdm_signal.h"
-#include "mdm_thread.h"
-#include "mdm_wakeup.h"
-#include "mdm_snmp.h"
-#include "mdm_text.h"
-#include "mdm_version.h"
-#include "outbox.h"
-#include "source.h"
-#include "store.h"
+#include "agent/os/mdm_os.h"
+#include "agent/os/mdm_service.h"
+#include "agent/os/mdm_signal.h"
+#include "agent/os/mdm_thread.h"
+#include "agent/os/mdm_wakeup.h"
+#include "agent/snmp/mdm_snmp.h"
+#include "agent/common/mdm_text.h"
+#include "agent/common/mdm_version.h"
+#include "agent/snmp/outbox.h"
+#include "wevt/source.h"
+#include "agent/engine/store.h"
 
 #include <errno.h>
 #include <stdarg.h>

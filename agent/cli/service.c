@@ -1,8 +1,8 @@
 /* service.c - `mdmhealth service install|uninstall|start|stop|configure` (Windows). */
-#include "cli.h"
+#include "agent/cli/cli.h"
 
-#include "mdm_fs.h"
-#include "mdm_service.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_service.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* mdm_alloc.c - allocation wrappers with a failure-injection hook for tests. */
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

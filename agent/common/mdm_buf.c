@@ -1,8 +1,8 @@
 /* mdm_buf.c - bounded growable buffer. */
-#include "mdm_buf.h"
+#include "agent/common/mdm_buf.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,5 +1,5 @@
 /* mdm_err.c - error records. */
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

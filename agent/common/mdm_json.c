@@ -1,5 +1,5 @@
 /* mdm_json.c - JSON string escaping. */
-#include "mdm_json.h"
+#include "agent/common/mdm_json.h"
 
 #include <stdio.h>
 #include <string.h>

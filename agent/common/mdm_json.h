@@ -2,7 +2,7 @@
 #ifndef MDM_JSON_H
 #define MDM_JSON_H
 
-#include "mdm_buf.h"
+#include "agent/common/mdm_buf.h"
 
 #ifdef __cplusplus
 extern "C" {

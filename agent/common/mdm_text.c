@@ -1,5 +1,5 @@
 /* mdm_text.c - small text helpers. */
-#include "mdm_text.h"
+#include "agent/common/mdm_text.h"
 
 #include <string.h>
 

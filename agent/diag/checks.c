@@ -5,12 +5,12 @@
  * handshake with OpenSSL), the Enrollment services, and the loopback check.
  * The OS specifics live behind mdm_net.h, mdm_services.h and mdm_registry.h.
  */
-#include "checks.h"
+#include "agent/diag/checks.h"
 
-#include "mdm_net.h"
-#include "mdm_registry.h"
-#include "mdm_services.h"
-#include "mdm_text.h"
+#include "agent/os/mdm_net.h"
+#include "agent/os/mdm_registry.h"
+#include "agent/os/mdm_services.h"
+#include "agent/common/mdm_text.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

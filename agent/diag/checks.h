@@ -2,7 +2,7 @@
 #ifndef MDM_CHECKS_H
 #define MDM_CHECKS_H
 
-#include "diag.h"
+#include "agent/diag/diag.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,12 +7,12 @@
  * still running then is reported as "error: did not finish" and its thread
  * frees its context when it ends (getaddrinfo, for one, cannot be cancelled).
  */
-#include "diag.h"
+#include "agent/diag/diag.h"
 
-#include "checks.h"
-#include "mdm_alloc.h"
-#include "mdm_os.h"
-#include "mdm_thread.h"
+#include "agent/diag/checks.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_os.h"
+#include "agent/os/mdm_thread.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -33,13 +33,13 @@
  * check is an error whose detail names the failed call and the directive
  * that replaces it. Results reached with discovered values say so.
  */
-#include "ldap_ops.h"
+#include "agent/diag/ldap_ops.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_ldap.h"
-#include "mdm_os.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_ldap.h"
+#include "agent/os/mdm_os.h"
+#include "agent/common/mdm_text.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -22,8 +22,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "diag.h"
-#include "mdm_err.h"
+#include "agent/diag/diag.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

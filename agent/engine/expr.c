@@ -79,9 +79,9 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
-#include "expr.h"
+#include "agent/engine/expr.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <libxml/tree.h>
 #include <pcre2.h>

@@ -15,8 +15,8 @@
 
 #include <stdbool.h>
 
-#include "event.h"
-#include "mdm_err.h"
+#include "wevt/event.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

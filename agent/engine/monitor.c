@@ -1,11 +1,11 @@
 /*
  * monitor.c - the two-state event monitor state machine (see monitor.h).
  */
-#include "monitor.h"
+#include "agent/engine/monitor.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_text.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
-#include "mdm_err.h"
-#include "pack.h"
+#include "wevt/event.h"
+#include "agent/common/mdm_err.h"
+#include "agent/engine/pack.h"
 
 #ifdef __cplusplus
 extern "C" {

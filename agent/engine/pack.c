@@ -1,14 +1,14 @@
 /*
  * pack.c - loads <UnitMonitor> definitions from management pack XML.
  */
-#include "pack.h"
+#include "agent/engine/pack.h"
 
-#include "mdm_fs.h"
+#include "agent/os/mdm_fs.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
 
-#include "xml_error.h"
+#include "wevt/xml_error.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

@@ -24,9 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "event.h"
-#include "expr.h"
-#include "mdm_err.h"
+#include "wevt/event.h"
+#include "agent/engine/expr.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -11,13 +11,13 @@
  * where <escaped> is the text with '%', controls, spaces and DEL written as
  * %XX, so every field is one token. Text is easy to inspect in support cases.
  */
-#include "store.h"
+#include "agent/engine/store.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
-#include "mdm_fs.h"
-#include "mdm_log.h"
-#include "mdm_os.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_log.h"
+#include "agent/os/mdm_os.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

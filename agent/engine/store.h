@@ -12,9 +12,9 @@
 
 #include <stddef.h>
 
-#include "mdm_buf.h"
-#include "mdm_err.h"
-#include "monitor.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_err.h"
+#include "agent/engine/monitor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,9 +2,9 @@
  * fs_common.c - the file helpers of mdm_fs.h that are the same on every OS,
  * written over mdm_fs_fopen (which takes UTF-8 paths everywhere).
  */
-#include "mdm_fs.h"
+#include "agent/os/mdm_fs.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* fs_posix.c - POSIX implementation of mdm_fs.h. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_fs.h"
+#include "agent/os/mdm_fs.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>

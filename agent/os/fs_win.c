@@ -1,8 +1,8 @@
 /* fs_win.c - mdm_fs.h on Windows: UTF-8 paths converted to UTF-16, write-through replacement. */
-#include "mdm_fs.h"
+#include "agent/os/mdm_fs.h"
 
-#include "mdm_alloc.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/win_util.h"
 
 #include <windows.h>
 

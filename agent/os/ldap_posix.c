@@ -5,12 +5,12 @@
  */
 #define _POSIX_C_SOURCE 200809L /* open, fstat, read for the password file */
 
-#include "mdm_ldap.h"
+#include "agent/os/mdm_ldap.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "mdm_os.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/mdm_os.h"
+#include "agent/common/mdm_text.h"
 
 #include <ldap.h>
 

@@ -20,13 +20,13 @@
  * of a domain and a domain controller to answer; each failure is reported
  * with the call, the Windows error and the directive that replaces it.
  */
-#include "mdm_ldap.h"
+#include "agent/os/mdm_ldap.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "mdm_os.h"
-#include "mdm_text.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/mdm_os.h"
+#include "agent/common/mdm_text.h"
+#include "agent/os/win_util.h"
 
 #include <windows.h>
 #include <aclapi.h>

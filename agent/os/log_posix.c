@@ -1,7 +1,7 @@
 /* log_posix.c - mdm_log.h on POSIX: stderr with a UTC timestamp, or syslog. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_log.h"
+#include "agent/os/mdm_log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -7,9 +7,9 @@
  * Event IDs 1 (error), 2 (warning), 3 (information) and 4 (debug) print the
  * single insertion string "%1".
  */
-#include "mdm_log.h"
+#include "agent/os/mdm_log.h"
 
-#include "win_util.h"
+#include "agent/os/win_util.h"
 
 #include <windows.h>
 

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,7 +7,7 @@
 #ifndef MDM_SERVICE_H
 #define MDM_SERVICE_H
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

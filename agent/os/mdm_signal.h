@@ -7,7 +7,7 @@
 #ifndef MDM_SIGNAL_H
 #define MDM_SIGNAL_H
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

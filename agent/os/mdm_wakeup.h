@@ -6,7 +6,7 @@
 #ifndef MDM_WAKEUP_H
 #define MDM_WAKEUP_H
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,10 +2,10 @@
  */
 #define _GNU_SOURCE
 
-#include "mdm_net.h"
+#include "agent/os/mdm_net.h"
 
-#include "mdm_err.h"
-#include "mdm_os.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/mdm_os.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

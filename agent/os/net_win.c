@@ -14,12 +14,12 @@
 #include <icmpapi.h>
 #include <windows.h>
 
-#include "mdm_net.h"
+#include "agent/os/mdm_net.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "mdm_text.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/common/mdm_text.h"
+#include "agent/os/win_util.h"
 
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,9 +1,9 @@
 /* os_posix.c - mdm_os.h on POSIX. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_os.h"
+#include "agent/os/mdm_os.h"
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 /* os_win.c - mdm_os.h on Windows. */
-#include "mdm_os.h"
+#include "agent/os/mdm_os.h"
 
-#include "mdm_err.h"
-#include "win_util.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/win_util.h"
 
 #include <windows.h>
 

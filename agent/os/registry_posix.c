@@ -1,7 +1,7 @@
 /* registry_posix.c - mdm_registry.h where there is no Windows registry. */
-#include "mdm_registry.h"
+#include "agent/os/mdm_registry.h"
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 int mdm_registry_get_dword(const char *key, const char *name, uint32_t *out)
 {

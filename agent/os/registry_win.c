@@ -6,11 +6,11 @@
  * settings live there). Names arrive in UTF-8 and are passed to the W
  * functions in UTF-16.
  */
-#include "mdm_registry.h"
+#include "agent/os/mdm_registry.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/win_util.h"
 
 #include <string.h>
 #include <windows.h>

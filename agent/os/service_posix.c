@@ -1,5 +1,5 @@
 /* service_posix.c - mdm_service.h where there is no Service Control Manager. */
-#include "mdm_service.h"
+#include "agent/os/mdm_service.h"
 
 int mdm_service_manage(const char *verb, const char *config_path, struct mdm_err *err)
 {

@@ -1,8 +1,8 @@
 /* service_win.c - mdm_service.h with the Windows Service Control Manager. */
-#include "mdm_service.h"
+#include "agent/os/mdm_service.h"
 
-#include "mdm_signal.h"
-#include "win_util.h"
+#include "agent/os/mdm_signal.h"
+#include "agent/os/win_util.h"
 
 #include <windows.h>
 

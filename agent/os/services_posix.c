@@ -1,7 +1,7 @@
 /* services_posix.c - mdm_services.h where there is no Service Control Manager. */
-#include "mdm_services.h"
+#include "agent/os/mdm_services.h"
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #include <stdio.h>
 

@@ -3,12 +3,12 @@
  * Win32 services of this or another computer (EnumServicesStatusExW), whose
  * display names are matched word by word.
  */
-#include "mdm_services.h"
+#include "agent/os/mdm_services.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "mdm_text.h"
-#include "win_util.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/common/mdm_text.h"
+#include "agent/os/win_util.h"
 
 #include <stdio.h>
 #include <string.h>

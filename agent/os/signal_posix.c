@@ -1,7 +1,7 @@
 /* signal_posix.c - mdm_signal.h with a self-pipe written by async-signal-safe handlers. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_signal.h"
+#include "agent/os/mdm_signal.h"
 
 #include <errno.h>
 #include <fcntl.h>

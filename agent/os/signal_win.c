@@ -4,9 +4,9 @@
  * mdm_signal_raise() for SERVICE_CONTROL_STOP / SHUTDOWN and PARAMCHANGE
  * (reload). The main loop waits on a loopback wake-up socket.
  */
-#include "mdm_signal.h"
+#include "agent/os/mdm_signal.h"
 
-#include "mdm_wakeup.h"
+#include "agent/os/mdm_wakeup.h"
 
 #include <windows.h>
 

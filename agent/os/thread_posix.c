@@ -1,10 +1,10 @@
 /* thread_posix.c - mdm_thread.h with pthreads (CLOCK_MONOTONIC condition variable). */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_thread.h"
+#include "agent/os/mdm_thread.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
 
 #include <pthread.h>
 #include <time.h>

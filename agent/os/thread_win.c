@@ -2,11 +2,11 @@
  * thread_win.c - mdm_thread.h with Windows threads: an SRWLOCK and a
  * CONDITION_VARIABLE (Windows Vista and later), detached CreateThread workers.
  */
-#include "mdm_thread.h"
+#include "agent/os/mdm_thread.h"
 
-#include "mdm_alloc.h"
-#include "mdm_err.h"
-#include "mdm_os.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_err.h"
+#include "agent/os/mdm_os.h"
 
 #include <windows.h>
 

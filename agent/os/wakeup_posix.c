@@ -1,9 +1,9 @@
 /* wakeup_posix.c - mdm_wakeup.h with a non-blocking pipe. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "mdm_wakeup.h"
+#include "agent/os/mdm_wakeup.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,9 +3,9 @@
  * the wake-up is a UDP socket bound to 127.0.0.1 and connected to itself:
  * posting sends a datagram to it, draining reads them all.
  */
-#include "mdm_wakeup.h"
+#include "agent/os/mdm_wakeup.h"
 
-#include "mdm_alloc.h"
+#include "agent/common/mdm_alloc.h"
 
 #include <winsock2.h>
 #include <ws2tcpip.h>

@@ -1,8 +1,8 @@
 /* win_util.c - Win32 error translation and UTF-8 <-> UTF-16 conversion (win_util.h). */
-#include "win_util.h"
+#include "agent/os/win_util.h"
 
-#include "mdm_err.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_err.h"
+#include "agent/common/mdm_text.h"
 
 #include <limits.h>
 #include <stdio.h>

@@ -32,10 +32,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "mdm_err.h"
-#include "monitor.h"
-#include "outbox.h"
+#include "agent/diag/diag.h"
+#include "agent/common/mdm_err.h"
+#include "agent/engine/monitor.h"
+#include "agent/snmp/outbox.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,11 +3,11 @@
  * (mdmAgent), and mdmMonitorTable from the monitor engine's rows. Read-only,
  * shaped after Net-SNMP's mib2c scalar-group and table-iterator modules.
  */
-#include "snmp_internal.h"
+#include "agent/snmp/snmp_internal.h"
 
-#include "mdm_text.h"
-#include "mdm_version.h"
-#include "pack.h"
+#include "agent/common/mdm_text.h"
+#include "agent/common/mdm_version.h"
+#include "agent/engine/pack.h"
 
 #include <inttypes.h>
 #include <stdio.h>

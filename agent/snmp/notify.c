@@ -25,13 +25,13 @@
  * trapsess line, Net-SNMP discovers it when the session is opened, which
  * waits for the manager (up to the -t/-r limits). Give -e to avoid that.
  */
-#include "snmp_internal.h"
+#include "agent/snmp/snmp_internal.h"
 
-#include "config.h"
-#include "mdm_alloc.h"
-#include "mdm_log.h"
-#include "mdm_os.h"
-#include "pack.h"
+#include "agent/config/config.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_log.h"
+#include "agent/os/mdm_os.h"
+#include "agent/engine/pack.h"
 
 #include <inttypes.h>
 #include <stdio.h>

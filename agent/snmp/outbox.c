@@ -9,11 +9,11 @@
  * where the pending bits refer to the key list of the outbox line and the
  * texts use the store's escaping.
  */
-#include "outbox.h"
+#include "agent/snmp/outbox.h"
 
-#include "mdm_alloc.h"
-#include "mdm_text.h"
-#include "store.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_text.h"
+#include "agent/engine/store.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -18,8 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mdm_buf.h"
-#include "mdm_err.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,15 +2,15 @@
  * snmp_agent.c - Net-SNMP set-up and its place in the main loop (see
  * mdm_snmp.h for the roles and how the configuration is read).
  */
-#include "snmp_internal.h"
+#include "agent/snmp/snmp_internal.h"
 
-#include "config.h"
-#include "mdm_buf.h"
-#include "mdm_log.h"
+#include "agent/config/config.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_log.h"
 #include "mdm_select.h"
-#include "mdm_text.h"
-#include "mdm_fs.h"
-#include "mdm_os.h"
+#include "agent/common/mdm_text.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/os/mdm_os.h"
 
 #include <stdio.h>
 #include <string.h>

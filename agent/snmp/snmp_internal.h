@@ -9,7 +9,7 @@
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 
-#include "mdm_snmp.h"
+#include "agent/snmp/mdm_snmp.h"
 
 #define MDM_DIAG_TARGETS_MAX 64u /* targets whose last diagnosis is kept in mdmDiagTable */
 

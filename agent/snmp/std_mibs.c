@@ -36,11 +36,11 @@
  * works for the embedded agent keeps working). Only the sysORTable entry of
  * MDM-HEALTH-MIB goes to the master (AgentX AddAgentCaps).
  */
-#include "snmp_internal.h"
+#include "agent/snmp/snmp_internal.h"
 
-#include "mdm_log.h"
-#include "mdm_os.h"
-#include "mdm_version.h"
+#include "agent/os/mdm_log.h"
+#include "agent/os/mdm_os.h"
+#include "agent/common/mdm_version.h"
 
 #include <net-snmp/agent/agent_sysORTable.h>
 #include <net-snmp/agent/sysORTable.h>

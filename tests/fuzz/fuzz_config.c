@@ -1,16 +1,16 @@
 /*
  * fuzz_config.c - libFuzzer harness of the configuration parser
- * (mdm_config_load, agent/config.c): our directives, and the Net-SNMP lines
+ * (mdm_config_load, agent/config/config.c): our directives, and the Net-SNMP lines
  * (trapsess, createUser, rouser, ...) as the parser classifies and keeps them
  * for the SNMP layer.
  *
  * mdm_config_load checks every SNMP line with our own code
- * (agent/config_snmp.c) before Net-SNMP may see it, so that check is fuzzed
+ * (agent/config/config_snmp.c) before Net-SNMP may see it, so that check is fuzzed
  * here too. Not covered: Net-SNMP's own parsing of the lines that pass it,
  * which only runs inside mdm_snmp_start() (global state, files, sockets)
  * and cannot be called per input in process.
  */
-#include "config.h"
+#include "agent/config/config.h"
 
 #include "fuzz_file.h"
 

@@ -3,7 +3,7 @@
  * (mdm_event_parse_xml): every source, the Windows channel included, funnels
  * its events through it. The input is one serialized <Event>.
  */
-#include "event.h"
+#include "wevt/event.h"
 
 #include <stddef.h>
 #include <stdint.h>

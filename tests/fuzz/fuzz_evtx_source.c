@@ -5,7 +5,7 @@
  * all. It exercises libevtx too; a crash inside libevtx is reported as such
  * (the stack names it) and is still a crash of mdmhealth.
  */
-#include "source.h"
+#include "wevt/source.h"
 
 #include "fuzz_file.h"
 

@@ -5,8 +5,8 @@
  * the same libxml2 options as the pack loader; a compiled expression is also
  * evaluated against one event, so that regular expressions and comparisons run.
  */
-#include "event.h"
-#include "expr.h"
+#include "wevt/event.h"
+#include "agent/engine/expr.h"
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>

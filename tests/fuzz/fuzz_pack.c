@@ -3,7 +3,7 @@
  * (mdm_pack_load_memory): a whole pack XML, with its monitors, expressions,
  * alert settings and language packs.
  */
-#include "pack.h"
+#include "agent/engine/pack.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -28,7 +28,7 @@
 #include <winsock2.h>
 #include <windows.h>
 
-#include "source.h"
+#include "wevt/source.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

@@ -17,7 +17,7 @@
 #ifndef MDM_CONFIG_SNMP_H
 #define MDM_CONFIG_SNMP_H
 
-#include "mdm_err.h"
+#include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
 extern "C" {

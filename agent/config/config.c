@@ -1,10 +1,10 @@
 /* config.c - reads mdmhealth.conf (see config.h). */
-#include "config.h"
+#include "agent/config/config.h"
 
-#include "config_snmp.h"
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
-#include "mdm_text.h"
+#include "agent/config/config_snmp.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
+#include "agent/common/mdm_text.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "mdm_err.h"
-#include "source.h"
+#include "agent/common/mdm_err.h"
+#include "wevt/source.h"
 
 #ifdef __cplusplus
 extern "C" {

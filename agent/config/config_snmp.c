@@ -1,8 +1,8 @@
 /* config_snmp.c - checks the Net-SNMP lines of mdmhealth.conf (see config_snmp.h). */
-#include "config_snmp.h"
+#include "agent/config/config_snmp.h"
 
-#include "mdm_alloc.h"
-#include "mdm_text.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_text.h"
 
 #include <ctype.h>
 #include <stdbool.h>

@@ -14,8 +14,8 @@
 
 #include <string>
 
-#include "config.h"
-#include "config_snmp.h"
+#include "agent/config/config.h"
+#include "agent/config/config_snmp.h"
 #include "config_snmp_cases.h"
 #include "test_util.h"
 
