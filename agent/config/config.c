@@ -27,6 +27,7 @@ static const char *const snmp_directives[] = {
     "rocommunity",
     "rocommunity6",
     "rouser",
+    "rwuser",
     "createUser",
     "com2sec",
     "com2sec6",
