@@ -1,5 +1,5 @@
 /*
- * config.h - mdmhealth.conf: our own directives (DESIGN.md section 2).
+ * config.h - mdmhealth.conf: our own directives (docs/configuration.md).
  *
  * The file uses Net-SNMP's syntax: one directive per line, `#` comments, the
  * directive name then its value (the rest of the line). The standard SNMP
@@ -59,6 +59,37 @@ extern "C" {
 #define MDM_NOTIFY_BACKOFF_MAX_DEFAULT 60u
 #define MDM_NOTIFY_BACKOFF_MAX_MIN     1u
 #define MDM_NOTIFY_BACKOFF_MAX_MAX     3600u
+
+/*
+ * The diagnoser's checks, the one table of their names: X(name, function
+ * suffix, what it checks). The names are stable: operators write them in
+ * `diag-skip`, script against `diagnose --json` and read them in mdmDiagName.
+ * The table lives here, below the diagnoser, because the configuration
+ * checks `diag-skip` against it; diag.c builds its check list from it (each
+ * row runs mdm_check_<suffix>, in this order) and a test compares it with
+ * docs/diagnose.md.
+ */
+#define MDM_DIAG_CHECKS(X)                                                                         \
+    X("dns", dns, "the Enrollment Server's FQDN resolves")                                         \
+    X("ping-loopback", ping_loopback, "ICMP echo to 127.0.0.1")                                    \
+    X("ping-gateway", ping_gateway, "ICMP echo to the default gateway(s)")                         \
+    X("ping-dns-servers", ping_dns_servers, "ICMP echo to the configured DNS servers")             \
+    X("ping-enrollment-ip", ping_enrollment_ip,                                                    \
+      "ICMP echo to the Enrollment Server's address(es)")                                          \
+    X("ping-enrollment-fqdn", ping_enrollment_fqdn, "ICMP echo to the Enrollment Server by name")  \
+    X("https-enrollment", https_enrollment,                                                        \
+      "TCP connect + TLS handshake, Enrollment Server admin port (8445)")                          \
+    X("https-dm-admin", https_dm_admin,                                                            \
+      "TCP connect + TLS handshake, DM server admin port (8446)")                                  \
+    X("enrollment-services", enrollment_services,                                                  \
+      "SCMDM Enrollment services running (Windows SCM; skip elsewhere)")                           \
+    X("ad-group", ad_group, "this computer account is a member (direct or nested) of ad-group")    \
+    X("loopback-check", loopback,                                                                  \
+      "Enrollment Server maps to this computer: DisableLoopbackCheck / BackConnectionHostNames "   \
+      "(Windows registry; skip elsewhere)")
+
+/* True when name is one of MDM_DIAG_CHECKS. */
+bool mdm_diag_check_name_known(const char *name);
 
 /* `pack` lines accepted (the loader's MDM_PACK_FILES_MAX). */
 #define MDM_CONFIG_PACKS_MAX 64
@@ -120,6 +151,23 @@ int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *e
  */
 int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
                          const char *base_dir, struct mdm_err *err);
+
+/*
+ * One of mdmhealth's own directives, as the table in config.c describes it
+ * (the only list of them).
+ */
+struct mdm_config_directive_info {
+    const char *name;
+    const char *args; /* the shape of the value, e.g. "FQDN [ADDRESS]" */
+    bool repeatable;  /* several lines add up (pack, target) */
+    const char *part; /* the part that consumes it: packs, source, state, diag, snmp */
+    const char *help; /* one line */
+};
+extern const struct mdm_config_directive_info mdm_config_directives[];
+extern const size_t mdm_config_directive_count;
+
+/* The table row of one of our directives, or NULL for any other name. */
+const struct mdm_config_directive_info *mdm_config_directive_find(const char *name);
 
 /* True for the standard Net-SNMP directives that the SNMP layer handles. */
 bool mdm_config_is_snmp_directive(const char *name);

@@ -1,6 +1,6 @@
 /*
  * diag.c - runs the checks concurrently, each with a deadline, and applies
- * the specification's diagnosis -> resolver table.
+ * the diagnosis -> resolver table (docs/diagnose.md, "The diagnoses").
  *
  * Each check runs on a detached thread with its own copy of the result. The
  * runner waits until every check finished or the deadline passed; a check
@@ -10,6 +10,7 @@
 #include "diag.h"
 
 #include "checks.h"
+#include "config.h"
 #include "mdm_alloc.h"
 #include "mdm_os.h"
 #include "mdm_thread.h"
@@ -17,22 +18,13 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The checks, in the order of the names table (MDM_DIAG_CHECKS, config.h). */
+#define CHECK_ROW(check, suffix, help) {check, mdm_check_##suffix},
 static const struct {
     const char *name;
     mdm_check_fn fn;
-} check_table[] = {
-    {"dns", mdm_check_dns},
-    {"ping-loopback", mdm_check_ping_loopback},
-    {"ping-gateway", mdm_check_ping_gateway},
-    {"ping-dns-servers", mdm_check_ping_dns_servers},
-    {"ping-enrollment-ip", mdm_check_ping_enrollment_ip},
-    {"ping-enrollment-fqdn", mdm_check_ping_enrollment_fqdn},
-    {"https-enrollment", mdm_check_https_enrollment},
-    {"https-dm-admin", mdm_check_https_dm_admin},
-    {"enrollment-services", mdm_check_enrollment_services},
-    {"ad-group", mdm_check_ad_group},
-    {"loopback-check", mdm_check_loopback},
-};
+} check_table[] = {MDM_DIAG_CHECKS(CHECK_ROW)};
+#undef CHECK_ROW
 #define CHECK_COUNT (sizeof(check_table) / sizeof(check_table[0]))
 
 /* Shared between the runner and the workers; freed by whoever leaves last. */
@@ -140,7 +132,7 @@ int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *rep
         }
     }
     if (run->opt.timeout_ms <= 0)
-        run->opt.timeout_ms = 5000;
+        run->opt.timeout_ms = MDM_DIAG_TIMEOUT_MS_DEFAULT;
     mdm_waitgroup_lock(run->wg);
     for (size_t i = 0; i < CHECK_COUNT; i++) {
         struct job *job;
