@@ -287,28 +287,28 @@ DIRECTIVE_HANDLER(set_pack)
     return rc != 0 ? rc : add_pack_path(cfg, path, err);
 }
 
-DIRECTIVE_HANDLER(set_state_dir)
+/* Replaces *slot with value resolved against base_dir. */
+static int set_path(char **slot, const char *name, const char *value, const char *base_dir,
+                    struct mdm_err *err)
 {
     char *path = NULL;
     int rc = path_value(name, value, base_dir, &path, err);
 
     if (rc != 0)
         return rc;
-    mdm_free(cfg->state_dir);
-    cfg->state_dir = path;
+    mdm_free(*slot);
+    *slot = path;
     return 0;
+}
+
+DIRECTIVE_HANDLER(set_state_dir)
+{
+    return set_path(&cfg->state_dir, name, value, base_dir, err);
 }
 
 DIRECTIVE_HANDLER(set_ldap_password_file)
 {
-    char *path = NULL;
-    int rc = path_value(name, value, base_dir, &path, err);
-
-    if (rc != 0)
-        return rc;
-    mdm_free(cfg->ldap_password_file);
-    cfg->ldap_password_file = path;
-    return 0;
+    return set_path(&cfg->ldap_password_file, name, value, base_dir, err);
 }
 
 DIRECTIVE_HANDLER(set_channel)
