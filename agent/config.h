@@ -169,9 +169,6 @@ extern const size_t mdm_config_directive_count;
 /* The table row of one of our directives, or NULL for any other name. */
 const struct mdm_config_directive_info *mdm_config_directive_find(const char *name);
 
-/* True for the standard Net-SNMP directives that the SNMP layer handles. */
-bool mdm_config_is_snmp_directive(const char *name);
-
 #ifdef __cplusplus
 }
 #endif
