@@ -3,6 +3,7 @@
 
 #include "agent/os/mdm_os.h"
 
+#include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_err.h"
 
 #include <errno.h>
@@ -71,15 +72,6 @@ int64_t mdm_os_monotonic_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Overwrites a secret so that it does not stay in memory. */
-static void secret_wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-
-    while (n-- > 0)
-        *v++ = 0;
 }
 
 /*
@@ -202,7 +194,7 @@ out:
         /* The Enter key was not echoed: end the prompt's line. */
         write_all(out_fd, "\n");
     }
-    secret_wipe(line, sizeof(line));
+    mdm_wipe(line, sizeof(line));
     if (tty >= 0)
         close(tty);
     return rc;
