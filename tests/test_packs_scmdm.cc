@@ -21,7 +21,6 @@
 #include <string>
 #include <vector>
 
-#include "engine_fixtures.h"
 #include "mdm_buf.h"
 #include "pack.h"
 #include "test_util.h"
@@ -319,9 +318,9 @@ void expect_transitions(const std::vector<std::string> &got, const std::vector<W
 
 TEST(ShippedPacks, ListIsComplete)
 {
-    auto r = run_program({"/bin/ls", "-1", kPacksDir});
-    if (mdmtest::running_under_wine())
+    if (mdmtest::running_under_wine() || !mdmtest::file_exists("/bin/ls"))
         GTEST_SKIP() << "/bin/ls is needed (Linux)";
+    auto r = run_program({"/bin/ls", "-1", kPacksDir});
     ASSERT_EQ(0, r.status) << r.err;
     std::set<std::string> listed;
     for (const auto &name : lines_of(r.out))
