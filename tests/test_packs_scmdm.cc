@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "mdm_buf.h"
-#include "pack.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/engine/pack.h"
 #include "test_util.h"
 
 using mdmtest::run_program;
