@@ -11,7 +11,10 @@
 #endif
 
 #include <stdlib.h>
+#include <string.h>
 
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "agent/config/config.h"
@@ -484,6 +487,88 @@ TEST(ConfigSnmp, GeneratedLinesGiveAVerdictAndNeverCrash)
         }
     }
     EXPECT_GT(refused, accepted); // most of these shapes are wrong for most directives
+}
+
+/*
+ * The names in the first column of the Markdown table rows ("| `name` | ...")
+ * of one section of a document (from the heading to the next "## ").
+ */
+std::set<std::string> doc_table_names(const std::string &doc, const std::string &heading)
+{
+    std::set<std::string> names;
+    size_t at = doc.find("\n" + heading + "\n");
+    EXPECT_NE(std::string::npos, at) << "no section \"" << heading << "\"";
+    if (at == std::string::npos)
+        return names;
+    size_t end = doc.find("\n## ", at + 1);
+    std::istringstream in(doc.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.compare(0, 3, "| `") != 0)
+            continue;
+        size_t close = line.find('`', 3);
+        if (close != std::string::npos)
+            names.insert(line.substr(3, close - 3));
+    }
+    return names;
+}
+
+// docs/configuration.md lists exactly the directives of config.c's table.
+TEST(ConfigTable, DocsListEveryDirectiveAndNoOther)
+{
+    std::string doc = mdmtest::read_file(MDM_DOCS_DIR "/configuration.md");
+    std::set<std::string> documented = doc_table_names(doc, "## mdmhealth's own directives");
+    std::set<std::string> table;
+    for (size_t i = 0; i < mdm_config_directive_count; i++) {
+        const mdm_config_directive_info &d = mdm_config_directives[i];
+        table.insert(d.name);
+        EXPECT_TRUE(documented.count(d.name)) << d.name << " is missing from docs/configuration.md";
+        EXPECT_NE(nullptr, mdm_config_directive_find(d.name));
+        EXPECT_STRNE("", d.args);
+        EXPECT_STRNE("", d.help);
+        EXPECT_FALSE(mdm_config_is_snmp_directive(d.name)) << d.name;
+    }
+    for (const std::string &name : documented)
+        EXPECT_TRUE(table.count(name))
+            << "docs/configuration.md documents \"" << name << "\", which config.c's table lacks";
+    EXPECT_EQ(table.size(), mdm_config_directive_count) << "a directive is in the table twice";
+    EXPECT_EQ(nullptr, mdm_config_directive_find("trap2sink"));
+}
+
+// Every directive of the table is accepted by the parser with a plausible value.
+TEST(ConfigTable, ParserHandlesEveryDirective)
+{
+    for (size_t i = 0; i < mdm_config_directive_count; i++) {
+        const char *name = mdm_config_directives[i].name;
+        mdm_config *cfg = mdm_config_new();
+        mdm_err err;
+        mdm_err_clear(&err);
+        ASSERT_NE(nullptr, cfg);
+        // A wrong value: the handler, not "unknown directive", answers.
+        // (diag-skip "" is the empty list: an unknown check name is its wrong value.)
+        const char *value = strcmp(name, "diag-skip") == 0 ? "no-such-check" : "";
+        int rc = mdm_config_directive(cfg, name, value, "/base", &err);
+        EXPECT_EQ(MDM_EINVAL, rc) << name;
+        EXPECT_STRNE("", err.msg) << name;
+        mdm_config_free(cfg);
+    }
+}
+
+// docs/diagnose.md lists exactly the checks of MDM_DIAG_CHECKS (config.h), which diag-skip takes.
+TEST(ConfigTable, DocsListEveryDiagCheck)
+{
+    std::string doc = mdmtest::read_file(MDM_DOCS_DIR "/diagnose.md");
+    std::set<std::string> documented = doc_table_names(doc, "## The checks");
+#define CHECK_NAME(check, suffix, help) check,
+    const std::set<std::string> table = {MDM_DIAG_CHECKS(CHECK_NAME)};
+#undef CHECK_NAME
+    EXPECT_EQ(table, documented);
+    for (const std::string &name : table) {
+        EXPECT_TRUE(mdm_diag_check_name_known(name.c_str())) << name;
+        Conf c("diag-skip " + name + "\n");
+        EXPECT_EQ(0, c.rc) << c.err.msg;
+    }
+    EXPECT_FALSE(mdm_diag_check_name_known("ping"));
 }
 
 } // namespace

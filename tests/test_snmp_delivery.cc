@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@
 
 // From snmp_internal.h, which needs the Net-SNMP agent headers and has no C++ guard.
 extern "C" size_t mdm_date_and_time(int64_t ms, unsigned char out[11]);
+extern "C" const char *mdm_mib_agent_scalar_name(unsigned n);
 
 using snmptest::MdmAgent;
 using snmptest::Notification;
@@ -95,6 +97,30 @@ class DeliveryTest : public snmptest::AgentTest
 } // namespace
 
 // --- units -----------------------------------------------------------------------
+
+// The mdmAgent handler's table is the MIB's: row N is the object the MIB defines as mdmAgent N.
+TEST(MibTable, AgentScalarsAreTheMibObjects)
+{
+    std::string mib = mdmtest::read_file(MDM_SOURCE_DIR "/mib/MDM-HEALTH-MIB.txt");
+    std::map<unsigned, std::string> in_mib;
+    const std::string assign = "::= { mdmAgent ";
+    for (size_t at = mib.find(assign); at != std::string::npos; at = mib.find(assign, at + 1)) {
+        unsigned n = static_cast<unsigned>(std::stoul(mib.substr(at + assign.size())));
+        size_t type = mib.rfind(" OBJECT-TYPE", at);
+        ASSERT_NE(std::string::npos, type);
+        size_t start = mib.find_last_of("\n", type) + 1;
+        in_mib[n] = mib.substr(start, type - start);
+    }
+    ASSERT_FALSE(in_mib.empty());
+    EXPECT_EQ(nullptr, mdm_mib_agent_scalar_name(0));
+    for (const auto &[n, name] : in_mib) {
+        const char *ours = mdm_mib_agent_scalar_name(n);
+        ASSERT_NE(nullptr, ours) << "mdmAgent " << n << " (" << name << ") has no handler row";
+        EXPECT_EQ(name, ours) << "mdmAgent " << n;
+    }
+    EXPECT_EQ(nullptr, mdm_mib_agent_scalar_name(static_cast<unsigned>(in_mib.size()) + 1))
+        << "a handler row the MIB does not define";
+}
 
 TEST(DateAndTime, YearsAfter3000AreEncodedAndImpossibleYearsAreUnknown)
 {

@@ -14,6 +14,7 @@
 
 static const char check_usage[] =
     "usage: mdmhealth check [-c FILE] [--pack FILE]... [--strict]\n"
+    "       mdmhealth check --directives\n"
     "\n"
     "Validates the configuration (default %s) and the management packs it names\n"
     "(or the --pack files, loaded together as one set), then prints what the agent\n"
@@ -22,9 +23,22 @@ static const char check_usage[] =
     "\n"
     "  --strict   a skipped monitor or an override that cannot be applied is an\n"
     "             error (as with `pack-strict yes`)\n"
+    "  --directives  list mdmhealth's own configuration directives and exit\n"
     "\n"
     "Exit status: 0 valid (skipped monitors are warnings); 2 an error, printed as\n"
     "FILE:LINE: message.\n";
+
+/* `check --directives`: the table of our directives, one per line. */
+static void print_directives(void)
+{
+    for (size_t i = 0; i < mdm_config_directive_count; i++) {
+        const struct mdm_config_directive_info *d = &mdm_config_directives[i];
+        printf("%-25s %-26s %-6s %s%s\n", d->name, d->args, d->part, d->help,
+               d->repeatable ? " (repeatable)" : "");
+    }
+    printf("\nThe Net-SNMP directives (trap2sink, trapsess, agentaddress, rouser, ...) are\n"
+           "listed in docs/configuration.md.\n");
+}
 
 static void print_detector(const char *label, const struct mdm_detector *d)
 {
@@ -145,8 +159,12 @@ int mdm_cmd_check(int argc, char **argv)
             printf(check_usage, mdm_fs_default_config_path());
             status = MDM_EXIT_OK;
             goto out;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc) {
-            cfg_path = argv[++i];
+        } else if (strcmp(a, "--directives") == 0) {
+            print_directives();
+            status = MDM_EXIT_OK;
+            goto out;
+        } else if (mdm_cli_config_arg(argc, argv, &i, &cfg_path)) {
+            continue; /* -c FILE */
         } else if (strcmp(a, "--pack") == 0 && i + 1 < argc) {
             pack_paths[packs.count++] = argv[++i];
         } else if (strcmp(a, "--strict") == 0) {

@@ -65,7 +65,34 @@ int mdm_cli_load(const char *cfg_path, const char *pack_override, struct mdm_con
  */
 void mdm_cli_log_pack_summary(const struct mdm_pack *pack);
 
-/* Prints "mdmhealth: " and a formatted message to stderr. */
+/* True for the configuration file option, `-c` or `--config`, of every command. */
+bool mdm_cli_is_config_option(const char *arg);
+/*
+ * The one parser of `-c FILE`: when argv[*i] is the option and a value
+ * follows, sets *path to the value (borrowed from argv), moves *i onto it and
+ * returns true; otherwise changes nothing and returns false.
+ */
+bool mdm_cli_config_arg(int argc, char **argv, int *i, const char **path);
+
+/*
+ * Telling the operator, one rule (docs/operators.md, "Running the agent"):
+ *   - a command (check, replay, diagnose, resolve, init, service, and the
+ *     argument errors of run) is run from a terminal or a script: its errors
+ *     go to stderr through mdm_cli_error(), the one function for them, and
+ *     its exit status says the outcome;
+ *   - the agent (`run` once it started, in the foreground or as a service)
+ *     is watched through its log: everything goes through mdm_log()
+ *     (mdm_log.h: stderr with a timestamp under -f, else syslog or the
+ *     Windows Event Log). An error that stops it from starting goes to the
+ *     log and, when the log is not the terminal, to stderr as well, where the
+ *     operator who typed the command waits for an answer.
+ * Layers below cli return an MDM_E* code with a message in struct mdm_err
+ * and the command or the agent tells it by this rule; the only ones that
+ * log themselves (the state store setting a damaged file aside, the SNMP
+ * layer) do so inside the agent, where the log is the channel.
+ *
+ * mdm_cli_error prints "mdmhealth: " and a formatted message to stderr.
+ */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 
 /* Appends one state change as a JSON object (one line, with '\n'). */

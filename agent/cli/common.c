@@ -19,6 +19,19 @@ void mdm_cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+bool mdm_cli_is_config_option(const char *arg)
+{
+    return strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0;
+}
+
+bool mdm_cli_config_arg(int argc, char **argv, int *i, const char **path)
+{
+    if (!mdm_cli_is_config_option(argv[*i]) || *i + 1 >= argc)
+        return false;
+    *path = argv[++*i];
+    return true;
+}
+
 int mdm_cli_load_packs_ex(const char *cfg_path, const struct mdm_cli_packs *packs,
                           struct mdm_config **cfg_out, struct mdm_pack **pack_out,
                           struct mdm_err *err, struct mdm_buf *details)

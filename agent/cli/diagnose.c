@@ -45,7 +45,7 @@ void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_
     opt->computer_dn = cfg->computer_dn;
     opt->ldap_bind_dn = cfg->ldap_bind_dn;
     opt->ldap_password_file = cfg->ldap_password_file;
-    opt->timeout_ms = 5000;
+    opt->timeout_ms = MDM_DIAG_TIMEOUT_MS_DEFAULT;
     opt->skip = cfg->diag_skip;
 }
 
@@ -115,7 +115,7 @@ int mdm_cmd_diagnose(int argc, char **argv)
 {
     const char *cfg_path = NULL;
     bool json = false, explain = false;
-    int timeout_s = 5;
+    int timeout_s = MDM_DIAG_TIMEOUT_MS_DEFAULT / 1000;
     struct mdm_config *cfg = NULL;
     struct mdm_pack *pack = NULL;
     struct mdm_diag_options opt;
@@ -124,8 +124,8 @@ int mdm_cmd_diagnose(int argc, char **argv)
     int status;
 
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-            cfg_path = argv[++i];
+        if (mdm_cli_config_arg(argc, argv, &i, &cfg_path)) {
+            continue; /* -c FILE */
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else if (strcmp(argv[i], "--explain") == 0) {

@@ -237,7 +237,7 @@ static void print_summary(const struct init_options *o, const char *path, const 
 /* Creates the directory that will hold path, if it is missing. */
 static int make_parent_dir(const char *path, struct mdm_err *err)
 {
-    char dir[4096];
+    char dir[MDM_PATH_MAX];
     size_t len = strlen(path);
 
     while (len > 0 && path[len - 1] != '/' && path[len - 1] != '\\')
@@ -258,7 +258,7 @@ static int make_parent_dir(const char *path, struct mdm_err *err)
  */
 static int write_config(const struct init_options *o, const char *path)
 {
-    char staged[4096];
+    char staged[MDM_PATH_MAX];
     struct mdm_buf text;
     struct mdm_config *cfg = NULL;
     struct mdm_err err;
@@ -326,7 +326,7 @@ int mdm_cmd_init(int argc, char **argv)
             printf(init_usage, mdm_fs_default_config_path(), mdm_fs_default_state_dir());
             return MDM_EXIT_OK;
         }
-        if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0)
+        if (mdm_cli_is_config_option(a))
             slot = &o.config;
         else if (strcmp(a, "--enrollment-server") == 0)
             slot = &o.enrollment_server;

@@ -168,13 +168,10 @@ int mdm_cmd_replay(int argc, char **argv)
             quiet = true;
         } else if (strcmp(a, "--strict") == 0) {
             packs.strict = true;
-        } else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
-                    strcmp(a, "--pack") == 0) &&
-                   i + 1 < argc) {
-            if (a[1] == 'c' || a[2] == 'c')
-                cfg_path = argv[++i];
-            else
-                pack_paths[packs.count++] = argv[++i];
+        } else if (mdm_cli_config_arg(argc, argv, &i, &cfg_path)) {
+            continue; /* -c FILE */
+        } else if (strcmp(a, "--pack") == 0 && i + 1 < argc) {
+            pack_paths[packs.count++] = argv[++i];
         } else {
             mdm_cli_error("replay: unknown option or missing value: %s (see mdmhealth replay "
                           "--help)",

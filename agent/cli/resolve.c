@@ -1,6 +1,6 @@
 /*
  * resolve.c - `mdmhealth resolve loopback|ad-group`: the resolvers of the
- * specification's table, run by an administrator on request. Dry run unless
+ * diagnosis table (docs/diagnose.md), run by an administrator on request. Dry run unless
  * --apply: the plan says exactly what would change and why. The service
  * itself never writes.
  */
@@ -49,13 +49,14 @@ static const char resolve_usage[] =
 #define LSA_KEY    "SYSTEM\\CurrentControlSet\\Control\\Lsa"
 #define MSV1_0_KEY LSA_KEY "\\MSV1_0"
 #define UNDO_FILE  "undo-loopback"
-#define NAMES_MAX  4096
+#define NAMES_MAX  4096 /* bytes of BackConnectionHostNames kept in the undo file */
+#define REPORT_MAX 4096 /* the ad-group resolver's report to the operator */
 
 /* The saved values: "dword absent|N\nnames absent|<escaped names>\n". */
 static int save_undo(const char *state_dir, int rc_dword, uint32_t dword, int rc_names,
                      const char *names, struct mdm_err *err)
 {
-    char path[4096], text[NAMES_MAX + 64];
+    char path[MDM_PATH_MAX], text[NAMES_MAX + 64];
 
     snprintf(path, sizeof(path), "%s/%s", state_dir, UNDO_FILE);
     if (mdm_fs_mkdirs(state_dir, err) != 0)
@@ -98,7 +99,7 @@ static int resolve_loopback(const struct mdm_config *cfg, bool disable_check, bo
         return MDM_EXIT_FAILURE;
     }
     if (undo) {
-        char path[4096], *text = NULL;
+        char path[MDM_PATH_MAX], *text = NULL;
         size_t len;
         snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UNDO_FILE);
         if (mdm_fs_read_all(path, 64 * 1024, &text, &len, &err) != 0) {
@@ -191,15 +192,6 @@ static int resolve_loopback(const struct mdm_config *cfg, bool disable_check, bo
     return MDM_EXIT_OK;
 }
 
-/* Overwrites a secret so that it does not stay in memory. */
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-
-    while (n-- > 0)
-        *v++ = 0;
-}
-
 /*
  * With ldap-bind-dn but no ldap-password-file, --apply asks the password on
  * the terminal (echo off; never from argv or the configuration) and wipes it
@@ -211,7 +203,7 @@ static int resolve_ad_group(const struct mdm_config *cfg, bool apply)
 {
     struct mdm_diag_options opt;
     struct mdm_err err;
-    char report[4096];
+    char report[REPORT_MAX];
     char password[MDM_OS_SECRET_LINE_MAX + 1];
     char prompt[MDM_ERR_MSG_MAX];
     int status, rc;
@@ -256,7 +248,7 @@ static int resolve_ad_group(const struct mdm_config *cfg, bool apply)
         printf("Dry run: nothing changed (add --apply).\n");
     status = MDM_EXIT_OK;
 out:
-    wipe(password, sizeof(password));
+    mdm_wipe(password, sizeof(password));
     return status;
 }
 
@@ -269,8 +261,8 @@ int mdm_cmd_resolve(int argc, char **argv)
     int status;
 
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
-            cfg_path = argv[++i];
+        if (mdm_cli_config_arg(argc, argv, &i, &cfg_path))
+            continue;
         else if (strcmp(argv[i], "--apply") == 0)
             apply = true;
         else if (strcmp(argv[i], "--undo") == 0)

@@ -1068,8 +1068,8 @@ static int parse_args(int argc, char **argv, const char **config, bool *foregrou
                       bool *service, bool *strict)
 {
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-            *config = argv[++i];
+        if (mdm_cli_config_arg(argc, argv, &i, config)) {
+            continue; /* -c FILE */
         } else if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--foreground") == 0) {
             *foreground = true;
         } else if (strcmp(argv[i], "--debug") == 0) {

@@ -30,8 +30,8 @@ int mdm_cmd_service(int argc, char **argv)
     struct mdm_err err;
 
     for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
-            config = argv[++i];
+        if (mdm_cli_config_arg(argc, argv, &i, &config)) {
+            continue; /* -c FILE */
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf(service_usage, mdm_fs_default_config_path());
             return MDM_EXIT_OK;

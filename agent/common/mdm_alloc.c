@@ -84,3 +84,11 @@ char *mdm_strdup(const char *s)
 {
     return mdm_strndup(s, strlen(s));
 }
+
+void mdm_wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = p;
+
+    while (n-- > 0)
+        *v++ = 0;
+}

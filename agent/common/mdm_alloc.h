@@ -25,6 +25,13 @@ char *mdm_strdup(const char *s);
 char *mdm_strndup(const char *s, size_t len);
 
 /*
+ * Overwrites n bytes at p with zeros so that a secret (a password, a pass
+ * phrase) does not stay in memory; the writes go through a volatile pointer,
+ * so the compiler cannot drop them as dead stores. The one copy of this.
+ */
+void mdm_wipe(void *p, size_t n);
+
+/*
  * Test hook: after `count` more successful allocations, every allocation
  * fails until reset with a negative count. The counters are atomic, so
  * allocations on worker threads are counted too; tests only.

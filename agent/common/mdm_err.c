@@ -59,29 +59,25 @@ void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...)
 const char *mdm_strerror(int code)
 {
     switch (code) {
-    case MDM_OK:
-        return "success";
-    case MDM_ENOMEM:
-        return "out of memory";
-    case MDM_EINVAL:
-        return "invalid argument";
-    case MDM_EIO:
-        return "input/output error";
-    case MDM_EPARSE:
-        return "malformed input";
-    case MDM_EUNSUPPORTED:
-        return "unsupported construct";
-    case MDM_ETOOBIG:
-        return "input exceeds a size limit";
-    case MDM_EAGAIN:
-        return "no data available yet";
-    case MDM_ENOTFOUND:
-        return "not found";
-    case MDM_EBADRECORD:
-        return "damaged record";
-    case MDM_EOF:
-        return "end of input";
+#define MDM_ERR_TEXT_CASE(name, value, text)                                                       \
+    case name:                                                                                     \
+        return text;
+        MDM_ERRORS(MDM_ERR_TEXT_CASE)
+#undef MDM_ERR_TEXT_CASE
     default:
         return "unknown error";
+    }
+}
+
+const char *mdm_err_name(int code)
+{
+    switch (code) {
+#define MDM_ERR_NAME_CASE(name, value, text)                                                       \
+    case name:                                                                                     \
+        return #name;
+        MDM_ERRORS(MDM_ERR_NAME_CASE)
+#undef MDM_ERR_NAME_CASE
+    default:
+        return "MDM_E?";
     }
 }

@@ -28,19 +28,27 @@
 extern "C" {
 #endif
 
-enum {
-    MDM_OK = 0,
-    MDM_ENOMEM = -1,       /* allocation failed */
-    MDM_EINVAL = -2,       /* invalid argument or configuration */
-    MDM_EIO = -3,          /* read/write/open failed */
-    MDM_EPARSE = -4,       /* malformed input */
-    MDM_EUNSUPPORTED = -5, /* valid input using a construct we do not implement */
-    MDM_ETOOBIG = -6,      /* input exceeds a hard cap */
-    MDM_EAGAIN = -7,       /* nothing available now (followed source) */
-    MDM_ENOTFOUND = -8,    /* the requested item does not exist */
-    MDM_EBADRECORD = -9,   /* one record is damaged; the caller may go on */
-    MDM_EOF = -10,         /* end of input */
-};
+/*
+ * The error codes, one table: X(NAME, value, mdm_strerror()'s text), with what
+ * each means as a comment. The enum, mdm_strerror() and mdm_err_name() are
+ * generated from it.
+ */
+#define MDM_ERRORS(X)                                                                              \
+    X(MDM_OK, 0, "success")                                                                        \
+    X(MDM_ENOMEM, -1, "out of memory")               /* allocation failed */                       \
+    X(MDM_EINVAL, -2, "invalid argument")            /* invalid argument or configuration */       \
+    X(MDM_EIO, -3, "input/output error")             /* read/write/open failed */                  \
+    X(MDM_EPARSE, -4, "malformed input")             /* malformed input */                         \
+    X(MDM_EUNSUPPORTED, -5, "unsupported construct") /* valid input, construct not done */         \
+    X(MDM_ETOOBIG, -6, "input exceeds a size limit") /* input exceeds a hard cap */                \
+    X(MDM_EAGAIN, -7, "no data available yet")       /* nothing available now (followed source) */ \
+    X(MDM_ENOTFOUND, -8, "not found")                /* the requested item does not exist */       \
+    X(MDM_EBADRECORD, -9, "damaged record")          /* one record is damaged; go on */            \
+    X(MDM_EOF, -10, "end of input")                  /* end of input */
+
+#define MDM_ERR_ENUM_ITEM(name, value, text) name = value,
+enum { MDM_ERRORS(MDM_ERR_ENUM_ITEM) };
+#undef MDM_ERR_ENUM_ITEM
 
 #define MDM_ERR_MSG_MAX 512
 
@@ -63,6 +71,9 @@ void mdm_err_prefix(struct mdm_err *err, const char *fmt, ...) MDM_PRINTF_FORMAT
 
 /* A static English name for an error code ("out of memory"). */
 const char *mdm_strerror(int code);
+
+/* The code's symbol ("MDM_ENOMEM"), or "MDM_E?" for a value not in the table. */
+const char *mdm_err_name(int code);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,7 @@ void mdm_utf8_copy(char *dst, size_t size, const char *s)
     dst[n] = '\0';
 }
 
-static int fold(int c)
+int mdm_ascii_tolower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
@@ -35,7 +35,7 @@ static int fold(int c)
 bool mdm_ascii_iequal_n(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (fold((unsigned char)a[i]) != fold((unsigned char)b[i]))
+        if (mdm_ascii_tolower((unsigned char)a[i]) != mdm_ascii_tolower((unsigned char)b[i]))
             return false;
         if (a[i] == '\0')
             return true;
@@ -45,9 +45,9 @@ bool mdm_ascii_iequal_n(const char *a, const char *b, size_t n)
 
 bool mdm_ascii_iequal(const char *a, const char *b)
 {
-    while (*a && fold((unsigned char)*a) == fold((unsigned char)*b)) {
+    while (*a && mdm_ascii_tolower((unsigned char)*a) == mdm_ascii_tolower((unsigned char)*b)) {
         a++;
         b++;
     }
-    return fold((unsigned char)*a) == fold((unsigned char)*b);
+    return mdm_ascii_tolower((unsigned char)*a) == mdm_ascii_tolower((unsigned char)*b);
 }

@@ -18,6 +18,9 @@ size_t mdm_utf8_cut(const char *s, size_t len, size_t max);
 /* Copies s into dst (size bytes), cut on a UTF-8 character boundary; always NUL-terminates. */
 void mdm_utf8_copy(char *dst, size_t size, const char *s);
 
+/* c with A-Z folded to a-z; any other value unchanged (no locale). */
+int mdm_ascii_tolower(int c);
+
 /* ASCII case-insensitive equality (Windows computer and channel names). */
 bool mdm_ascii_iequal(const char *a, const char *b);
 /* ASCII case-insensitive equality of the first n bytes. */

@@ -11,91 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The Net-SNMP directives that mdmhealth.conf may carry (snmpd.conf(5),
- * snmptrapd.conf(5) and the USM/VACM/AgentX ones).
- */
-static const char *const snmp_directives[] = {
-    "trapsink",
-    "trap2sink",
-    "informsink",
-    "trapsess",
-    "trapcommunity",
-    "authtrapenable",
-    "agentaddress",
-    "agentAddress",
-    "rocommunity",
-    "rocommunity6",
-    "rouser",
-    "rwuser",
-    "createUser",
-    "com2sec",
-    "com2sec6",
-    "group",
-    "view",
-    "access",
-    "authcommunity",
-    "authuser",
-    "authgroup",
-    "master",
-    "agentXSocket",
-    "agentxsocket",
-    "agentXPerms",
-    "agentXTimeout",
-    "agentXRetries",
-    "agentXPingInterval",
-    "engineID",
-    "engineIDType",
-    "engineIDNic",
-    "defaultMonitors",
-    "sysLocation",
-    "sysContact",
-    "sysName",
-    "sysDescr",
-    "sysObjectID",
-    "sysServices",
-    "v1trapaddress",
-    "informretries",
-    "informtimeout",
-    "defContext",
-    "defSecurityName",
-    "defAuthType",
-    "defPrivType",
-    "defSecurityLevel",
-    "defVersion",
-    "defCommunity",
-    "clientaddr",
-    "dontLogTCPWrappersConnects",
-    "doDebugging",
-    "debugTokens",
-    "mibdirs",
-    "mibs",
-    "persistentDir",
-    "noPersistentLoad",
-    "noPersistentSave",
-    "tsmUseTransportPrefix",
-    "sourceFilterType",
-    "sourceFilterAddress",
-    "maxGetbulkRepeats",
-    "maxGetbulkResponses",
-    "leave_pidfile",
-    "snmpTlsPrivateKey",
-    "snmpTlsCertificate",
-    "trustCert",
-    "certSecName",
-    "localCert",
-    "peerCert",
-    NULL,
-};
-
-bool mdm_config_is_snmp_directive(const char *name)
-{
-    for (size_t i = 0; snmp_directives[i] != NULL; i++)
-        if (mdm_ascii_iequal(snmp_directives[i], name))
-            return true;
-    return false;
-}
-
 struct mdm_config *mdm_config_new(void)
 {
     struct mdm_config *cfg = mdm_calloc(1, sizeof(*cfg));
@@ -248,198 +163,336 @@ static int add_pack_path(struct mdm_config *cfg, char *path, struct mdm_err *err
     return 0;
 }
 
+/*
+ * The handlers of our directives, one per table row below. Each gets the
+ * directive's name (for its messages), the rest of the line and the
+ * configuration file's directory.
+ */
+#define DIRECTIVE_HANDLER(fn)                                                                      \
+    static int fn(struct mdm_config *cfg, const char *name, const char *value,                     \
+                  const char *base_dir, struct mdm_err *err)
+
+/* Parses yes or no. */
+DIRECTIVE_HANDLER(set_pack_strict)
+{
+    (void)base_dir;
+    if (strcmp(value, "yes") == 0)
+        cfg->pack_strict = true;
+    else if (strcmp(value, "no") == 0)
+        cfg->pack_strict = false;
+    else
+        return mdm_err_set(err, MDM_EINVAL, "%s must be yes or no", name);
+    return 0;
+}
+
+/* Returns value resolved against base_dir in *out (caller frees); value must not be empty. */
+static int path_value(const char *name, const char *value, const char *base_dir, char **out,
+                      struct mdm_err *err)
+{
+    if (value[0] == '\0')
+        return mdm_err_set(err, MDM_EINVAL, "%s needs a path", name);
+    *out = resolve_path(base_dir, value);
+    return *out == NULL ? MDM_ENOMEM : 0;
+}
+
+DIRECTIVE_HANDLER(set_pack)
+{
+    char *path = NULL;
+    int rc = path_value(name, value, base_dir, &path, err);
+
+    return rc != 0 ? rc : add_pack_path(cfg, path, err);
+}
+
+/* Replaces *slot with value resolved against base_dir. */
+static int set_path(char **slot, const char *name, const char *value, const char *base_dir,
+                    struct mdm_err *err)
+{
+    char *path = NULL;
+    int rc = path_value(name, value, base_dir, &path, err);
+
+    if (rc != 0)
+        return rc;
+    mdm_free(*slot);
+    *slot = path;
+    return 0;
+}
+
+DIRECTIVE_HANDLER(set_state_dir)
+{
+    return set_path(&cfg->state_dir, name, value, base_dir, err);
+}
+
+DIRECTIVE_HANDLER(set_ldap_password_file)
+{
+    return set_path(&cfg->ldap_password_file, name, value, base_dir, err);
+}
+
+DIRECTIVE_HANDLER(set_channel)
+{
+    (void)base_dir;
+    if (value[0] == '\0')
+        return mdm_err_set(err, MDM_EINVAL, "%s needs a channel name", name);
+    return set_string(&cfg->channel, value);
+}
+
+DIRECTIVE_HANDLER(set_source)
+{
+    char kind[32];
+    const char *path = value;
+    size_t n = 0;
+    char *resolved;
+
+    (void)name;
+    while (*path != '\0' && !isspace((unsigned char)*path) && n < sizeof(kind) - 1)
+        kind[n++] = *path++;
+    kind[n] = '\0';
+    while (isspace((unsigned char)*path))
+        path++;
+    if (mdm_source_kind_parse(kind, &cfg->source_kind) != 0)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "source kind \"%s\" is not one of evtx, xml, xml-follow", kind);
+    if (*path == '\0')
+        return mdm_err_set(err, MDM_EINVAL, "source %s needs a file name", kind);
+    resolved = strcmp(path, "-") == 0 ? mdm_strdup(path) : resolve_path(base_dir, path);
+    if (resolved == NULL)
+        return MDM_ENOMEM;
+    mdm_free(cfg->source_path);
+    cfg->source_path = resolved;
+    cfg->has_source = true;
+    return 0;
+}
+
+DIRECTIVE_HANDLER(set_target)
+{
+    char **grown;
+
+    (void)name;
+    (void)base_dir;
+    if (value[0] == '\0' || strchr(value, ' ') != NULL)
+        return mdm_err_set(err, MDM_EINVAL, "target needs one computer name");
+    if (cfg->target_count >= MDM_CONFIG_TARGETS_MAX)
+        return mdm_err_set(err, MDM_EINVAL, "more than %u target lines", MDM_CONFIG_TARGETS_MAX);
+    for (size_t i = 0; i < cfg->target_count; i++)
+        if (mdm_ascii_iequal(cfg->targets[i], value))
+            return mdm_err_set(err, MDM_EINVAL, "target %s is listed twice", value);
+    grown = mdm_realloc(cfg->targets, (cfg->target_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return MDM_ENOMEM;
+    cfg->targets = grown;
+    cfg->targets[cfg->target_count] = mdm_strdup(value);
+    if (cfg->targets[cfg->target_count] == NULL)
+        return MDM_ENOMEM;
+    cfg->target_count++;
+    return 0;
+}
+
+/* NAME [ADDRESS]: the address lets the diagnoser ping by IP when DNS fails. */
+DIRECTIVE_HANDLER(set_enrollment_server)
+{
+    char host[256], addr[64], extra[2];
+    int n = sscanf(value, "%255s %63s %1s", host, addr, extra);
+
+    (void)name;
+    (void)base_dir;
+    if (n < 1 || n > 2)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "enrollment-server needs a host name and optionally its IP "
+                           "address");
+    if (n == 2 && (strchr(addr, '.') == NULL && strchr(addr, ':') == NULL))
+        return mdm_err_set(err, MDM_EINVAL, "enrollment-server: \"%s\" is not an IP address", addr);
+    if (set_string(&cfg->enrollment_server, host) != 0)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    if (n == 2)
+        return set_string(&cfg->enrollment_address, addr);
+    mdm_free(cfg->enrollment_address);
+    cfg->enrollment_address = NULL;
+    return 0;
+}
+
+/* Check names (MDM_DIAG_CHECKS); unknown names are refused so that a typo is not silent. */
+DIRECTIVE_HANDLER(set_diag_skip)
+{
+    char word[64];
+    const char *p = value;
+    int used;
+
+    (void)base_dir;
+    while (sscanf(p, "%63s%n", word, &used) == 1) {
+        if (!mdm_diag_check_name_known(word))
+            return mdm_err_set(err, MDM_EINVAL, "%s: unknown check \"%s\"", name, word);
+        p += used;
+    }
+    return set_string(&cfg->diag_skip, value);
+}
+
+DIRECTIVE_HANDLER(set_diag_interval)
+{
+    unsigned long v, min = diag_interval_min();
+    char *end;
+
+    (void)name;
+    (void)base_dir;
+    v = strtoul(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || end == value || *end != '\0' ||
+        (v != 0 && (v < min || v > MDM_DIAG_INTERVAL_MAX)))
+        return mdm_err_set(err, MDM_EINVAL,
+                           "diag-interval needs 0 (off) or a number of seconds from %lu to %u", min,
+                           MDM_DIAG_INTERVAL_MAX);
+    cfg->diag_interval = (unsigned)v;
+    return 0;
+}
+
+DIRECTIVE_HANDLER(set_notification_backoff_max)
+{
+    unsigned long v;
+    char *end;
+
+    (void)name;
+    (void)base_dir;
+    v = strtoul(value, &end, 10);
+    if (value[0] < '0' || value[0] > '9' || end == value || *end != '\0' ||
+        v < MDM_NOTIFY_BACKOFF_MAX_MIN || v > MDM_NOTIFY_BACKOFF_MAX_MAX)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "notification-backoff-max needs a number of seconds from %u to %u",
+                           MDM_NOTIFY_BACKOFF_MAX_MIN, MDM_NOTIFY_BACKOFF_MAX_MAX);
+    cfg->notify_backoff_max = (unsigned)v;
+    return 0;
+}
+
+DIRECTIVE_HANDLER(set_dm_server)
+{
+    (void)name;
+    (void)base_dir;
+    if (value[0] == '\0' || strchr(value, ' ') != NULL)
+        return mdm_err_set(err, MDM_EINVAL, "dm-server needs one host name or address");
+    return set_string(&cfg->dm_server, value);
+}
+
+DIRECTIVE_HANDLER(set_enrollment_ports)
+{
+    char a[16], b[16], extra[2];
+    unsigned pa, pb;
+    int n = sscanf(value, "%15s %15s %1s", a, b, extra);
+
+    (void)name;
+    (void)base_dir;
+    if (n != 2 || parse_port(a, &pa) != 0 || parse_port(b, &pb) != 0)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "enrollment-ports needs two TCP ports (Enrollment Server admin "
+                           "port, DM server admin port), e.g. \"8445 8446\"");
+    cfg->enrollment_ports[0] = pa;
+    cfg->enrollment_ports[1] = pb;
+    return 0;
+}
+
+DIRECTIVE_HANDLER(set_ad_group)
+{
+    (void)name;
+    (void)base_dir;
+    if (value[0] == '\0')
+        return mdm_err_set(err, MDM_EINVAL, "ad-group needs a group common name");
+    return set_string(&cfg->ad_group, value);
+}
+
+DIRECTIVE_HANDLER(set_ldap_uri)
+{
+    (void)name;
+    (void)base_dir;
+    if (strncmp(value, "ldap://", 7) != 0 && strncmp(value, "ldaps://", 8) != 0 &&
+        strncmp(value, "ldapi://", 8) != 0)
+        return mdm_err_set(err, MDM_EINVAL,
+                           "ldap-uri must start with ldap://, ldaps:// or ldapi://");
+    return set_string(&cfg->ldap_uri, value);
+}
+
+DIRECTIVE_HANDLER(set_ldap_base)
+{
+    (void)base_dir;
+    return set_dn(&cfg->ldap_base, name, value, err);
+}
+
+DIRECTIVE_HANDLER(set_computer_dn)
+{
+    (void)base_dir;
+    return set_dn(&cfg->computer_dn, name, value, err);
+}
+
+DIRECTIVE_HANDLER(set_ldap_bind_dn)
+{
+    (void)base_dir;
+    return set_dn(&cfg->ldap_bind_dn, name, value, err);
+}
+
+/*
+ * mdmhealth's own directives, the one table of them: X(name, argument shape,
+ * repeatable, the part that consumes the value, handler, one-line help). The
+ * parser, `mdmhealth check --directives`, the SNMP layer's list of names it
+ * leaves to us, and the test that compares docs/configuration.md with this
+ * table all read it. A directive that is not repeatable takes the value of
+ * its last line, except `source` (a second line is an error).
+ */
+#define MDM_CONFIG_DIRECTIVES(X)                                                                   \
+    X("pack", "FILE", true, "packs", set_pack,                                                     \
+      "a management pack; the lines are loaded as one set")                                        \
+    X("pack-strict", "yes|no", false, "packs", set_pack_strict,                                    \
+      "a skipped monitor is an error (as --strict)")                                               \
+    X("channel", "NAME", false, "source", set_channel, "the Windows event log channel")            \
+    X("source", "evtx|xml|xml-follow PATH", false, "source", set_source,                           \
+      "a portable event source instead of the channel")                                            \
+    X("target", "COMPUTER", true, "source", set_target, "an extra computer to monitor")            \
+    X("state-dir", "DIR", false, "state", set_state_dir,                                           \
+      "directory of the monitor state and bookmark")                                               \
+    X("enrollment-server", "FQDN [ADDRESS]", false, "diag", set_enrollment_server,                 \
+      "the Enrollment Server, for the diagnoser")                                                  \
+    X("diag-skip", "CHECK...", false, "diag", set_diag_skip, "checks the diagnoser does not run")  \
+    X("diag-interval", "SECONDS", false, "diag", set_diag_interval,                                \
+      "re-diagnosis period while a row is in error (0: off)")                                      \
+    X("notification-backoff-max", "SECONDS", false, "snmp", set_notification_backoff_max,          \
+      "longest wait between two delivery attempts")                                                \
+    X("dm-server", "HOST", false, "diag", set_dm_server,                                           \
+      "this DM server's admin host, for https-dm-admin")                                           \
+    X("enrollment-ports", "PORT PORT", false, "diag", set_enrollment_ports,                        \
+      "Enrollment Server and DM server admin ports")                                               \
+    X("ad-group", "NAME", false, "diag", set_ad_group, "AD group DM servers must belong to")       \
+    X("ldap-uri", "URI", false, "diag", set_ldap_uri, "URI of a domain controller")                \
+    X("ldap-base", "DN", false, "diag", set_ldap_base, "search base for the ad-group group")       \
+    X("computer-dn", "DN", false, "diag", set_computer_dn, "this DM server's computer account")    \
+    X("ldap-bind-dn", "DN", false, "diag", set_ldap_bind_dn, "account to bind as (simple bind)")   \
+    X("ldap-password-file", "FILE", false, "diag", set_ldap_password_file,                         \
+      "file holding the password of ldap-bind-dn")
+
+#define DIRECTIVE_INFO(name, args, repeatable, part, handler, help)                                \
+    {name, args, repeatable, part, help},
+const struct mdm_config_directive_info mdm_config_directives[] = {
+    MDM_CONFIG_DIRECTIVES(DIRECTIVE_INFO)};
+#undef DIRECTIVE_INFO
+const size_t mdm_config_directive_count =
+    sizeof(mdm_config_directives) / sizeof(mdm_config_directives[0]);
+
+typedef int (*directive_fn)(struct mdm_config *cfg, const char *name, const char *value,
+                            const char *base_dir, struct mdm_err *err);
+
+/* The handlers, in the order of mdm_config_directives. */
+#define DIRECTIVE_FN(name, args, repeatable, part, handler, help) handler,
+static const directive_fn directive_handlers[] = {MDM_CONFIG_DIRECTIVES(DIRECTIVE_FN)};
+#undef DIRECTIVE_FN
+
+const struct mdm_config_directive_info *mdm_config_directive_find(const char *name)
+{
+    for (size_t i = 0; i < mdm_config_directive_count; i++)
+        if (strcmp(mdm_config_directives[i].name, name) == 0)
+            return &mdm_config_directives[i];
+    return NULL;
+}
+
 int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
                          const char *base_dir, struct mdm_err *err)
 {
-    if (strcmp(name, "pack-strict") == 0) {
-        if (strcmp(value, "yes") == 0)
-            cfg->pack_strict = true;
-        else if (strcmp(value, "no") == 0)
-            cfg->pack_strict = false;
-        else
-            return mdm_err_set(err, MDM_EINVAL, "pack-strict must be yes or no");
-        return 0;
-    }
-    if (strcmp(name, "pack") == 0 || strcmp(name, "state-dir") == 0) {
-        char *path;
-        if (value[0] == '\0')
-            return mdm_err_set(err, MDM_EINVAL, "%s needs a path", name);
-        path = resolve_path(base_dir, value);
-        if (path == NULL)
-            return MDM_ENOMEM;
-        if (name[0] == 'p')
-            return add_pack_path(cfg, path, err);
-        else {
-            mdm_free(cfg->state_dir);
-            cfg->state_dir = path;
-        }
-        return 0;
-    }
-    if (strcmp(name, "channel") == 0) {
-        if (value[0] == '\0')
-            return mdm_err_set(err, MDM_EINVAL, "channel needs a channel name");
-        return set_string(&cfg->channel, value);
-    }
-    if (strcmp(name, "source") == 0) {
-        char kind[32];
-        const char *path = value;
-        size_t n = 0;
-        char *resolved;
-        while (*path != '\0' && !isspace((unsigned char)*path) && n < sizeof(kind) - 1)
-            kind[n++] = *path++;
-        kind[n] = '\0';
-        while (isspace((unsigned char)*path))
-            path++;
-        if (mdm_source_kind_parse(kind, &cfg->source_kind) != 0)
-            return mdm_err_set(err, MDM_EINVAL,
-                               "source kind \"%s\" is not one of evtx, xml, xml-follow", kind);
-        if (*path == '\0')
-            return mdm_err_set(err, MDM_EINVAL, "source %s needs a file name", kind);
-        resolved = strcmp(path, "-") == 0 ? mdm_strdup(path) : resolve_path(base_dir, path);
-        if (resolved == NULL)
-            return MDM_ENOMEM;
-        mdm_free(cfg->source_path);
-        cfg->source_path = resolved;
-        cfg->has_source = true;
-        return 0;
-    }
-    if (strcmp(name, "target") == 0) {
-        char **grown;
-        if (value[0] == '\0' || strchr(value, ' ') != NULL)
-            return mdm_err_set(err, MDM_EINVAL, "target needs one computer name");
-        if (cfg->target_count >= MDM_CONFIG_TARGETS_MAX)
-            return mdm_err_set(err, MDM_EINVAL, "more than %u target lines",
-                               MDM_CONFIG_TARGETS_MAX);
-        for (size_t i = 0; i < cfg->target_count; i++)
-            if (mdm_ascii_iequal(cfg->targets[i], value))
-                return mdm_err_set(err, MDM_EINVAL, "target %s is listed twice", value);
-        grown = mdm_realloc(cfg->targets, (cfg->target_count + 1) * sizeof(*grown));
-        if (grown == NULL)
-            return MDM_ENOMEM;
-        cfg->targets = grown;
-        cfg->targets[cfg->target_count] = mdm_strdup(value);
-        if (cfg->targets[cfg->target_count] == NULL)
-            return MDM_ENOMEM;
-        cfg->target_count++;
-        return 0;
-    }
-    if (strcmp(name, "enrollment-server") == 0) {
-        /* NAME [ADDRESS]: the address lets the diagnoser ping by IP when DNS fails. */
-        char host[256], addr[64], extra[2];
-        int n = sscanf(value, "%255s %63s %1s", host, addr, extra);
-        if (n < 1 || n > 2)
-            return mdm_err_set(err, MDM_EINVAL,
-                               "enrollment-server needs a host name and optionally its IP "
-                               "address");
-        if (n == 2 && (strchr(addr, '.') == NULL && strchr(addr, ':') == NULL))
-            return mdm_err_set(err, MDM_EINVAL, "enrollment-server: \"%s\" is not an IP address",
-                               addr);
-        if (set_string(&cfg->enrollment_server, host) != 0)
-            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-        if (n == 2)
-            return set_string(&cfg->enrollment_address, addr);
-        mdm_free(cfg->enrollment_address);
-        cfg->enrollment_address = NULL;
-        return 0;
-    }
-    if (strcmp(name, "diag-skip") == 0) {
-        /* Check names (diag.h); unknown names are refused so that a typo is not silent. */
-        static const char *const known[] = {"dns",
-                                            "ping-loopback",
-                                            "ping-gateway",
-                                            "ping-dns-servers",
-                                            "ping-enrollment-ip",
-                                            "ping-enrollment-fqdn",
-                                            "https-enrollment",
-                                            "https-dm-admin",
-                                            "enrollment-services",
-                                            "ad-group",
-                                            "loopback-check",
-                                            NULL};
-        char word[64];
-        const char *p = value;
-        int used;
-        while (sscanf(p, "%63s%n", word, &used) == 1) {
-            bool ok = false;
-            for (size_t i = 0; known[i] != NULL; i++)
-                ok = ok || strcmp(known[i], word) == 0;
-            if (!ok)
-                return mdm_err_set(err, MDM_EINVAL, "diag-skip: unknown check \"%s\"", word);
-            p += used;
-        }
-        return set_string(&cfg->diag_skip, value);
-    }
-    if (strcmp(name, "diag-interval") == 0) {
-        unsigned long v, min = diag_interval_min();
-        char *end;
-        v = strtoul(value, &end, 10);
-        if (value[0] < '0' || value[0] > '9' || end == value || *end != '\0' ||
-            (v != 0 && (v < min || v > MDM_DIAG_INTERVAL_MAX)))
-            return mdm_err_set(err, MDM_EINVAL,
-                               "diag-interval needs 0 (off) or a number of seconds from %lu to %u",
-                               min, MDM_DIAG_INTERVAL_MAX);
-        cfg->diag_interval = (unsigned)v;
-        return 0;
-    }
-    if (strcmp(name, "notification-backoff-max") == 0) {
-        unsigned long v;
-        char *end;
-        v = strtoul(value, &end, 10);
-        if (value[0] < '0' || value[0] > '9' || end == value || *end != '\0' ||
-            v < MDM_NOTIFY_BACKOFF_MAX_MIN || v > MDM_NOTIFY_BACKOFF_MAX_MAX)
-            return mdm_err_set(err, MDM_EINVAL,
-                               "notification-backoff-max needs a number of seconds from %u to %u",
-                               MDM_NOTIFY_BACKOFF_MAX_MIN, MDM_NOTIFY_BACKOFF_MAX_MAX);
-        cfg->notify_backoff_max = (unsigned)v;
-        return 0;
-    }
-    if (strcmp(name, "dm-server") == 0) {
-        if (value[0] == '\0' || strchr(value, ' ') != NULL)
-            return mdm_err_set(err, MDM_EINVAL, "dm-server needs one host name or address");
-        return set_string(&cfg->dm_server, value);
-    }
-    if (strcmp(name, "enrollment-ports") == 0) {
-        char a[16], b[16], extra[2];
-        unsigned pa, pb;
-        int n = sscanf(value, "%15s %15s %1s", a, b, extra);
-        if (n != 2 || parse_port(a, &pa) != 0 || parse_port(b, &pb) != 0)
-            return mdm_err_set(err, MDM_EINVAL,
-                               "enrollment-ports needs two TCP ports (Enrollment Server admin "
-                               "port, DM server admin port), e.g. \"8445 8446\"");
-        cfg->enrollment_ports[0] = pa;
-        cfg->enrollment_ports[1] = pb;
-        return 0;
-    }
-    if (strcmp(name, "ad-group") == 0) {
-        if (value[0] == '\0')
-            return mdm_err_set(err, MDM_EINVAL, "ad-group needs a group common name");
-        return set_string(&cfg->ad_group, value);
-    }
-    if (strcmp(name, "ldap-uri") == 0) {
-        if (strncmp(value, "ldap://", 7) != 0 && strncmp(value, "ldaps://", 8) != 0 &&
-            strncmp(value, "ldapi://", 8) != 0)
-            return mdm_err_set(err, MDM_EINVAL,
-                               "ldap-uri must start with ldap://, ldaps:// or ldapi://");
-        return set_string(&cfg->ldap_uri, value);
-    }
-    if (strcmp(name, "ldap-base") == 0)
-        return set_dn(&cfg->ldap_base, name, value, err);
-    if (strcmp(name, "computer-dn") == 0)
-        return set_dn(&cfg->computer_dn, name, value, err);
-    if (strcmp(name, "ldap-bind-dn") == 0)
-        return set_dn(&cfg->ldap_bind_dn, name, value, err);
-    if (strcmp(name, "ldap-password-file") == 0) {
-        char *path;
-        if (value[0] == '\0')
-            return mdm_err_set(err, MDM_EINVAL, "ldap-password-file needs a path");
-        path = resolve_path(base_dir, value);
-        if (path == NULL)
-            return MDM_ENOMEM;
-        mdm_free(cfg->ldap_password_file);
-        cfg->ldap_password_file = path;
-        return 0;
-    }
-    return MDM_ENOTFOUND;
+    const struct mdm_config_directive_info *d = mdm_config_directive_find(name);
+
+    if (d == NULL)
+        return MDM_ENOTFOUND;
+    return directive_handlers[d - mdm_config_directives](cfg, name, value, base_dir, err);
 }
 
 static int keep_snmp_line(struct mdm_config *cfg, const char *name, const char *value,

@@ -1,5 +1,5 @@
 /*
- * config.h - mdmhealth.conf: our own directives (DESIGN.md section 2).
+ * config.h - mdmhealth.conf: our own directives (docs/configuration.md).
  *
  * The file uses Net-SNMP's syntax: one directive per line, `#` comments, the
  * directive name then its value (the rest of the line). The standard SNMP
@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "agent/common/mdm_err.h"
+#include "agent/diag/diag.h"
 #include "wevt/source.h"
 
 #ifdef __cplusplus
@@ -121,8 +122,22 @@ int mdm_config_load(const char *path, struct mdm_config **out, struct mdm_err *e
 int mdm_config_directive(struct mdm_config *cfg, const char *name, const char *value,
                          const char *base_dir, struct mdm_err *err);
 
-/* True for the standard Net-SNMP directives that the SNMP layer handles. */
-bool mdm_config_is_snmp_directive(const char *name);
+/*
+ * One of mdmhealth's own directives, as the table in config.c describes it
+ * (the only list of them).
+ */
+struct mdm_config_directive_info {
+    const char *name;
+    const char *args; /* the shape of the value, e.g. "FQDN [ADDRESS]" */
+    bool repeatable;  /* several lines add up (pack, target) */
+    const char *part; /* the part that consumes it: packs, source, state, diag, snmp */
+    const char *help; /* one line */
+};
+extern const struct mdm_config_directive_info mdm_config_directives[];
+extern const size_t mdm_config_directive_count;
+
+/* The table row of one of our directives, or NULL for any other name. */
+const struct mdm_config_directive_info *mdm_config_directive_find(const char *name);
 
 #ifdef __cplusplus
 }

@@ -669,32 +669,121 @@ static int check_access(const char *name, const struct words *ws, struct mdm_err
     return 0;
 }
 
-/* Directives whose value is one whole number. */
+static int check_trapsink(const char *name, const struct words *ws, struct mdm_err *err)
+{
+    (void)name;
+    (void)ws;
+    return mdm_err_set(err, MDM_EINVAL,
+                       "trapsink (SNMPv1) is not supported: use trap2sink, informsink or "
+                       "trapsess");
+}
+
+typedef int snmp_check_fn(const char *name, const struct words *ws, struct mdm_err *err);
+
+/*
+ * The Net-SNMP directives that mdmhealth.conf may carry (snmpd.conf(5),
+ * snmptrapd.conf(5) and the USM/VACM/AgentX ones), the one list of them:
+ * mdm_config_is_snmp_directive() answers from it and each line is checked as
+ * its row says. Names match without regard to case, as Net-SNMP's do. A row
+ * with neither a check, a number nor one word is passed on as it is.
+ */
 static const struct {
     const char *name;
-    unsigned long max;
-} numeric_directives[] = {
-    {"agentXPingInterval", 86400},
-    {"agentXTimeout", 3600},
-    {"agentXRetries", 100},
-    {"informretries", 100},
-    {"informtimeout", 3600},
-    {"maxGetbulkRepeats", 2147483647ul},
-    {"maxGetbulkResponses", 2147483647ul},
-    {"sysServices", 127},
-    {"engineIDType", 3},
-    {"authtrapenable", 2},
-    {"doDebugging", 1},
+    snmp_check_fn *check;     /* the syntax of the directive, or NULL */
+    unsigned long number_max; /* > 0: the value is one whole number from 0 to this */
+    bool one_word;            /* the value is one word */
+} snmp_directives[] = {
+    /* Notifications (notify.c registers its own handlers for these). */
+    {"trapsink", check_trapsink, 0, false},
+    {"trap2sink", check_sink, 0, false},
+    {"informsink", check_sink, 0, false},
+    {"trapsess", check_trapsess, 0, false},
+    {"trapcommunity", NULL, 0, true},
+    {"authtrapenable", NULL, 2, false},
+    {"v1trapaddress", NULL, 0, false},
+    {"informretries", NULL, 100, false},
+    {"informtimeout", NULL, 3600, false},
+    {"clientaddr", NULL, 0, false},
+    /* Queries: addresses, USM and VACM access. */
+    {"agentaddress", check_agentaddress, 0, false},
+    {"rocommunity", check_rocommunity, 0, false},
+    {"rocommunity6", check_rocommunity, 0, false},
+    {"rouser", check_rouser, 0, false},
+    {"rwuser", check_rwuser, 0, false},
+    {"createUser", check_create_user, 0, false},
+    {"com2sec", check_com2sec, 0, false},
+    {"com2sec6", check_com2sec, 0, false},
+    {"group", check_group, 0, false},
+    {"view", check_view, 0, false},
+    {"access", check_access, 0, false},
+    {"authcommunity", NULL, 0, false},
+    {"authuser", NULL, 0, false},
+    {"authgroup", NULL, 0, false},
+    {"maxGetbulkRepeats", NULL, 2147483647ul, false},
+    {"maxGetbulkResponses", NULL, 2147483647ul, false},
+    {"sourceFilterType", NULL, 0, false},
+    {"sourceFilterAddress", NULL, 0, false},
+    /* AgentX. */
+    {"master", NULL, 0, true},
+    {"agentXSocket", NULL, 0, true},
+    {"agentXPerms", NULL, 0, false},
+    {"agentXTimeout", NULL, 3600, false},
+    {"agentXRetries", NULL, 100, false},
+    {"agentXPingInterval", NULL, 86400, false},
+    /* The engine, the system group, the library. */
+    {"engineID", NULL, 0, false},
+    {"engineIDType", NULL, 3, false},
+    {"engineIDNic", NULL, 0, true},
+    {"defaultMonitors", NULL, 0, false},
+    {"sysLocation", NULL, 0, false},
+    {"sysContact", NULL, 0, false},
+    {"sysName", NULL, 0, false},
+    {"sysDescr", NULL, 0, false},
+    {"sysObjectID", NULL, 0, false},
+    {"sysServices", NULL, 127, false},
+    {"defContext", NULL, 0, false},
+    {"defSecurityName", NULL, 0, false},
+    {"defAuthType", NULL, 0, true},
+    {"defPrivType", NULL, 0, true},
+    {"defSecurityLevel", NULL, 0, true},
+    {"defVersion", NULL, 0, true},
+    {"defCommunity", NULL, 0, false},
+    {"dontLogTCPWrappersConnects", NULL, 0, false},
+    {"doDebugging", NULL, 1, false},
+    {"debugTokens", NULL, 0, false},
+    {"mibdirs", NULL, 0, false},
+    {"mibs", NULL, 0, false},
+    {"persistentDir", NULL, 0, true},
+    {"noPersistentLoad", NULL, 0, false},
+    {"noPersistentSave", NULL, 0, false},
+    {"tsmUseTransportPrefix", NULL, 0, false},
+    {"leave_pidfile", NULL, 0, false},
+    {"snmpTlsPrivateKey", NULL, 0, false},
+    {"snmpTlsCertificate", NULL, 0, false},
+    {"trustCert", NULL, 0, false},
+    {"certSecName", NULL, 0, false},
+    {"localCert", NULL, 0, false},
+    {"peerCert", NULL, 0, false},
 };
+#define SNMP_DIRECTIVE_COUNT (sizeof(snmp_directives) / sizeof(snmp_directives[0]))
 
-/* Directives whose value is one word. */
-static const char *const one_word_directives[] = {
-    "master",     "agentXSocket",     "trapcommunity", "engineIDNic", "persistentDir",
-    "defVersion", "defSecurityLevel", "defAuthType",   "defPrivType", NULL,
-};
+/* The row of a Net-SNMP directive, or SNMP_DIRECTIVE_COUNT. */
+static size_t snmp_directive_row(const char *name)
+{
+    for (size_t i = 0; i < SNMP_DIRECTIVE_COUNT; i++)
+        if (mdm_ascii_iequal(name, snmp_directives[i].name))
+            return i;
+    return SNMP_DIRECTIVE_COUNT;
+}
+
+bool mdm_config_is_snmp_directive(const char *name)
+{
+    return snmp_directive_row(name) < SNMP_DIRECTIVE_COUNT;
+}
 
 int mdm_config_snmp_check_line(const char *name, const char *value, struct mdm_err *err)
 {
+    size_t row = snmp_directive_row(name);
     struct words ws;
     int rc;
 
@@ -706,42 +795,16 @@ int mdm_config_snmp_check_line(const char *name, const char *value, struct mdm_e
         rc = mdm_err_set(err, MDM_EINVAL, "%s needs a value", name);
         goto out;
     }
-    if (mdm_ascii_iequal(name, "createUser")) {
-        rc = check_create_user(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "rouser")) {
-        rc = check_rouser(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "rwuser")) {
-        rc = check_rwuser(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "rocommunity") || mdm_ascii_iequal(name, "rocommunity6")) {
-        rc = check_rocommunity(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "agentaddress")) {
-        rc = check_agentaddress(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "trapsess")) {
-        rc = check_trapsess(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "trap2sink") || mdm_ascii_iequal(name, "informsink")) {
-        rc = check_sink(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "trapsink")) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "trapsink (SNMPv1) is not supported: use trap2sink, informsink or "
-                         "trapsess");
-    } else if (mdm_ascii_iequal(name, "com2sec") || mdm_ascii_iequal(name, "com2sec6")) {
-        rc = check_com2sec(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "group")) {
-        rc = check_group(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "view")) {
-        rc = check_view(name, &ws, err);
-    } else if (mdm_ascii_iequal(name, "access")) {
-        rc = check_access(name, &ws, err);
-    } else {
-        rc = 0;
-        for (size_t i = 0; i < sizeof(numeric_directives) / sizeof(numeric_directives[0]); i++)
-            if (mdm_ascii_iequal(name, numeric_directives[i].name) &&
-                (ws.n != 1 || !is_decimal(ws.w[0], numeric_directives[i].max)))
-                rc = mdm_err_set(err, MDM_EINVAL, "%s needs a whole number from 0 to %lu", name,
-                                 numeric_directives[i].max);
-        if (rc == 0 && is_one_of(name, one_word_directives) && ws.n != 1)
-            rc = mdm_err_set(err, MDM_EINVAL, "%s takes one value, not %zu words", name, ws.n);
-    }
+    if (row == SNMP_DIRECTIVE_COUNT)
+        goto out; /* not one of ours to check: Net-SNMP says what it thinks */
+    if (snmp_directives[row].check != NULL)
+        rc = snmp_directives[row].check(name, &ws, err);
+    else if (snmp_directives[row].number_max > 0 &&
+             (ws.n != 1 || !is_decimal(ws.w[0], snmp_directives[row].number_max)))
+        rc = mdm_err_set(err, MDM_EINVAL, "%s needs a whole number from 0 to %lu", name,
+                         snmp_directives[row].number_max);
+    else if (snmp_directives[row].one_word && ws.n != 1)
+        rc = mdm_err_set(err, MDM_EINVAL, "%s takes one value, not %zu words", name, ws.n);
 out:
     mdm_free(ws.buf);
     return rc;

@@ -17,6 +17,8 @@
 #ifndef MDM_CONFIG_SNMP_H
 #define MDM_CONFIG_SNMP_H
 
+#include <stdbool.h>
+
 #include "agent/common/mdm_err.h"
 
 #ifdef __cplusplus
@@ -29,6 +31,12 @@ extern "C" {
 #define MDM_SNMP_WORD_MAX 1023u
 /* More words than any directive takes: a line with more is refused. */
 #define MDM_SNMP_WORDS_MAX 64u
+
+/*
+ * True for the standard Net-SNMP directives that the SNMP layer handles (the
+ * table in config_snmp.c, which also says how each is checked).
+ */
+bool mdm_config_is_snmp_directive(const char *name);
 
 /*
  * Checks one Net-SNMP directive (name as written, value = the rest of the

@@ -1,6 +1,6 @@
 /*
  * diag.c - runs the checks concurrently, each with a deadline, and applies
- * the specification's diagnosis -> resolver table.
+ * the diagnosis -> resolver table (docs/diagnose.md, "The diagnoses").
  *
  * Each check runs on a detached thread with its own copy of the result. The
  * runner waits until every check finished or the deadline passed; a check
@@ -17,22 +17,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/*
+ * The checks, in the order of the names table (MDM_DIAG_CHECKS, diag.h);
+ * CHECK_<suffix> is a check's row, so that the diagnosis table below names
+ * checks through the table and a misspelt name does not compile.
+ */
+#define CHECK_INDEX(check, suffix, help) CHECK_##suffix,
+enum check_index { MDM_DIAG_CHECKS(CHECK_INDEX) };
+#undef CHECK_INDEX
+#define CHECK_ROW(check, suffix, help) {check, mdm_check_##suffix},
 static const struct {
     const char *name;
     mdm_check_fn fn;
-} check_table[] = {
-    {"dns", mdm_check_dns},
-    {"ping-loopback", mdm_check_ping_loopback},
-    {"ping-gateway", mdm_check_ping_gateway},
-    {"ping-dns-servers", mdm_check_ping_dns_servers},
-    {"ping-enrollment-ip", mdm_check_ping_enrollment_ip},
-    {"ping-enrollment-fqdn", mdm_check_ping_enrollment_fqdn},
-    {"https-enrollment", mdm_check_https_enrollment},
-    {"https-dm-admin", mdm_check_https_dm_admin},
-    {"enrollment-services", mdm_check_enrollment_services},
-    {"ad-group", mdm_check_ad_group},
-    {"loopback-check", mdm_check_loopback},
-};
+} check_table[] = {MDM_DIAG_CHECKS(CHECK_ROW)};
+#undef CHECK_ROW
 #define CHECK_COUNT (sizeof(check_table) / sizeof(check_table[0]))
 
 /* Shared between the runner and the workers; freed by whoever leaves last. */
@@ -140,7 +138,7 @@ int mdm_diag_run(const struct mdm_diag_options *opt, struct mdm_diag_report *rep
         }
     }
     if (run->opt.timeout_ms <= 0)
-        run->opt.timeout_ms = 5000;
+        run->opt.timeout_ms = MDM_DIAG_TIMEOUT_MS_DEFAULT;
     mdm_waitgroup_lock(run->wg);
     for (size_t i = 0; i < CHECK_COUNT; i++) {
         struct job *job;
@@ -195,20 +193,20 @@ static const struct mdm_check_result *find(const struct mdm_diag_report *r, cons
     return NULL;
 }
 
-static bool failed(const struct mdm_diag_report *r, const char *name)
+static bool failed(const struct mdm_diag_report *r, enum check_index check)
 {
-    const struct mdm_check_result *c = find(r, name);
+    const struct mdm_check_result *c = find(r, check_table[check].name);
     return c != NULL && c->status == MDM_CHECK_FAIL;
 }
 
-static bool passed(const struct mdm_diag_report *r, const char *name)
+static bool passed(const struct mdm_diag_report *r, enum check_index check)
 {
-    const struct mdm_check_result *c = find(r, name);
+    const struct mdm_check_result *c = find(r, check_table[check].name);
     return c != NULL && c->status == MDM_CHECK_PASS;
 }
 
 static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char *because,
-                const char *check)
+                enum check_index check)
 {
     static const char *const diagnosis[] = {
         NULL,
@@ -229,13 +227,14 @@ static void add(struct mdm_diag_report *r, enum mdm_diagnosis_id id, const char 
     r->diagnoses[r->diagnosis_count].diagnosis = diagnosis[id];
     r->diagnoses[r->diagnosis_count].resolver = resolver[id];
     r->diagnoses[r->diagnosis_count].because = because;
-    r->diagnoses[r->diagnosis_count].check = check;
+    r->diagnoses[r->diagnosis_count].check = check_table[check].name;
     r->diagnosis_count++;
 }
 
 void mdm_diag_decide(struct mdm_diag_report *r)
 {
-    const char *network = NULL, *evidence = NULL;
+    const char *network = NULL;
+    enum check_index evidence = CHECK_dns;
 
     r->diagnosis_count = 0;
     /*
@@ -244,42 +243,42 @@ void mdm_diag_decide(struct mdm_diag_report *r)
      * proves the path works even when pings fail (ICMP blocked by a
      * firewall), so pings alone never make this diagnosis.
      */
-    if (failed(r, "ping-loopback")) {
+    if (failed(r, CHECK_ping_loopback)) {
         network = "the TCP/IP stack of this computer does not answer on 127.0.0.1";
-        evidence = "ping-loopback";
-    } else if (failed(r, "dns") && passed(r, "ping-enrollment-ip")) {
+        evidence = CHECK_ping_loopback;
+    } else if (failed(r, CHECK_dns) && passed(r, CHECK_ping_enrollment_ip)) {
         network = "the Enrollment Server answers by IP address but its name does not resolve "
                   "(DNS)";
-        evidence = "dns";
-    } else if (failed(r, "dns")) {
+        evidence = CHECK_dns;
+    } else if (failed(r, CHECK_dns)) {
         network = "the Enrollment Server's name does not resolve (DNS)";
-        evidence = "dns";
-    } else if (failed(r, "https-enrollment") && failed(r, "ping-enrollment-ip")) {
+        evidence = CHECK_dns;
+    } else if (failed(r, CHECK_https_enrollment) && failed(r, CHECK_ping_enrollment_ip)) {
         network = "the Enrollment Server answers neither ICMP nor its admin port (host down, "
                   "or no route)";
-        evidence = "https-enrollment";
-    } else if (failed(r, "https-enrollment")) {
+        evidence = CHECK_https_enrollment;
+    } else if (failed(r, CHECK_https_enrollment)) {
         network = "the Enrollment Server answers ICMP but not HTTPS on its admin port (firewall, "
                   "or the service is not listening)";
-        evidence = "https-enrollment";
-    } else if (failed(r, "enrollment-services")) {
+        evidence = CHECK_https_enrollment;
+    } else if (failed(r, CHECK_enrollment_services)) {
         network = "the SCMDM Enrollment services are not running on the Enrollment Server";
-        evidence = "enrollment-services";
-    } else if (failed(r, "https-dm-admin")) {
+        evidence = CHECK_enrollment_services;
+    } else if (failed(r, CHECK_https_dm_admin)) {
         network = "this DM server's own admin port does not answer HTTPS";
-        evidence = "https-dm-admin";
+        evidence = CHECK_https_dm_admin;
     }
     if (network != NULL)
         add(r, MDM_DIAG_NETWORK, network, evidence);
-    if (failed(r, "loopback-check"))
+    if (failed(r, CHECK_loopback))
         add(r, MDM_DIAG_LOOPBACK,
             "the Enrollment Server name maps to this computer and the loopback check is active",
-            "loopback-check");
-    if (failed(r, "ad-group"))
+            CHECK_loopback);
+    if (failed(r, CHECK_ad_group))
         add(r, MDM_DIAG_AD_GROUP,
             "this computer account is not a member of the SCMDM 2008 Device Management "
             "Servers group",
-            "ad-group");
+            CHECK_ad_group);
 }
 
 struct start_job {
@@ -395,4 +394,16 @@ const char *mdm_diag_explain(enum mdm_diagnosis_id id)
     default:
         return "";
     }
+}
+
+bool mdm_diag_check_name_known(const char *name)
+{
+#define CHECK_NAME(check, suffix, help) check,
+    static const char *const names[] = {MDM_DIAG_CHECKS(CHECK_NAME)};
+#undef CHECK_NAME
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
 }

@@ -1,6 +1,6 @@
 /*
  * diag.h - the diagnoser: the checks of the knowledge article, and the
- * diagnosis -> resolver table of the specification.
+ * diagnosis -> resolver table (docs/diagnose.md, "The diagnoses").
  *
  * A check is a function that fills one struct mdm_check_result. The runner
  * (diag.c) starts every check on its own thread with a deadline, so a check
@@ -9,19 +9,8 @@
  * only reads finished reports on the main loop.
  *
  * Check names are stable (they are what operators script against and what
- * mdmDiagName shows):
- *   dns                 the Enrollment Server's FQDN resolves
- *   ping-loopback       ICMP echo to 127.0.0.1
- *   ping-gateway        ICMP echo to the default gateway(s)
- *   ping-dns-servers    ICMP echo to the configured DNS servers
- *   ping-enrollment-ip  ICMP echo to the Enrollment Server's address(es)
- *   ping-enrollment-fqdn ICMP echo to the Enrollment Server by name
- *   https-enrollment    TCP connect + TLS handshake, Enrollment Server admin port (8445)
- *   https-dm-admin      TCP connect + TLS handshake, DM server admin port (8446)
- *   enrollment-services SCMDM Enrollment services running (Windows SCM; skip elsewhere)
- *   ad-group            this computer account is a member (direct or nested) of ad-group
- *   loopback-check      Enrollment Server maps to this computer: DisableLoopbackCheck /
- *                       BackConnectionHostNames (Windows registry; skip elsewhere)
+ * mdmDiagName shows); they and what each checks are the MDM_DIAG_CHECKS
+ * table below, the only list of them.
  */
 #ifndef MDM_DIAG_H
 #define MDM_DIAG_H
@@ -44,6 +33,42 @@ enum mdm_check_status {
     MDM_CHECK_ERROR = 5, /* the check itself could not run */
 };
 
+/*
+ * The diagnoser's checks, the one table of their names: X(name, function
+ * suffix, what it checks). The names are stable: operators write them in
+ * `diag-skip`, script against `diagnose --json` and read them in mdmDiagName.
+ * The configuration checks `diag-skip` against it; diag.c builds its check
+ * list from it (each row runs mdm_check_<suffix>, in this order) and a test
+ * compares it with docs/diagnose.md.
+ */
+#define MDM_DIAG_CHECKS(X)                                                                         \
+    X("dns", dns, "the Enrollment Server's FQDN resolves")                                         \
+    X("ping-loopback", ping_loopback, "ICMP echo to 127.0.0.1")                                    \
+    X("ping-gateway", ping_gateway, "ICMP echo to the default gateway(s)")                         \
+    X("ping-dns-servers", ping_dns_servers, "ICMP echo to the configured DNS servers")             \
+    X("ping-enrollment-ip", ping_enrollment_ip,                                                    \
+      "ICMP echo to the Enrollment Server's address(es)")                                          \
+    X("ping-enrollment-fqdn", ping_enrollment_fqdn, "ICMP echo to the Enrollment Server by name")  \
+    X("https-enrollment", https_enrollment,                                                        \
+      "TCP connect + TLS handshake, Enrollment Server admin port (8445)")                          \
+    X("https-dm-admin", https_dm_admin,                                                            \
+      "TCP connect + TLS handshake, DM server admin port (8446)")                                  \
+    X("enrollment-services", enrollment_services,                                                  \
+      "SCMDM Enrollment services running (Windows SCM; skip elsewhere)")                           \
+    X("ad-group", ad_group, "this computer account is a member (direct or nested) of ad-group")    \
+    X("loopback-check", loopback,                                                                  \
+      "Enrollment Server maps to this computer: DisableLoopbackCheck / BackConnectionHostNames "   \
+      "(Windows registry; skip elsewhere)")
+
+/* True when name is one of MDM_DIAG_CHECKS. */
+bool mdm_diag_check_name_known(const char *name);
+
+/*
+ * The time each check may take when the caller sets none (diagnose
+ * --timeout, the agent's runs and the resolvers): docs/diagnose.md promises 5 s.
+ */
+#define MDM_DIAG_TIMEOUT_MS_DEFAULT 5000
+
 #define MDM_CHECK_NAME_MAX   48u
 #define MDM_CHECK_DETAIL_MAX 512u
 #define MDM_CHECKS_MAX       16u
@@ -56,7 +81,7 @@ struct mdm_check_result {
     int64_t duration_ms;
 };
 
-/* The diagnoses and resolvers of the specification, with their exact names. */
+/* The diagnoses and resolvers (docs/diagnose.md), with their exact names. */
 enum mdm_diagnosis_id {
     MDM_DIAG_NETWORK = 1,  /* "The Device Management Machine cannot connect to network." */
     MDM_DIAG_LOOPBACK = 2, /* "HTTP 401 Unauthorized Logon Failed using Loopback connector." */
@@ -122,7 +147,7 @@ int mdm_diag_start(const struct mdm_diag_options *opt,
                    void (*done)(struct mdm_diag_report *report, void *ctx), void *ctx);
 
 /*
- * The specification's table: fills report->diagnoses from the check
+ * The diagnosis table (docs/diagnose.md): fills report->diagnoses from the check
  * results. Exposed for tests: every combination of failed checks.
  */
 void mdm_diag_decide(struct mdm_diag_report *report);

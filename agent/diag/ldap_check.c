@@ -49,7 +49,7 @@
 #define AD_DEFAULT_GROUP        "SCMDM2008DeviceManagementServers"
 #define AD_IN_CHAIN_RULE        "1.2.840.113556.1.4.1941"
 #define AD_CAP_ACTIVE_DIRECTORY "1.2.840.113556.1.4.800"
-#define AD_DEFAULT_TIMEOUT_MS   10000
+#define AD_DEFAULT_TIMEOUT_MS   MDM_DIAG_TIMEOUT_MS_DEFAULT
 #define AD_DN_MAX               2048u /* longer DNs (values) are refused or skipped */
 #define AD_FILTER_MAX           (3u * AD_DN_MAX + 128u)
 #define AD_PASSWORD_MAX         MDM_LDAP_PASSWORD_MAX

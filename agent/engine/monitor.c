@@ -407,11 +407,6 @@ void mdm_engine_pack_counts(const struct mdm_engine *engine, size_t *loaded, siz
     *skipped = engine->pack->skip_count;
 }
 
-const struct mdm_pack *mdm_engine_pack(const struct mdm_engine *engine)
-{
-    return engine->pack;
-}
-
 const struct mdm_engine_stats *mdm_engine_stats(const struct mdm_engine *engine)
 {
     return &engine->stats;

@@ -130,7 +130,6 @@ size_t mdm_engine_instance_count(const struct mdm_engine *engine);
 struct mdm_instance *mdm_engine_instance(struct mdm_engine *engine, size_t i);
 size_t mdm_engine_target_count(const struct mdm_engine *engine);
 const char *mdm_engine_target(const struct mdm_engine *engine, size_t i);
-const struct mdm_pack *mdm_engine_pack(const struct mdm_engine *engine);
 const struct mdm_engine_stats *mdm_engine_stats(const struct mdm_engine *engine);
 
 /*

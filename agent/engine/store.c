@@ -88,7 +88,7 @@ int mdm_store_save_ex(const char *state_dir, struct mdm_engine *engine, const ch
                       const struct mdm_store_extra *extra, struct mdm_err *err)
 {
     struct mdm_buf buf;
-    char path[4096];
+    char path[MDM_PATH_MAX];
     int rc;
 
     mdm_buf_init(&buf, MDM_STORE_MAX_BYTES);
@@ -203,7 +203,7 @@ static bool is_store_keyword(const char *line)
 int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
                       size_t *dropped, const struct mdm_store_extra *extra, struct mdm_err *err)
 {
-    char path[4096];
+    char path[MDM_PATH_MAX];
     char *data = NULL, *line, *next;
     size_t len = 0, lineno = 0;
     size_t *target_map = NULL, targets = 0;
@@ -283,7 +283,7 @@ out:
 int mdm_store_set_aside(const char *state_dir, const char *why, char *moved_to, size_t size,
                         struct mdm_err *err)
 {
-    char path[4096], aside[4096 + 64], stamp[32];
+    char path[MDM_PATH_MAX], aside[MDM_PATH_MAX + 64], stamp[32];
     size_t k = 0;
     int rc = MDM_EIO;
 

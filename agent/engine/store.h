@@ -5,7 +5,7 @@
  * event source position (bookmark) together, so that they can never
  * disagree. It is replaced atomically (mdm_fs_write_atomic); the caller saves
  * only after the notifications for the events up to that position were
- * acknowledged or durably queued (DESIGN.md section 4).
+ * acknowledged or durably queued (see "Delivery guarantees" in docs/operators.md).
  */
 #ifndef MDM_STORE_H
 #define MDM_STORE_H

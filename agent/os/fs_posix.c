@@ -16,7 +16,7 @@
 /* Flushes the directory holding path so that a rename in it is durable. */
 static void sync_parent_dir(const char *path)
 {
-    char dir[4096];
+    char dir[MDM_PATH_MAX];
     const char *slash = strrchr(path, '/');
     size_t len;
     int fd;
@@ -41,7 +41,7 @@ static void sync_parent_dir(const char *path)
 
 int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err)
 {
-    char tmp[4096];
+    char tmp[MDM_PATH_MAX];
     const char *p = data;
     int fd = -1;
     int rc;
@@ -143,7 +143,7 @@ FILE *mdm_fs_fopen(const char *path, const char *mode)
 
 int mdm_fs_mkdirs(const char *path, struct mdm_err *err)
 {
-    char buf[4096];
+    char buf[MDM_PATH_MAX];
     size_t len = strlen(path);
 
     if (len == 0 || len >= sizeof(buf))
@@ -224,7 +224,7 @@ void mdm_fs_remove(const char *path)
 int mdm_fs_make_private_temp_dir(char *out, size_t size, struct mdm_err *err)
 {
     const char *base = getenv("TMPDIR");
-    char name[4096];
+    char name[MDM_PATH_MAX];
 
     if (base == NULL || base[0] != '/')
         base = "/tmp";

@@ -50,15 +50,6 @@ struct mdm_ldap {
     LDAP *ld;
 };
 
-/* Overwrites a secret so that it does not stay in memory. */
-static void wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-
-    while (n-- > 0)
-        *v++ = 0;
-}
-
 /* Sets tv to the time left before deadline_ms; false once it has passed. */
 static bool time_left(long long deadline_ms, struct timeval *tv)
 {
@@ -349,7 +340,7 @@ int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct
     out[line] = '\0';
     rc = 0;
 out:
-    wipe(buf, sizeof(buf));
+    mdm_wipe(buf, sizeof(buf));
     if (fd >= 0)
         close(fd);
     return rc;

@@ -52,12 +52,6 @@ struct mdm_ldap {
     bool connected; /* ldap_connect succeeded */
 };
 
-/* Overwrites a secret so that it does not stay in memory. */
-static void wipe(void *p, size_t n)
-{
-    SecureZeroMemory(p, n);
-}
-
 /*
  * wldap32's client-side codes are 0x51..0x61 (LDAP_SERVER_DOWN ..
  * LDAP_REFERRAL_LIMIT_EXCEEDED), in the order of OpenLDAP's -1..-17: the
@@ -116,7 +110,7 @@ static wchar_t *wide_dup(const char *s, int *lrc)
 static void wide_free_secret(wchar_t *w)
 {
     if (w != NULL) {
-        wipe(w, wcslen(w) * sizeof(wchar_t));
+        mdm_wipe(w, wcslen(w) * sizeof(wchar_t));
         mdm_free(w);
     }
 }
@@ -661,7 +655,7 @@ int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct
     out[line] = '\0';
     rc = 0;
 out:
-    wipe(buf, sizeof(buf));
+    mdm_wipe(buf, sizeof(buf));
     if (h != INVALID_HANDLE_VALUE)
         CloseHandle(h);
     return rc;

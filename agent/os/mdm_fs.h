@@ -16,6 +16,13 @@ extern "C" {
 #endif
 
 /*
+ * The longest path, in bytes with its NUL, that mdmhealth builds or keeps
+ * (state files, the checked SNMP copy, the undo file, directories to create):
+ * a longer one is refused as too long, never cut. Linux's PATH_MAX.
+ */
+#define MDM_PATH_MAX 4096u
+
+/*
  * Replaces the file at path with data atomically: writes "path.tmp",
  * flushes it to disk, then renames it over path (and flushes the directory
  * on POSIX). A crash at any instant leaves either the old or the new file.

@@ -51,9 +51,6 @@ int mdm_net_dns_servers(char (*addrs)[MDM_ADDR_MAX], size_t max, size_t *count);
 /* True when addr is one of this computer's addresses (loopback included). */
 bool mdm_net_is_local_address(const char *addr);
 
-/* This computer's host name (as the OS reports it) into buf; "" on failure. */
-void mdm_net_hostname(char *buf, size_t size);
-
 #ifdef __cplusplus
 }
 #endif

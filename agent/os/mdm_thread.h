@@ -1,7 +1,7 @@
 /*
  * mdm_thread.h - just enough threading for the diagnoser: start a detached
  * worker, and a mutex + condition variable to wait for it with a deadline.
- * thread_posix.c uses pthreads; thread_win.c will use Windows threads and
+ * thread_posix.c uses pthreads; thread_win.c Windows threads and
  * CONDITION_VARIABLE.
  */
 #ifndef MDM_THREAD_H

@@ -329,11 +329,3 @@ bool mdm_net_is_local_address(const char *addr)
     freeifaddrs(list);
     return found;
 }
-
-void mdm_net_hostname(char *buf, size_t size)
-{
-    if (gethostname(buf, size) != 0 && size > 0)
-        buf[0] = '\0';
-    if (size > 0)
-        buf[size - 1] = '\0';
-}

@@ -29,7 +29,6 @@
 #define ADAPTERS_FIRST_SIZE (16u * 1024u)   /* first guess for GetAdaptersAddresses */
 #define ADAPTERS_MAX_SIZE   (1024u * 1024u) /* hard cap of its answer */
 #define ECHO_REPLY_SIZE     1024u           /* replies + the ICMP error + an IO_STATUS_BLOCK */
-#define HOSTNAME_MAX        256             /* wide characters of the computer's DNS name */
 
 /*
  * Icmp6SendEcho2 writes an ICMPV6_ECHO_REPLY_LH, whose IPV6_ADDRESS_EX is
@@ -571,25 +570,4 @@ bool mdm_net_is_local_address(const char *addr)
             found = same_address(u->Address.lpSockaddr, &want);
     mdm_free(list);
     return found;
-}
-
-/* The fully qualified DNS name ("dm01.contoso.com"), else Winsock's host name. */
-void mdm_net_hostname(char *buf, size_t size)
-{
-    wchar_t wide[HOSTNAME_MAX];
-    DWORD len = HOSTNAME_MAX;
-    char name[3 * HOSTNAME_MAX];
-
-    if (size == 0)
-        return;
-    buf[0] = '\0';
-    if (GetComputerNameExW(ComputerNameDnsFullyQualified, wide, &len) && len > 0 &&
-        mdm_win_wide_to_utf8(wide, name, sizeof(name)) == 0) {
-        mdm_utf8_copy(buf, size, name);
-        return;
-    }
-    if (net_start(NULL, 0) == 0 && gethostname(name, (int)sizeof(name)) == 0) {
-        name[sizeof(name) - 1] = '\0';
-        mdm_utf8_copy(buf, size, name);
-    }
 }

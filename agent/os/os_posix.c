@@ -3,6 +3,7 @@
 
 #include "agent/os/mdm_os.h"
 
+#include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_err.h"
 
 #include <errno.h>
@@ -85,15 +86,6 @@ void mdm_os_sleep_ms(unsigned ms)
 long mdm_os_process_id(void)
 {
     return (long)getpid();
-}
-
-/* Overwrites a secret so that it does not stay in memory. */
-static void secret_wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = p;
-
-    while (n-- > 0)
-        *v++ = 0;
 }
 
 /*
@@ -216,7 +208,7 @@ out:
         /* The Enter key was not echoed: end the prompt's line. */
         write_all(out_fd, "\n");
     }
-    secret_wipe(line, sizeof(line));
+    mdm_wipe(line, sizeof(line));
     if (tty >= 0)
         close(tty);
     return rc;

@@ -19,11 +19,6 @@
 #define MACHINE_MAX     260            /* wide characters of "\\name" */
 #define DISPLAY_MAX     1024           /* UTF-8 bytes of a display name */
 
-static char ascii_lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
 /* True when the len bytes of word occur in text, ASCII case-insensitively. */
 static bool contains_word(const char *text, const char *word, size_t len)
 {
@@ -31,7 +26,9 @@ static bool contains_word(const char *text, const char *word, size_t len)
         return true;
     for (; *text != '\0'; text++) {
         size_t i = 0;
-        while (i < len && text[i] != '\0' && ascii_lower(text[i]) == ascii_lower(word[i]))
+        while (i < len && text[i] != '\0' &&
+               mdm_ascii_tolower((unsigned char)text[i]) ==
+                   mdm_ascii_tolower((unsigned char)word[i]))
             i++;
         if (i == len)
             return true;

@@ -10,6 +10,7 @@
 #include "agent/engine/pack.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,10 +101,96 @@ static void set_counter32(netsnmp_variable_list *var, uint64_t v)
     snmp_set_var_typed_value(var, ASN_COUNTER, &c, sizeof(c));
 }
 
+static void set_integer(netsnmp_variable_list *var, long v)
+{
+    snmp_set_var_typed_value(var, ASN_INTEGER, &v, sizeof(v));
+}
+
+static void set_date_and_time(netsnmp_variable_list *var, int64_t ms)
+{
+    u_char dt[11];
+
+    snmp_set_var_typed_value(var, ASN_OCTET_STR, dt, mdm_date_and_time(ms, dt));
+}
+
+/* The mdmAgent scalars that are not a counter of struct mdm_agent_status. */
+typedef void agent_scalar_fn(netsnmp_variable_list *var, const struct mdm_agent_status *st);
+
+static void get_version(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    (void)st;
+    set_string(var, "mdmhealth " MDM_VERSION);
+}
+
+static void get_start_time(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    set_date_and_time(var, st->start_ms);
+}
+
+static void get_source_state(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    set_integer(var, st->source_state);
+}
+
+static void get_source_detail(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    set_string(var, st->source_detail);
+}
+
+static void get_notifications_pending(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    u_long g = (u_long)mdm_outbox_count(mdm_snmp.outbox);
+
+    (void)st;
+    snmp_set_var_typed_value(var, ASN_GAUGE, &g, sizeof(g));
+}
+
+static void get_queue_overflows(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    (void)st;
+    set_counter32(var, mdm_snmp.outbox->overflows);
+}
+
+/*
+ * The mdmAgent scalars, keyed by their MDM-HEALTH-MIB names: row N is
+ * mdmAgent N (OBJECT-TYPE ... ::= { mdmAgent N } in the MIB), so the table's
+ * order is the MIB's and a new scalar is one new row at the end. A row is
+ * either a Counter32 of struct mdm_agent_status (its offset) or a getter.
+ */
+#define COUNTER(field) offsetof(struct mdm_agent_status, field), NULL
+#define GETTER(fn)     0, fn
+static const struct {
+    const char *mib_name;
+    size_t counter_offset; /* of a uint64_t in struct mdm_agent_status, when get is NULL */
+    agent_scalar_fn *get;
+} agent_scalars[] = {
+    {NULL, GETTER(NULL)}, /* mdmAgent 0 does not exist */
+    {"mdmAgentVersion", GETTER(get_version)},
+    {"mdmAgentStartTime", GETTER(get_start_time)},
+    {"mdmAgentSourceState", GETTER(get_source_state)},
+    {"mdmAgentSourceDetail", GETTER(get_source_detail)},
+    {"mdmEventsRead", COUNTER(events_read)},
+    {"mdmEventsMatched", COUNTER(events_matched)},
+    {"mdmEventsDamaged", COUNTER(events_damaged)},
+    {"mdmNotificationsSent", COUNTER(notifications_sent)},
+    {"mdmNotificationsFailed", COUNTER(notifications_failed)},
+    {"mdmNotificationsPending", GETTER(get_notifications_pending)},
+    {"mdmNotificationsQueueOverflows", GETTER(get_queue_overflows)},
+    {"mdmRenderFailures", COUNTER(render_failures)},
+    {"mdmResubscriptions", COUNTER(resubscriptions)},
+};
+#undef COUNTER
+#undef GETTER
+#define AGENT_SCALAR_LAST (sizeof(agent_scalars) / sizeof(agent_scalars[0]) - 1)
+
+const char *mdm_mib_agent_scalar_name(unsigned n)
+{
+    return n <= AGENT_SCALAR_LAST ? agent_scalars[n].mib_name : NULL;
+}
+
 static int agent_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
                          netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
 {
-    const struct mdm_agent_status *st = mdm_snmp.status;
     (void)handler;
     (void)reg;
 
@@ -113,56 +200,19 @@ static int agent_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrat
         netsnmp_variable_list *var = r->requestvb;
         /* The scalar-group helper passes reg with the instance as root: index our own OID. */
         oid item = var->name_length > OID_LENGTH(agent_oid) ? var->name[OID_LENGTH(agent_oid)] : 0;
-        u_char dt[11];
-        long l;
-        u_long g;
+        uint64_t counter;
 
-        switch (item) {
-        case 1:
-            set_string(var, "mdmhealth " MDM_VERSION);
-            break;
-        case 2:
-            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt, mdm_date_and_time(st->start_ms, dt));
-            break;
-        case 3:
-            l = st->source_state;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
-            break;
-        case 4:
-            set_string(var, st->source_detail);
-            break;
-        case 5:
-            set_counter32(var, st->events_read);
-            break;
-        case 6:
-            set_counter32(var, st->events_matched);
-            break;
-        case 7:
-            set_counter32(var, st->events_damaged);
-            break;
-        case 8:
-            set_counter32(var, st->notifications_sent);
-            break;
-        case 9:
-            set_counter32(var, st->notifications_failed);
-            break;
-        case 10:
-            g = (u_long)mdm_outbox_count(mdm_snmp.outbox);
-            snmp_set_var_typed_value(var, ASN_GAUGE, &g, sizeof(g));
-            break;
-        case 11:
-            set_counter32(var, mdm_snmp.outbox->overflows);
-            break;
-        case 12:
-            set_counter32(var, st->render_failures);
-            break;
-        case 13:
-            set_counter32(var, st->resubscriptions);
-            break;
-        default:
+        if (item < 1 || item > AGENT_SCALAR_LAST) {
             netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
-            break;
+            continue;
         }
+        if (agent_scalars[item].get != NULL) {
+            agent_scalars[item].get(var, mdm_snmp.status);
+            continue;
+        }
+        memcpy(&counter, (const char *)mdm_snmp.status + agent_scalars[item].counter_offset,
+               sizeof(counter));
+        set_counter32(var, counter);
     }
     return SNMP_ERR_NOERROR;
 }
@@ -211,8 +261,6 @@ static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
         netsnmp_variable_list *var = r->requestvb;
         const struct mdm_monitor_state *st;
         char text[32];
-        u_char dt[11];
-        long l;
         u_long u;
 
         if (inst == NULL || ti == NULL) {
@@ -231,12 +279,10 @@ static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
             set_string(var, mdm_engine_target(mdm_snmp.engine, inst->target));
             break;
         case MDM_COL_STATE:
-            l = st->health;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            set_integer(var, st->health);
             break;
         case MDM_COL_LAST_CHANGE:
-            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt,
-                                     mdm_date_and_time(st->last_change_ms, dt));
+            set_date_and_time(var, st->last_change_ms);
             break;
         case MDM_COL_LAST_EVENT_ID:
             u = st->last_event_id;
@@ -253,19 +299,16 @@ static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
             set_string(var, st->last_description);
             break;
         case MDM_COL_ALERT_ACTIVE:
-            l = st->alert_active ? 1 : 2; /* TruthValue */
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            set_integer(var, st->alert_active ? 1 : 2); /* TruthValue */
             break;
         case MDM_COL_REPEAT_COUNT:
             set_counter32(var, st->repeat_count);
             break;
         case MDM_COL_ALERT_SEVERITY:
-            l = st->alert_severity;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            set_integer(var, st->alert_severity);
             break;
         case MDM_COL_ALERT_PRIORITY:
-            l = inst->def->priority;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            set_integer(var, inst->def->priority);
             break;
         default:
             netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
@@ -330,8 +373,6 @@ static int diag_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrati
         const struct mdm_check_result *c;
         const struct mdm_diagnosis *dg;
         size_t slot, i;
-        u_char dt[11];
-        long l;
         u_long u;
 
         if (pos1 == 0 || ti == NULL) {
@@ -348,8 +389,7 @@ static int diag_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrati
             set_string(var, c->name);
             break;
         case MDM_DCOL_STATUS:
-            l = c->status;
-            snmp_set_var_typed_value(var, ASN_INTEGER, &l, sizeof(l));
+            set_integer(var, c->status);
             break;
         case MDM_DCOL_DETAIL:
             /* SnmpAdminString: at most 255 octets, cut on a character boundary. */
@@ -363,8 +403,7 @@ static int diag_handler(netsnmp_mib_handler *handler, netsnmp_handler_registrati
             set_string(var, dg ? dg->resolver : "");
             break;
         case MDM_DCOL_LAST_RUN:
-            snmp_set_var_typed_value(var, ASN_OCTET_STR, dt,
-                                     mdm_date_and_time(d->report.started_ms, dt));
+            set_date_and_time(var, d->report.started_ms);
             break;
         case MDM_DCOL_DURATION_MS:
             u = c->duration_ms > 0 ? (u_long)c->duration_ms : 0;
@@ -438,7 +477,8 @@ int mdm_mib_register(void)
 
     agent_reg = netsnmp_create_handler_registration("mdmAgent", agent_handler, agent_oid,
                                                     OID_LENGTH(agent_oid), HANDLER_CAN_RONLY);
-    if (agent_reg == NULL || netsnmp_register_scalar_group(agent_reg, 1, 13) != SNMPERR_SUCCESS)
+    if (agent_reg == NULL ||
+        netsnmp_register_scalar_group(agent_reg, 1, AGENT_SCALAR_LAST) != SNMPERR_SUCCESS)
         return MDM_ENOMEM;
     rc = register_table("mdmMonitorTable", monitor_handler, monitor_table_oid,
                         OID_LENGTH(monitor_table_oid), MDM_COL_NAME, MDM_COL_ALERT_PRIORITY,

@@ -296,12 +296,6 @@ static void parse_trapcommunity(const char *token, char *line)
     copy_nword(line, trap_community, sizeof(trap_community));
 }
 
-static void ignore_own_directive(const char *token, char *line)
-{
-    (void)token;
-    (void)line;
-}
-
 void mdm_notify_register_directives(void)
 {
     /* Registered after init_agent(), so these replace agent_trap.c's handlers. */
@@ -310,12 +304,7 @@ void mdm_notify_register_directives(void)
     register_app_config_handler("informsink", parse_sink, free_sinks, "host [community] [port]");
     register_app_config_handler("trapsink", parse_trapsink_v1, free_sinks, "(not supported)");
     register_app_config_handler("trapcommunity", parse_trapcommunity, NULL, "community");
-    /*
-     * Our own directive about delivery: config.c parses it (like the others
-     * of snmp_agent.c's own_directives); Net-SNMP must only not call it
-     * unknown.
-     */
-    register_app_config_handler("notification-backoff-max", ignore_own_directive, NULL, "seconds");
+    /* notification-backoff-max is ours: config.c's table, registered by snmp_agent.c. */
 }
 
 /* After (re)reading the configuration: tell the outbox which destinations exist. */

@@ -27,21 +27,11 @@ static char first_error[MDM_ERR_MSG_MAX];
  * operator's configuration file it stands for, whose name replaces the
  * copy's in Net-SNMP's messages.
  */
-static char checked_copy_path[4096];
-static char operator_config_path[4096];
+static char checked_copy_path[MDM_PATH_MAX];
+static char operator_config_path[MDM_PATH_MAX];
 
 /* The name of the checked copy in its directory. */
 #define CHECKED_COPY_NAME "mdmhealth-checked.conf"
-
-/* mdmhealth's own directives: parsed by config.c, only made known to Net-SNMP here. */
-static const char *const own_directives[] = {
-    "pack",          "channel",      "source",
-    "target",        "state-dir",    "enrollment-server",
-    "dm-server",     "diag-skip",    "enrollment-ports",
-    "ad-group",      "ldap-uri",     "ldap-base",
-    "computer-dn",   "ldap-bind-dn", "ldap-password-file",
-    "diag-interval", NULL,
-};
 
 static void ignore_directive(const char *token, char *line)
 {
@@ -220,8 +210,13 @@ static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
 
 static void register_directives(void)
 {
-    for (size_t i = 0; own_directives[i] != NULL; i++)
-        register_app_config_handler(own_directives[i], ignore_directive, NULL, NULL);
+    /*
+     * mdmhealth's own directives (config.c's table) are parsed by config.c;
+     * they are only made known to Net-SNMP here, so that a line of ours is
+     * never an "unknown token" to it.
+     */
+    for (size_t i = 0; i < mdm_config_directive_count; i++)
+        register_app_config_handler(mdm_config_directives[i].name, ignore_directive, NULL, NULL);
     /*
      * clientaddr ADDRESS: the local address of the client sockets (the
      * notification destinations) instead of the wildcard. Net-SNMP knows it only in snmp.conf; here
@@ -315,7 +310,8 @@ int mdm_snmp_check(const struct mdm_config *cfg, struct mdm_err *err)
      * goes to a private temporary directory, removed afterwards.
      */
     const char *config_path = cfg->path ? cfg->path : "mdmhealth.conf";
-    char persist[4096], copy_dir[4096], copy[4096 + sizeof(CHECKED_COPY_NAME) + 1];
+    char persist[MDM_PATH_MAX], copy_dir[MDM_PATH_MAX],
+        copy[MDM_PATH_MAX + sizeof(CHECKED_COPY_NAME) + 1];
     struct mdm_snmp_options opt = {cfg, persist, copy_dir, true, true, false, false};
     struct mdm_agent_status status;
     struct mdm_outbox outbox;

@@ -55,6 +55,12 @@ enum {
 int mdm_mib_register(void);
 void mdm_mib_unregister(void);
 
+/*
+ * The MDM-HEALTH-MIB name of scalar mdmAgent n from the handler's table, or
+ * NULL past its last row (a test compares the table with the MIB file).
+ */
+const char *mdm_mib_agent_scalar_name(unsigned n);
+
 /* Encodes ms since 1970 UTC as an 11-octet DateAndTime (all zero when ms is 0). */
 size_t mdm_date_and_time(int64_t ms, u_char out[11]);
 
