@@ -159,6 +159,8 @@ struct xml_source {
     bool in_garbage;      /* inside text outside events, already reported */
 
     struct mdm_source_scan_work work;
+
+    struct mdm_event_parser *parser; /* reused for every event, owned */
 };
 
 static struct xml_source *impl(struct mdm_source *src)
@@ -846,7 +848,7 @@ static int xml_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err
             size_t start = x->event_start;
             uint64_t offset = x->buf_offset + start;
             x->in_event = false;
-            rc = mdm_event_parse_xml(ev, x->buf.data + start, end - start, err);
+            rc = mdm_event_parser_parse(x->parser, ev, x->buf.data + start, end - start, err);
             x->pos = end;
             drop_before(x, end);
             if (rc == 0) {
@@ -932,7 +934,11 @@ static int xml_open_common(struct mdm_source *src, const char *path, bool follow
 
     if (x != NULL)
         x->rotated_path = mdm_malloc(len + sizeof(ROTATED_SUFFIX));
-    if (x == NULL || x->rotated_path == NULL) {
+    if (x != NULL && x->rotated_path != NULL && mdm_event_parser_new(&x->parser) != 0)
+        x->parser = NULL;
+    if (x == NULL || x->rotated_path == NULL || x->parser == NULL) {
+        if (x != NULL)
+            mdm_free(x->rotated_path);
         mdm_free(x);
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
     }
@@ -966,6 +972,7 @@ out:
     if (x->fp != NULL && !x->is_stdin)
         fclose(x->fp);
     mdm_buf_free(&x->buf);
+    mdm_event_parser_free(x->parser);
     mdm_free(x->rotated_path);
     mdm_free(x);
     return rc;
@@ -1254,6 +1261,7 @@ static void xml_close(struct mdm_source *src)
         fclose(x->fp);
     mdm_follow_close(x->watch);
     mdm_buf_free(&x->buf);
+    mdm_event_parser_free(x->parser);
     mdm_free(x->rotated_path);
     mdm_free(x);
     src->impl = NULL;
