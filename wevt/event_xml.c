@@ -584,18 +584,41 @@ static size_t replace_forbidden(const char *xml, size_t len, char *out, size_t *
  * control byte, the first byte of U+FFFE / U+FFFF, or a character reference.
  * Most events hold none, and this look is far cheaper than the state machine.
  */
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether one of the 8 bytes of w is below 0x20, '&' or 0xEF (word-at-a-time tests). */
+static bool word_has_candidate(uint64_t w)
+{
+    uint64_t amp = w ^ (ONES * '&'), ef = w ^ (ONES * 0xEF);
+
+    return (((w - ONES * 0x20) & ~w) | ((amp - ONES) & ~amp) | ((ef - ONES) & ~ef)) & HIGHS;
+}
+
 static bool may_need_replacing(const char *xml, size_t len)
 {
     const unsigned char *p = (const unsigned char *)xml, *end = p + len;
 
-    for (; p < end; p++) {
-        unsigned char c = *p;
-        if (c >= 0x20 && c != '&' && c != 0xEF)
-            continue;
-        if (c == '&'    ? end - p >= 2 && p[1] == '#'
-            : c == 0xEF ? end - p >= 3 && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)
-                        : is_forbidden_byte(c))
-            return true;
+    while (p < end) {
+        const unsigned char *stop = end - p >= 8 ? p + 8 : end;
+        if (stop - p == 8) {
+            uint64_t w;
+            memcpy(&w, p, sizeof(w));
+            if (!word_has_candidate(w)) {
+                p = stop;
+                continue;
+            }
+        }
+        /* A byte of these 8 needs a closer look (tab, newline and CR do not count). */
+        for (; p < stop; p++) {
+            unsigned char c = *p;
+            if (c >= 0x20 && c != '&' && c != 0xEF)
+                continue;
+            if (c == '&'    ? end - p >= 2 && p[1] == '#'
+                : c == 0xEF ? end - p >= 3 && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)
+                            : is_forbidden_byte(c))
+                return true;
+        }
     }
     return false;
 }

@@ -24,6 +24,7 @@
 
 #include <libxml/dict.h>
 #include <libxml/parserInternals.h>
+#include <libxml/xmlIO.h>
 
 #include <stdbool.h>
 #include <string.h>
@@ -91,8 +92,34 @@ enum capture {
 /* The scratch buffer is given back after an event that needed more than this. */
 #define SCRATCH_KEEP (64u * 1024u)
 
+/* The names compared, as the parser context's dictionary holds them. */
+enum name {
+    N_EVENT,
+    N_SYSTEM,
+    N_EVENT_DATA,
+    N_RENDERING_INFO,
+    N_USER_DATA,
+    N_DATA,
+    N_MESSAGE,
+    N_COUNT,
+};
+
+static const char *const name_texts[N_COUNT] = {
+    "Event", "System", "EventData", "RenderingInfo", "UserData", "Data", "Message",
+};
+
+#define EVENT_CHILD_COUNT (sizeof(event_children) / sizeof(event_children[0]))
+
 struct mdm_event_stream {
     xmlParserCtxt *ctxt;
+    /*
+     * Element names are compared by address: libxml2 hands every name over
+     * from the context's dictionary, where these were looked up once.
+     */
+    const xmlChar *names[N_COUNT];
+    const xmlChar *system_field_names[F_COUNT];
+    const xmlChar *event_child_names[EVENT_CHILD_COUNT];
+    struct mdm_buf input;   /* the event, NUL-terminated as libxml2 reads it */
     struct mdm_buf scratch; /* collected text and attribute values, each NUL-terminated */
 
     /* The event being read. */
@@ -134,9 +161,9 @@ static void out_of_memory(struct mdm_event_stream *s)
     give_up(s);
 }
 
-static bool name_is(const xmlChar *name, const char *s)
+static bool name_is(const struct mdm_event_stream *s, const xmlChar *name, enum name which)
 {
-    return strcmp((const char *)name, s) == 0;
+    return name == s->names[which];
 }
 
 /* Appends len bytes to the scratch buffer. */
@@ -172,7 +199,7 @@ static void keep_attr(struct mdm_event_stream *s, const xmlChar **attrs, int cou
         const xmlChar **a = attrs + 5 * i;
         const char *v = (const char *)a[3], *end = (const char *)a[4];
 
-        if (!name_is(a[0], name) || (a[1] != NULL && a[2] == NULL))
+        if (strcmp((const char *)a[0], name) != 0 || (a[1] != NULL && a[2] == NULL))
             continue;
         out->present = true;
         out->off = s->scratch.len;
@@ -249,23 +276,23 @@ static void start_event_child(struct mdm_event_stream *s, const xmlChar *name, c
 {
     if (same_namespace(s, uri)) {
         bool known = false;
-        for (size_t i = 0; i < sizeof(event_children) / sizeof(event_children[0]); i++)
-            if (name_is(name, event_children[i]))
+        for (size_t i = 0; i < EVENT_CHILD_COUNT; i++)
+            if (name == s->event_child_names[i])
                 known = true;
         if (!known) {
             give_up(s); /* a damaged record: the tree reader says so */
             return;
         }
     }
-    if (name_is(name, "UserData")) {
+    if (name_is(s, name, N_USER_DATA)) {
         give_up(s); /* kept serialized, which needs the tree */
-    } else if (name_is(name, "System") && !s->seen_system) {
+    } else if (name_is(s, name, N_SYSTEM) && !s->seen_system) {
         s->seen_system = true;
         s->open_child = 1;
-    } else if (name_is(name, "EventData") && !s->seen_event_data) {
+    } else if (name_is(s, name, N_EVENT_DATA) && !s->seen_event_data) {
         s->seen_event_data = true;
         s->open_child = 2;
-    } else if (name_is(name, "RenderingInfo") && !s->seen_rendering) {
+    } else if (name_is(s, name, N_RENDERING_INFO) && !s->seen_rendering) {
         s->seen_rendering = true;
         s->open_child = 3;
     }
@@ -278,7 +305,7 @@ static void start_system_child(struct mdm_event_stream *s, const xmlChar *name,
     int f;
 
     for (f = 0; f < F_COUNT; f++)
-        if (name_is(name, system_names[f]))
+        if (name == s->system_field_names[f])
             break;
     if (f == F_COUNT || s->seen[f])
         return;
@@ -323,7 +350,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
     }
     s->depth++;
     if (s->depth == 1) {
-        if (!name_is(name, "Event")) {
+        if (!name_is(s, name, N_EVENT)) {
             give_up(s);
             return;
         }
@@ -338,7 +365,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
     } else if (s->depth == 3) {
         if (s->open_child == 1) {
             start_system_child(s, name, attrs, nb_attributes);
-        } else if (s->open_child == 2 && name_is(name, "Data")) {
+        } else if (s->open_child == 2 && name_is(s, name, N_DATA)) {
             struct span data_name = {false, 0};
             keep_attr(s, attrs, nb_attributes, "Name", &data_name);
             s->data_name = NULL;
@@ -350,7 +377,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, cons
                 s->scratch.len = data_name.off;
             }
             start_capture(s, CAPTURE_DATA, 0);
-        } else if (s->open_child == 3 && name_is(name, "Message") && !s->seen_message) {
+        } else if (s->open_child == 3 && name_is(s, name, N_MESSAGE) && !s->seen_message) {
             s->seen_message = true;
             start_capture(s, CAPTURE_MESSAGE, 0);
         }
@@ -388,14 +415,33 @@ static void on_reference(void *ctx, const xmlChar *name)
     give_up(stream_of(ctx));
 }
 
+/* Looks name up in the context's dictionary; false when out of memory. */
+static bool intern(struct mdm_event_stream *s, const char *name, const xmlChar **out)
+{
+    *out = xmlDictLookup(s->ctxt->dict, (const xmlChar *)name, -1);
+    return *out != NULL;
+}
+
 /* Creates the parser context with the callbacks above. */
 static int new_context(struct mdm_event_stream *s)
 {
     xmlSAXHandler *sax;
+    bool ok = true;
 
     s->ctxt = xmlNewParserCtxt();
     if (s->ctxt == NULL)
         return MDM_ENOMEM;
+    for (size_t i = 0; i < N_COUNT; i++)
+        ok = ok && intern(s, name_texts[i], &s->names[i]);
+    for (size_t i = 0; i < F_COUNT; i++)
+        ok = ok && intern(s, system_names[i], &s->system_field_names[i]);
+    for (size_t i = 0; i < EVENT_CHILD_COUNT; i++)
+        ok = ok && intern(s, event_children[i], &s->event_child_names[i]);
+    if (!ok) {
+        xmlFreeParserCtxt(s->ctxt);
+        s->ctxt = NULL;
+        return MDM_ENOMEM;
+    }
     /*
      * The document callbacks stay libxml2's own (a document type declaration
      * is found on the document they make, as in the tree reader); only the
@@ -421,7 +467,11 @@ int mdm_event_stream_new(struct mdm_event_stream **out)
 
     if (s == NULL)
         return MDM_ENOMEM;
-    /* Collected text never exceeds the (replaced) event: 3 bytes for each of its bytes. */
+    /*
+     * The event after replacing forbidden characters is at most 3 bytes for
+     * each of its bytes, and the text collected from it is never longer.
+     */
+    mdm_buf_init(&s->input, 3u * MDM_EVENT_XML_MAX + 1024u);
     mdm_buf_init(&s->scratch, 3u * MDM_EVENT_XML_MAX + 1024u);
     *out = s;
     return 0;
@@ -433,20 +483,28 @@ void mdm_event_stream_free(struct mdm_event_stream *s)
         return;
     if (s->ctxt != NULL)
         xmlFreeParserCtxt(s->ctxt);
+    mdm_buf_free(&s->input);
     mdm_buf_free(&s->scratch);
     mdm_free(s);
 }
 
+/* Forgets what the previous event left. */
 static void begin_event(struct mdm_event_stream *s, struct mdm_event *ev)
 {
-    xmlParserCtxt *ctxt = s->ctxt;
-    struct mdm_buf scratch = s->scratch;
-
-    memset(s, 0, sizeof(*s));
-    s->ctxt = ctxt;
-    s->scratch = scratch;
-    mdm_buf_reset(&s->scratch);
     s->ev = ev;
+    s->depth = 0;
+    s->give_up = false;
+    s->out_of_memory = false;
+    s->root_has_ns = false;
+    s->open_child = 0;
+    s->seen_system = s->seen_event_data = s->seen_rendering = s->seen_message = false;
+    memset(s->seen, 0, sizeof(s->seen));
+    memset(s->text, 0, sizeof(s->text));
+    memset(s->attr, 0, sizeof(s->attr));
+    s->capture = CAPTURE_NONE;
+    s->data_name = NULL;
+    s->data_cap = 0;
+    mdm_buf_reset(&s->scratch);
 }
 
 /* Keeps the text of a <System> child ("" when it had none), or NULL when out of memory. */
@@ -553,6 +611,49 @@ static void trim(struct mdm_event_stream *s)
     }
     if (s->scratch.size > SCRATCH_KEEP)
         mdm_buf_free(&s->scratch);
+    if (s->input.size > SCRATCH_KEEP)
+        mdm_buf_free(&s->input);
+}
+
+/*
+ * Parses buf with the context: what xmlCtxtReadMemory() does, but over the
+ * bytes where they are (libxml2 2.9 copies memory input, and asks a memory
+ * buffer for more input again and again near its end: an event is always
+ * near its end). buf must be NUL-terminated. Returns the document libxml2
+ * made (the caller frees it) or NULL.
+ */
+static xmlDoc *read_document(xmlParserCtxt *ctxt, const char *buf, size_t len)
+{
+    xmlParserInputBuffer *input;
+    xmlParserInput *stream;
+    xmlDoc *doc;
+
+    xmlCtxtReset(ctxt);
+    input = xmlParserInputBufferCreateStatic(buf, (int)len, XML_CHAR_ENCODING_NONE);
+    if (input == NULL)
+        return NULL;
+    stream = xmlNewIOInputStream(ctxt, input, XML_CHAR_ENCODING_NONE);
+    if (stream == NULL) {
+        xmlFreeParserInputBuffer(input);
+        return NULL;
+    }
+    inputPush(ctxt, stream);
+    xmlCtxtUseOptions(ctxt, MDM_EVENT_XML_OPTIONS);
+    xmlParseDocument(ctxt);
+    doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+    return doc;
+}
+
+/*
+ * Whether the streaming reader may read xml: it starts with '<' and is no
+ * XML declaration, so that libxml2 reads it as UTF-8 throughout. Another
+ * encoding (declared, or told by a byte order mark or by zero bytes as in
+ * UTF-16) is switched to on the fly, which is the tree reader's business.
+ */
+static bool plain_utf8(const char *xml, size_t len)
+{
+    return len >= 2 && xml[0] == '<' && xml[1] != '\0' && xml[1] != '?';
 }
 
 int mdm_event_stream_parse(struct mdm_event_stream *s, struct mdm_event *ev, const char *xml,
@@ -562,17 +663,19 @@ int mdm_event_stream_parse(struct mdm_event_stream *s, struct mdm_event *ev, con
     xmlDoc *doc;
     int rc;
 
+    if (!plain_utf8(xml, len))
+        return MDM_EAGAIN;
     if (s->ctxt == NULL && new_context(s) != 0)
+        return MDM_ENOMEM;
+    mdm_buf_reset(&s->input);
+    if (mdm_buf_add(&s->input, xml, len) != 0)
         return MDM_ENOMEM;
     begin_event(s, ev);
     memset(&ignored, 0, sizeof(ignored));
-    /*
-     * xmlCtxtReadMemory() resets the context (the dictionary stays) and
-     * calls the callbacks above, which find this reader in _private.
-     */
+    /* The callbacks find this reader in _private (userData is the context). */
     s->ctxt->_private = s;
     xmlSetStructuredErrorFunc(&ignored, mdm_xml_capture_first_error);
-    doc = xmlCtxtReadMemory(s->ctxt, xml, (int)len, NULL, NULL, MDM_EVENT_XML_OPTIONS);
+    doc = read_document(s->ctxt, s->input.data, len);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (s->out_of_memory)
         rc = MDM_ENOMEM;

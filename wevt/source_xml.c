@@ -307,45 +307,52 @@ enum scan_result {
 
 /*
  * Classifies the construct at buf[i] == '<' and enters its state. Returns
- * false when more bytes are needed to tell (then nothing changed).
+ * false when more bytes are needed to tell (then nothing changed). The byte
+ * after '<' tells most constructs apart at once: '!' a comment, CDATA
+ * section or declaration, '?' a processing instruction, 'E' maybe <Event,
+ * anything else a tag.
  */
 static bool start_construct(struct xml_source *x, size_t i)
 {
-    static const struct {
-        const char *opener;
-        enum lex_state state;
-    } openers[] = {
-        {"<!--", LEX_COMMENT},
-        {"<![CDATA[", LEX_CDATA},
-        {"<?", LEX_PI},
-    };
+    const char *d = x->buf.data;
     int r;
 
-    for (size_t k = 0; k < sizeof(openers) / sizeof(openers[0]); k++) {
-        r = has_prefix(x, i, openers[k].opener);
-        if (r < 0)
+    if (i + 1 >= x->buf.len)
+        return false;
+    if (d[i + 1] == '!') {
+        if ((r = has_prefix(x, i, "<!--")) < 0)
             return false;
         if (r > 0) {
-            x->lex = openers[k].state;
-            x->pos = i + strlen(openers[k].opener);
+            x->lex = LEX_COMMENT;
+            x->pos = i + 4;
             x->run = 0;
             goto marked;
         }
-    }
-    if (i + 1 >= x->buf.len)
-        return false;
-    if (x->buf.data[i + 1] == '!') {
+        if ((r = has_prefix(x, i, "<![CDATA[")) < 0)
+            return false;
+        if (r > 0) {
+            x->lex = LEX_CDATA;
+            x->pos = i + 9;
+            x->run = 0;
+            goto marked;
+        }
         x->lex = LEX_DECL;
         x->pos = i + 2;
         x->quote = 0;
         x->brackets = 0;
         goto marked;
     }
-    r = is_event_start(x, i);
+    if (d[i + 1] == '?') {
+        x->lex = LEX_PI;
+        x->pos = i + 2;
+        x->run = 0;
+        goto marked;
+    }
+    r = d[i + 1] == 'E' ? is_event_start(x, i) : 0;
     if (r < 0)
         return false;
     x->lex = LEX_TAG;
-    x->tag = r ? TAG_EVENT_START : x->buf.data[i + 1] == '/' ? TAG_END : TAG_START;
+    x->tag = r ? TAG_EVENT_START : d[i + 1] == '/' ? TAG_END : TAG_START;
     x->pos = i + 1;
     x->quote = 0;
     x->tag_last = 0;
@@ -437,30 +444,39 @@ enum tag_end {
 static enum tag_end scan_tag(struct xml_source *x, size_t *end, bool *empty)
 {
     const char *d = x->buf.data;
+    size_t from = x->pos, j;
 
-    for (size_t j = x->pos; j < x->buf.len; j++) {
-        x->work.bytes_examined++;
-        if (d[j] == '<') {
+    for (j = from; j < x->buf.len; j++) {
+        char c = d[j];
+        /* Most bytes of a tag are none of the four that matter. */
+        if (c != '<' && c != '>' && c != '"' && c != '\'')
+            continue;
+        if (c == '<') {
             /*
              * '<' is not allowed anywhere in a tag, not even in a quoted value
              * (it must be written &lt;): the tag was cut short and new markup
              * starts here.
              */
+            x->work.bytes_examined += j - from + 1;
             x->pos = j;
             return TAG_BROKEN;
         }
         if (x->quote) {
-            if (d[j] == x->quote)
+            if (c == x->quote)
                 x->quote = 0;
-        } else if (d[j] == '"' || d[j] == '\'') {
-            x->quote = d[j];
-        } else if (d[j] == '>') {
-            *empty = x->tag_last == '/';
+        } else if (c == '"' || c == '\'') {
+            x->quote = c;
+        } else {
+            /* '>' outside quotes: the tag ends; "/>" is an empty element. */
+            x->work.bytes_examined += j - from + 1;
+            *empty = (j > from ? d[j - 1] : x->tag_last) == '/';
             x->pos = *end = j + 1;
             return TAG_DONE;
         }
-        x->tag_last = d[j];
     }
+    x->work.bytes_examined += j - from;
+    if (j > from)
+        x->tag_last = d[j - 1];
     x->pos = x->buf.len;
     return TAG_MORE;
 }
