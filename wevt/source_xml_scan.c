@@ -289,9 +289,17 @@ static enum tag_end scan_tag(struct xml_source *x, size_t *end, bool *empty)
     size_t from = x->pos, j;
 
     for (j = from; j < x->buf.len; j++) {
-        char c = d[j];
-        /* Most bytes of a tag are none of the four that matter. */
-        if (c != '<' && c != '>' && c != '"' && c != '\'')
+        char c;
+        /*
+         * Most bytes of a tag are none of the four that matter: strcspn()
+         * skips them many at a time. It stops at a NUL too (the buffer ends
+         * with one), which is data like any other byte here.
+         */
+        j += strcspn(d + j, "<>\"'");
+        if (j >= x->buf.len)
+            break;
+        c = d[j];
+        if (c == '\0')
             continue;
         if (c == '<') {
             /*
