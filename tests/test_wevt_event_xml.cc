@@ -8,6 +8,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -513,6 +514,19 @@ TEST(EventXmlReaders, StreamingReaderGivesWhatTheTreeReaderGives)
 
     struct mdm_event_parser *parser = nullptr;
     ASSERT_EQ(0, mdm_event_parser_new(&parser));
+    // An ordinary event is the streaming reader's (the comparison below
+    // would also hold if every event went to the tree reader).
+    {
+        struct mdm_event e;
+        struct mdm_err error;
+        uint64_t streamed = 0, tree = 0;
+        mdm_event_init(&e);
+        ASSERT_EQ(0, mdm_event_parser_parse(parser, &e, kFull, strlen(kFull), &error));
+        mdm_event_free(&e);
+        mdm_event_parser_counts(parser, &streamed, &tree);
+        EXPECT_EQ(1u, streamed);
+        EXPECT_EQ(0u, tree);
+    }
     for (int round = 0; round < 2; round++) {
         for (const std::string &input : inputs) {
             struct mdm_event tree, streamed;
@@ -531,6 +545,36 @@ TEST(EventXmlReaders, StreamingReaderGivesWhatTheTreeReaderGives)
             mdm_event_free(&streamed);
         }
     }
+    mdm_event_parser_free(parser);
+}
+
+// Element names stay in the parser context's dictionary, and libxml2 refuses
+// to parse once a dictionary holds 10 MB. A source reads one stream for
+// months: events with ever new names (extensions in other namespaces are
+// allowed) must keep parsing, so the reader makes its context anew in time.
+TEST(EventXmlReaders, EverNewElementNamesDoNotExhaustTheNameDictionary)
+{
+    struct mdm_event_parser *parser = nullptr;
+    ASSERT_EQ(0, mdm_event_parser_new(&parser));
+    const std::string name_tail(2000, 'n');
+    for (int i = 0; i < 6000; i++) {
+        std::string xml = "<Event><System><Provider Name='P'/><EventID>" + std::to_string(i) +
+                          "</EventID></System><x:E" + std::to_string(i) + name_tail +
+                          " xmlns:x='urn:x'/></Event>";
+        struct mdm_event ev;
+        struct mdm_err err;
+        mdm_event_init(&ev);
+        int rc = mdm_event_parser_parse(parser, &ev, xml.data(), xml.size(), &err);
+        ASSERT_EQ(0, rc) << "event " << i << ": " << err.msg;
+        ASSERT_EQ(uint32_t(i), ev.event_id);
+        mdm_event_free(&ev);
+    }
+    // All of them by the streaming reader: none left to the tree reader
+    // because the dictionary was full.
+    uint64_t streamed = 0, tree = 0;
+    mdm_event_parser_counts(parser, &streamed, &tree);
+    EXPECT_EQ(6000u, streamed);
+    EXPECT_EQ(0u, tree);
     mdm_event_parser_free(parser);
 }
 

@@ -114,6 +114,13 @@ int mdm_event_parser_new(struct mdm_event_parser **out);
 void mdm_event_parser_free(struct mdm_event_parser *parser);
 int mdm_event_parser_parse(struct mdm_event_parser *parser, struct mdm_event *ev, const char *xml,
                            size_t len, struct mdm_err *err);
+/*
+ * How many events the parser read with its streaming reader and how many it
+ * handed to the tree reader (UserData, damage; see wevt/event_xml_impl.h),
+ * for the tests and benchmarks.
+ */
+void mdm_event_parser_counts(const struct mdm_event_parser *parser, uint64_t *streamed,
+                             uint64_t *tree);
 
 /* EventDisplayNumber: the low 16 bits of the EventID. */
 uint32_t mdm_event_display_number(const struct mdm_event *ev);

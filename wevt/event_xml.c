@@ -699,6 +699,7 @@ out:
 
 struct mdm_event_parser {
     struct mdm_event_stream *stream;
+    uint64_t streamed, tree; /* events read by each reader */
 };
 
 int mdm_event_parser_new(struct mdm_event_parser **out)
@@ -742,6 +743,8 @@ static int parse(struct mdm_event_parser *parser, struct mdm_event *ev, const ch
     }
     if (parser != NULL)
         rc = mdm_event_stream_parse(parser->stream, ev, xml, len);
+    if (parser != NULL && rc != MDM_ENOMEM)
+        (*(rc == MDM_EAGAIN ? &parser->tree : &parser->streamed))++;
     if (rc == MDM_EAGAIN)
         rc = parse_tree(ev, xml, len, err);
     else if (rc == MDM_ENOMEM)
@@ -760,6 +763,13 @@ int mdm_event_parser_parse(struct mdm_event_parser *parser, struct mdm_event *ev
                            size_t len, struct mdm_err *err)
 {
     return parse(parser, ev, xml, len, err);
+}
+
+void mdm_event_parser_counts(const struct mdm_event_parser *parser, uint64_t *streamed,
+                             uint64_t *tree)
+{
+    *streamed = parser->streamed;
+    *tree = parser->tree;
 }
 
 int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)

@@ -119,7 +119,6 @@ struct mdm_event_stream {
     const xmlChar *names[N_COUNT];
     const xmlChar *system_field_names[F_COUNT];
     const xmlChar *event_child_names[EVENT_CHILD_COUNT];
-    struct mdm_buf input;   /* the event, NUL-terminated as libxml2 reads it */
     struct mdm_buf scratch; /* collected text and attribute values, each NUL-terminated */
 
     /* The event being read. */
@@ -471,7 +470,6 @@ int mdm_event_stream_new(struct mdm_event_stream **out)
      * The event after replacing forbidden characters is at most 3 bytes for
      * each of its bytes, and the text collected from it is never longer.
      */
-    mdm_buf_init(&s->input, 3u * MDM_EVENT_XML_MAX + 1024u);
     mdm_buf_init(&s->scratch, 3u * MDM_EVENT_XML_MAX + 1024u);
     *out = s;
     return 0;
@@ -483,7 +481,6 @@ void mdm_event_stream_free(struct mdm_event_stream *s)
         return;
     if (s->ctxt != NULL)
         xmlFreeParserCtxt(s->ctxt);
-    mdm_buf_free(&s->input);
     mdm_buf_free(&s->scratch);
     mdm_free(s);
 }
@@ -611,27 +608,49 @@ static void trim(struct mdm_event_stream *s)
     }
     if (s->scratch.size > SCRATCH_KEEP)
         mdm_buf_free(&s->scratch);
-    if (s->input.size > SCRATCH_KEEP)
-        mdm_buf_free(&s->input);
 }
 
 /*
- * Parses buf with the context: what xmlCtxtReadMemory() does, but over the
- * bytes where they are (libxml2 2.9 copies memory input, and asks a memory
- * buffer for more input again and again near its end: an event is always
- * near its end). buf must be NUL-terminated. Returns the document libxml2
- * made (the caller frees it) or NULL.
+ * A comment put after the event in libxml2's input buffer. libxml2 2.9 asks
+ * a memory buffer for more input (a call chain that finds none) whenever
+ * fewer than INPUT_CHUNK (250) bytes are left after the position it reads,
+ * which in an event of a few hundred bytes is almost everywhere; with this
+ * behind the event it is only in the comment, which libxml2 skips faster
+ * than anything else (it is not handed to a callback). A comment after the
+ * root element changes nothing, and a document that is not well-formed
+ * stays so: its "--" is an error inside a comment left open, its '<' one
+ * inside a tag or attribute value, and an element or a CDATA section, a
+ * processing instruction or a declaration left open stays open.
  */
-static xmlDoc *read_document(xmlParserCtxt *ctxt, const char *buf, size_t len)
+#define BLANKS_16 "                "
+#define BLANKS_248                                                                                 \
+    BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16      \
+        BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 BLANKS_16 "        "
+
+static const char padding[] = "<!--" BLANKS_248 "-->";
+
+/*
+ * Parses xml with the context: what xmlCtxtReadMemory() does (the same
+ * memory input buffer, whose copy of the event libxml2 may shrink and move
+ * as it reads), with the padding above. A static buffer over the caller's
+ * bytes would save the copy, but libxml2 2.9 reads a static buffer wrongly
+ * once it shrinks it (it goes back to bytes already read). Returns the
+ * document libxml2 made (the caller frees it) or NULL.
+ */
+static xmlDoc *read_document(xmlParserCtxt *ctxt, const char *xml, size_t len)
 {
     xmlParserInputBuffer *input;
     xmlParserInput *stream;
     xmlDoc *doc;
 
     xmlCtxtReset(ctxt);
-    input = xmlParserInputBufferCreateStatic(buf, (int)len, XML_CHAR_ENCODING_NONE);
+    input = xmlParserInputBufferCreateMem(xml, (int)len, XML_CHAR_ENCODING_NONE);
     if (input == NULL)
         return NULL;
+    if (xmlParserInputBufferPush(input, (int)sizeof(padding) - 1, padding) < 0) {
+        xmlFreeParserInputBuffer(input);
+        return NULL;
+    }
     stream = xmlNewIOInputStream(ctxt, input, XML_CHAR_ENCODING_NONE);
     if (stream == NULL) {
         xmlFreeParserInputBuffer(input);
@@ -667,15 +686,12 @@ int mdm_event_stream_parse(struct mdm_event_stream *s, struct mdm_event *ev, con
         return MDM_EAGAIN;
     if (s->ctxt == NULL && new_context(s) != 0)
         return MDM_ENOMEM;
-    mdm_buf_reset(&s->input);
-    if (mdm_buf_add(&s->input, xml, len) != 0)
-        return MDM_ENOMEM;
     begin_event(s, ev);
     memset(&ignored, 0, sizeof(ignored));
     /* The callbacks find this reader in _private (userData is the context). */
     s->ctxt->_private = s;
     xmlSetStructuredErrorFunc(&ignored, mdm_xml_capture_first_error);
-    doc = read_document(s->ctxt, s->input.data, len);
+    doc = read_document(s->ctxt, xml, len);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (s->out_of_memory)
         rc = MDM_ENOMEM;
