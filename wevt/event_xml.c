@@ -3,8 +3,8 @@
  * struct mdm_event. Every source funnels through here: Event XML files, the
  * XML that libevtx renders for .evtx records, and EvtRender on Windows.
  */
-#include "event.h"
-#include "event_xml_impl.h"
+#include "wevt/event.h"
+#include "wevt/event_xml_impl.h"
 
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_buf.h"

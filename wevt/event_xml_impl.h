@@ -13,7 +13,7 @@
 #ifndef MDM_EVENT_XML_IMPL_H
 #define MDM_EVENT_XML_IMPL_H
 
-#include "event.h"
+#include "wevt/event.h"
 
 #include <libxml/parser.h>
 

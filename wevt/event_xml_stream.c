@@ -15,12 +15,12 @@
  *     libxml2 hands attribute values to SAX2 with "&" written as "&#38;"
  *     (the tree decodes that when it builds the attribute), decoded here.
  */
-#include "event_xml_impl.h"
+#include "wevt/event_xml_impl.h"
 
-#include "mdm_alloc.h"
-#include "mdm_buf.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_buf.h"
 
-#include "xml_error.h"
+#include "wevt/xml_error.h"
 
 #include <libxml/dict.h>
 #include <libxml/parserInternals.h>

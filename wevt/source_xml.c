@@ -15,11 +15,11 @@
  * rotated or truncated file and reads and writes positions, and this file
  * reads the bytes and hands each event to the parser.
  */
-#include "source_xml_impl.h"
+#include "wevt/source_xml_impl.h"
 
-#include "follow.h"
-#include "mdm_alloc.h"
-#include "mdm_fs.h"
+#include "wevt/follow.h"
+#include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -31,10 +31,10 @@
  * used. When nothing matches, PATH is read from its start and the first call
  * to next() reports once, as MDM_EBADRECORD, that events may have been lost.
  */
-#include "source_xml_impl.h"
+#include "wevt/source_xml_impl.h"
 
-#include "follow.h"
-#include "mdm_fs.h"
+#include "wevt/follow.h"
+#include "agent/os/mdm_fs.h"
 
 #include <errno.h>
 #include <inttypes.h>

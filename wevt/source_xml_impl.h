@@ -6,10 +6,10 @@
 #ifndef MDM_SOURCE_XML_IMPL_H
 #define MDM_SOURCE_XML_IMPL_H
 
-#include "source_impl.h"
+#include "wevt/source_impl.h"
 
-#include "mdm_buf.h"
-#include "mdm_fs.h"
+#include "agent/common/mdm_buf.h"
+#include "agent/os/mdm_fs.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -23,7 +23,7 @@
  *   - text outside any element;
  *   - a construct left unterminated at the end of the input.
  */
-#include "source_xml_impl.h"
+#include "wevt/source_xml_impl.h"
 
 #include <inttypes.h>
 #include <string.h>
