@@ -29,7 +29,8 @@ struct mdm_engine {
     struct mdm_engine_stats stats;
     struct mdm_buf alert_text; /* scratch for the current transition */
     bool targets_dropped_reported;
-    int64_t now_ms; /* the engine's time: latest event time or advance */
+    int64_t now_ms;      /* the engine's time: latest event time or advance */
+    char synth_time[40]; /* TimeCreated of the current synthetic event */
 };
 
 bool mdm_computer_matches(const char *a, const char *b)
@@ -400,11 +401,13 @@ static int consolidate(struct mdm_instance *inst, const struct mdm_detector *d, 
 }
 
 /* A synthetic event for a transition without one (timer, reset). */
-static void synthetic_event(struct mdm_event *ev, const struct mdm_engine *engine,
+static void synthetic_event(struct mdm_event *ev, struct mdm_engine *engine,
                             const struct mdm_instance *inst, int64_t time_ms, const char *text)
 {
     mdm_event_init(ev);
     ev->provider = "mdmhealth";
+    mdm_format_iso8601(time_ms, engine->synth_time, sizeof(engine->synth_time));
+    ev->time_created = engine->synth_time;
     ev->time_unix_ms = time_ms;
     ev->channel = inst->def->detectors[0].log_name;
     ev->computer = engine->targets[inst->target];
@@ -485,6 +488,10 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
     bool monitor_found = false, target_found = false;
     int rc;
 
+    for (size_t m = 0; m < engine->def_count && !monitor_found; m++)
+        monitor_found = strcmp(engine->defs[m]->id, monitor_id) == 0;
+    if (!monitor_found)
+        return mdm_err_set(err, MDM_ENOTFOUND, "no monitor %s is evaluated", monitor_id);
     rc = mdm_engine_advance(engine, now_ms, cb, ctx, err);
     if (rc != 0)
         return rc;
@@ -497,7 +504,6 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
 
         if (strcmp(def->id, monitor_id) != 0)
             continue;
-        monitor_found = true;
         if (target != NULL && !mdm_computer_matches(engine->targets[inst->target], target))
             continue;
         target_found = true;
@@ -518,8 +524,6 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
         if (rc != 0)
             return rc;
     }
-    if (!monitor_found)
-        return mdm_err_set(err, MDM_ENOTFOUND, "no monitor %s is evaluated", monitor_id);
     if (!target_found)
         return mdm_err_set(err, MDM_ENOTFOUND, "monitor %s has no target %s%s", monitor_id,
                            target ? target : "",
