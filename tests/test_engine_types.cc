@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <climits>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -504,3 +505,162 @@ TEST_F(TypesTest, TimerTypeWithoutItsWaitIsAnError)
 }
 
 } // namespace
+
+// ---- replay --json against the engine fed event by event with a simulated clock
+
+namespace
+{
+
+std::string json_field(const std::string &json, const std::string &name)
+{
+    std::string key = "\"" + name + "\":";
+    size_t p = json.find(key);
+    if (p == std::string::npos)
+        return "<absent>";
+    p += key.size();
+    std::string v;
+    if (json[p] == '"') {
+        for (size_t i = p + 1; i < json.size() && json[i] != '"'; i++) {
+            if (json[i] == '\\' && i + 1 < json.size())
+                i++;
+            v += json[i];
+        }
+        return v;
+    }
+    for (size_t i = p; i < json.size() && json[i] != ',' && json[i] != '}'; i++)
+        v += json[i];
+    return v;
+}
+
+const char *alert_word(mdm_alert_action a)
+{
+    switch (a) {
+    case MDM_ALERT_RAISED:
+        return "raised";
+    case MDM_ALERT_RESOLVED:
+        return "resolved";
+    case MDM_ALERT_UPDATED:
+        return "updated";
+    default:
+        return "none";
+    }
+}
+
+struct Seen {
+    std::vector<std::string> rows; // one line per transition, every compared field
+    size_t timers = 0;
+    static int on(const mdm_transition *t, void *ctx)
+    {
+        auto *self = static_cast<Seen *>(ctx);
+        char time[40];
+        mdm_format_iso8601(t->event->time_unix_ms, time, sizeof(time));
+        self->rows.push_back(std::string(t->def->id) + "|" + t->target + "|" +
+                             mdm_health_name(t->from) + "|" + mdm_health_name(t->to) + "|" +
+                             alert_word(t->alert) + "|" + time + "|" +
+                             std::to_string(t->event->record_id) + "|" + t->description);
+        if (t->cause == MDM_CAUSE_TIMER)
+            self->timers++;
+        return 0;
+    }
+};
+
+} // namespace
+
+TEST(TypesReplay, ReplayJsonEqualsTheEngineDrivenByASimulatedClock)
+{
+    std::string dir = mdmtest::make_temp_dir("types-replay");
+    std::string pack_path = dir + "/family.xml", events_path = dir + "/events.xml";
+    std::string twostate =
+        unit_monitor("Test.TwoState", "Microsoft.Windows.2SingleEventLog2StateMonitorType",
+                     op_state("Good", "FirstEventRaised", "Success") +
+                         op_state("Bad", "SecondEventRaised", "Error"),
+                     detector("First", 101) + detector("Second", 100));
+    mdmtest::write_file(pack_path,
+                        pack(manual_reset_monitor() + timer_monitor(90) +
+                             repeated_timer_monitor(3, 120, kSliding, 600, "Test.Sliding") +
+                             repeated_timer_monitor(2, 60, kRestart, 300, "Test.Restarting") +
+                             twostate));
+
+    // About six hours of events from three computers, in time order, with
+    // gaps from 1 s to 4 min (a fixed pseudo-random sequence).
+    const unsigned ids[] = {100, 101, 200, 300, 300, 300, 999};
+    unsigned long long lcg = 12345;
+    auto next = [&lcg](unsigned mod) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (unsigned)((lcg >> 33) % mod);
+    };
+    std::vector<long long> times;
+    std::string xml;
+    long long t = kT0;
+    for (unsigned rec = 1; rec <= 600; rec++) {
+        t += 1000LL * (1 + next(240));
+        unsigned id = ids[next(7)];
+        std::string computer = "DM0" + std::to_string(1 + next(3));
+        char when[40];
+        mdm_format_iso8601(t, when, sizeof(when));
+        xml += "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+               "<Provider Name='App'/><EventID>" +
+               std::to_string(id) + "</EventID><Level>2</Level><TimeCreated SystemTime='" + when +
+               "'/><EventRecordID>" + std::to_string(rec) +
+               "</EventRecordID><Channel>Application</Channel><Computer>" + computer +
+               "</Computer></System><EventData><Data>event " + std::to_string(rec) +
+               "</Data></EventData></Event>\n";
+        times.push_back(t);
+    }
+    mdmtest::write_file(events_path, xml);
+
+    auto r = mdmtest::run_program(
+        {MDM_BINARY, "replay", "--json", "--quiet", "--pack", pack_path, events_path});
+    ASSERT_EQ(0, r.status) << r.err;
+    std::vector<std::string> replayed;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty())
+            replayed.push_back(json_field(line, "monitor") + "|" + json_field(line, "computer") +
+                               "|" + json_field(line, "from") + "|" + json_field(line, "to") + "|" +
+                               json_field(line, "alert") + "|" + json_field(line, "time") + "|" +
+                               json_field(line, "record_id") + "|" +
+                               json_field(line, "description"));
+
+    // The same events, one at a time, with a clock that ticks every second
+    // between them (as `run`'s event loop would call mdm_engine_advance).
+    mdm_pack *p = nullptr;
+    mdm_engine *e = nullptr;
+    mdm_err err;
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_file(pack_path.c_str(), &p, &err)) << err.msg;
+    ASSERT_EQ(0, mdm_engine_new(p, true, &e, &err));
+    Seen seen;
+    long long clock = kT0;
+    for (size_t i = 0; i < times.size(); i++) {
+        while (clock + 1000 < times[i]) {
+            clock += 1000;
+            ASSERT_EQ(0, mdm_engine_advance(e, clock, Seen::on, &seen, &err));
+        }
+        // Re-read event i from the XML written above.
+        size_t start = 0;
+        for (size_t k = 0; k < i; k++)
+            start = xml.find('\n', start) + 1;
+        std::string one = xml.substr(start, xml.find('\n', start) - start);
+        mdm_event ev;
+        mdm_event_init(&ev);
+        ASSERT_EQ(0, mdm_event_parse_xml(&ev, one.data(), one.size(), &err)) << err.msg;
+        ASSERT_EQ(0, mdm_engine_process(e, &ev, Seen::on, &seen, &err)) << err.msg;
+        mdm_event_free(&ev);
+    }
+    mdm_engine_free(e);
+    mdm_pack_free(p);
+
+    // Meaningful: timers fired, every type changed state.
+    EXPECT_GT(seen.timers, 20u);
+    for (const char *id :
+         {"Test.Manual|", "Test.Timer|", "Test.Sliding|", "Test.Restarting|", "Test.TwoState|"}) {
+        size_t n = 0;
+        for (const auto &row : seen.rows)
+            n += row.rfind(id, 0) == 0;
+        EXPECT_GT(n, 0u) << id;
+    }
+    ASSERT_EQ(seen.rows.size(), replayed.size());
+    for (size_t i = 0; i < replayed.size(); i++)
+        EXPECT_EQ(seen.rows[i], replayed[i]) << "transition " << i;
+}
