@@ -664,3 +664,201 @@ TEST(TypesReplay, ReplayJsonEqualsTheEngineDrivenByASimulatedClock)
     for (size_t i = 0; i < replayed.size(); i++)
         EXPECT_EQ(seen.rows[i], replayed[i]) << "transition " << i;
 }
+
+// ---- UnitMonitorTypes composed in the pack (pack_compose.c) ------------------
+
+namespace
+{
+
+// A type as authors write them: an event data source per state, the
+// expression from the monitor's configuration ($Config/...$), one
+// ExpressionFilter, an optional consolidator and on-demand reset.
+std::string composed_type(const std::string &id, const std::string &states,
+                          const std::string &members, const std::string &regular,
+                          const std::string &ondemand = "")
+{
+    return "<TypeDefinitions><MonitorTypes><UnitMonitorType ID=\"" + id +
+           "\" Accessibility=\"Internal\"><MonitorTypeStates>" + states +
+           "</MonitorTypeStates><Configuration /><MonitorImplementation><MemberModules>" + members +
+           "</MemberModules><RegularDetections>" + regular + "</RegularDetections>" +
+           (ondemand.empty() ? "" : "<OnDemandDetections>" + ondemand + "</OnDemandDetections>") +
+           "</MonitorImplementation></UnitMonitorType></MonitorTypes></TypeDefinitions>\n";
+}
+
+std::string event_source(const std::string &id, const std::string &expression_config)
+{
+    return "<DataSource ID=\"" + id +
+           "\" TypeID=\"Windows!Microsoft.Windows.EventProvider\"><ComputerName>$Config/"
+           "ComputerName$</ComputerName><LogName>$Config/LogName$</LogName><Expression>$Config/" +
+           expression_config + "$</Expression></DataSource>";
+}
+
+std::string composed_pack(const std::string &types, const std::string &monitor)
+{
+    return "<ManagementPack ContentReadable=\"true\" SchemaVersion=\"2.0\">\n<Manifest><Identity>"
+           "<ID>Test.Composed</ID><Version>1.0.0.0</Version></Identity><References><Reference "
+           "Alias=\"Windows\"><ID>Microsoft.Windows.Library</ID><Version>6.0.0.0</Version>"
+           "</Reference><Reference Alias=\"System\"><ID>System.Library</ID><Version>6.0.0.0"
+           "</Version></Reference></References></Manifest>\n" +
+           types + "<Monitoring><Monitors>\n" + monitor + "</Monitors></Monitoring>\n" +
+           "</ManagementPack>\n";
+}
+
+// Healthy on 500, Warning on 501, Error on 502 when its description says "fatal".
+const std::string kThreeStateType = composed_type(
+    "Test.ThreeState.MT",
+    "<MonitorTypeState ID=\"Good\"/><MonitorTypeState ID=\"Degraded\"/>"
+    "<MonitorTypeState ID=\"Down\"/>",
+    event_source("GoodDS", "GoodExpression") + event_source("DegradedDS", "DegradedExpression") +
+        event_source("DownDS", "DownExpression") +
+        "<ConditionDetection ID=\"Fatal\" TypeID=\"System!System.ExpressionFilter\"><Expression>"
+        "<RegExExpression><ValueExpression><XPathQuery>EventDescription</XPathQuery>"
+        "</ValueExpression><Operator>ContainsSubstring</Operator><Pattern>fatal</Pattern>"
+        "</RegExExpression></Expression></ConditionDetection>",
+    "<RegularDetection MonitorTypeStateID=\"Good\"><Node ID=\"GoodDS\"/></RegularDetection>"
+    "<RegularDetection MonitorTypeStateID=\"Degraded\"><Node ID=\"DegradedDS\"/>"
+    "</RegularDetection><RegularDetection MonitorTypeStateID=\"Down\"><Node ID=\"Fatal\"><Node "
+    "ID=\"DownDS\"/></Node></RegularDetection>");
+
+std::string three_state_monitor()
+{
+    return "<UnitMonitor ID=\"Test.ThreeState\" Accessibility=\"Public\" Enabled=\"true\" "
+           "Target=\"Windows!Microsoft.Windows.Computer\" TypeID=\"Test.ThreeState.MT\">"
+           "<AlertSettings AlertMessage=\"Test.ThreeState.Alert\"><AlertOnState>Warning"
+           "</AlertOnState><AutoResolve>true</AutoResolve><AlertPriority>Normal</AlertPriority>"
+           "<AlertSeverity>MatchMonitorHealth</AlertSeverity></AlertSettings>"
+           "<OperationalStates>" +
+           op_state("Healthy", "Good", "Success") + op_state("Warn", "Degraded", "Warning") +
+           op_state("Critical", "Down", "Error") +
+           "</OperationalStates><Configuration><ComputerName>$Target/Host/Property[Type=\""
+           "Windows!Microsoft.Windows.Computer\"]/NetworkName$</ComputerName><LogName>Application"
+           "</LogName><GoodExpression>" +
+           app_expression(500) + "</GoodExpression><DegradedExpression>" + app_expression(501) +
+           "</DegradedExpression><DownExpression>" + app_expression(502) +
+           "</DownExpression></Configuration></UnitMonitor>\n";
+}
+
+} // namespace
+
+TEST_F(TypesTest, ComposedThreeStateTypeCarriesTheSeverity)
+{
+    std::string xml = composed_pack(kThreeStateType, three_state_monitor());
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "composed.xml", &pack_, &err))
+        << err.msg;
+    ASSERT_EQ(1u, pack_->monitor_count) << (pack_->skip_count ? pack_->skips[0].reason : "");
+    const mdm_monitor_def &def = pack_->monitors[0];
+    ASSERT_EQ(3u, def.detector_count);
+    EXPECT_STREQ("Application", def.detectors[1].log_name);
+    EXPECT_EQ(MDM_PARAM_TARGET_NAME, def.detectors[2].computer.kind);
+    EXPECT_NE(nullptr, def.detectors[2].filter);
+    ASSERT_EQ(0, mdm_engine_new(pack_, true, &engine, &err));
+
+    feed(500, 0, 1);
+    feed(501, 1, 2);
+    feed(502, 2, 3); // not "fatal": the filter drops it
+    {
+        TestEvent e("App", 502, "DM01", 4, "Application", 0, "a fatal error");
+        e.ev.time_unix_ms = kT0 + 3000;
+        ASSERT_EQ(0, mdm_engine_process(engine, &e.ev, record, this, &err));
+    }
+    feed(500, 4, 5);
+    ASSERT_EQ(4u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[0].to);
+    EXPECT_EQ(MDM_HEALTH_WARNING, changes[1].to);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[1].alert);
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[2].to);
+    EXPECT_EQ(4u, changes[2].record);
+    EXPECT_EQ(MDM_ALERT_UPDATED, changes[2].alert); // warning -> critical
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[3].to);
+    EXPECT_EQ(MDM_ALERT_RESOLVED, changes[3].alert);
+}
+
+TEST_F(TypesTest, ComposedRepeatedTypeWithOnDemandReset)
+{
+    std::string type = composed_type(
+        "Test.Repeat.MT",
+        "<MonitorTypeState ID=\"Repeated\"/><MonitorTypeState ID=\"Reset\" "
+        "NoDetection=\"true\"/>",
+        event_source("DS", "Expression") +
+            "<ConditionDetection ID=\"Count\" TypeID=\"System!System.ConsolidatorCondition\">"
+            "<Consolidator><ConsolidationProperties/><TimeControl><WithinTimeSchedule><Interval>"
+            "$Config/IntervalSeconds$</Interval></WithinTimeSchedule></TimeControl>"
+            "<CountingCondition><Count>$Config/Count$</Count><CountMode>" +
+            kSliding +
+            "</CountMode></CountingCondition></Consolidator></ConditionDetection>"
+            "<ProbeAction ID=\"PassThrough\" TypeID=\"System!System.PassThroughProbe\"/>",
+        "<RegularDetection MonitorTypeStateID=\"Repeated\"><Node ID=\"Count\"><Node ID=\"DS\"/>"
+        "</Node></RegularDetection>",
+        "<OnDemandDetection MonitorTypeStateID=\"Reset\"><Node ID=\"PassThrough\"/>"
+        "</OnDemandDetection>");
+    std::string monitor =
+        "<UnitMonitor ID=\"Test.Repeat\" Accessibility=\"Public\" Enabled=\"true\" "
+        "Target=\"Windows!Microsoft.Windows.Computer\" TypeID=\"Test.Repeat.MT\">"
+        "<OperationalStates>" +
+        op_state("Bad", "Repeated", "Error") + op_state("Ok", "Reset", "Success") +
+        "</OperationalStates><Configuration><ComputerName>.</ComputerName><LogName>Application"
+        "</LogName><Expression>" +
+        app_expression(600) +
+        "</Expression><IntervalSeconds>30</IntervalSeconds><Count>2</Count></Configuration>"
+        "</UnitMonitor>\n";
+    std::string xml = composed_pack(type, monitor);
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "composed.xml", &pack_, &err))
+        << err.msg;
+    ASSERT_EQ(1u, pack_->monitor_count) << (pack_->skip_count ? pack_->skips[0].reason : "");
+    EXPECT_EQ(MDM_RESET_MANUAL, pack_->monitors[0].reset);
+    EXPECT_EQ(30000, pack_->monitors[0].detectors[0].repeat_interval_ms);
+    EXPECT_EQ(2u, pack_->monitors[0].detectors[0].repeat_count);
+    ASSERT_EQ(0, mdm_engine_new(pack_, true, &engine, &err));
+    feed(600, 0, 1);
+    feed(600, 40, 2); // 40 s later: outside the 30 s window
+    EXPECT_TRUE(changes.empty());
+    feed(600, 50, 3);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[0].to);
+    ASSERT_EQ(0, mdm_engine_reset(engine, "Test.Repeat", "DM01", kT0 + 60000, record, this, &err));
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[1].to);
+}
+
+TEST_F(TypesTest, ComposedTypeWithAnUnsupportedModuleIsSkippedNamingIt)
+{
+    // The shape of Microsoft.SystemCenter.ManagementConfigurationService.
+    // 2SingleEventLogTimed2StateUnitMonitorType (systemcenter.wiki): a
+    // System.CorrelatorAutoMissingCondition between the event sources.
+    std::string type = composed_type(
+        "Test.Timed.MT",
+        "<MonitorTypeState ID=\"SecondEventRaised\"/>"
+        "<MonitorTypeState ID=\"FirstEventRaisedAndNoSecondEventRaisedInTimeInterval\"/>",
+        event_source("CorrelatorFirstDataSource", "Expression") +
+            event_source("SecondDataSource", "Expression") +
+            "<ConditionDetection ID=\"MissingEventCorrelator\" "
+            "TypeID=\"System!System.CorrelatorAutoMissingCondition\"><Correlator/>"
+            "</ConditionDetection>",
+        "<RegularDetection MonitorTypeStateID=\"SecondEventRaised\"><Node ID=\"SecondDataSource\"/>"
+        "</RegularDetection><RegularDetection "
+        "MonitorTypeStateID=\"FirstEventRaisedAndNoSecondEventRaisedInTimeInterval\"><Node "
+        "ID=\"MissingEventCorrelator\"><Node ID=\"CorrelatorFirstDataSource\"/></Node>"
+        "</RegularDetection>");
+    std::string monitor =
+        "<UnitMonitor ID=\"Test.Timed\" Accessibility=\"Public\" Enabled=\"true\" "
+        "Target=\"Windows!Microsoft.Windows.Computer\" TypeID=\"Test.Timed.MT\">"
+        "<OperationalStates>" +
+        op_state("Ok", "SecondEventRaised", "Success") +
+        op_state("Late", "FirstEventRaisedAndNoSecondEventRaisedInTimeInterval", "Error") +
+        "</OperationalStates><Configuration><ComputerName>.</ComputerName><LogName>Application"
+        "</LogName><Expression>" +
+        app_expression(700) + "</Expression></Configuration></UnitMonitor>\n";
+    std::string xml = composed_pack(type, monitor + manual_reset_monitor());
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "composed.xml", &pack_, &err))
+        << err.msg;
+    EXPECT_EQ(1u, pack_->monitor_count);
+    ASSERT_EQ(1u, pack_->skip_count);
+    EXPECT_NE(std::string::npos,
+              std::string(pack_->skips[0].reason)
+                  .find("System.CorrelatorAutoMissingCondition (member MissingEventCorrelator, "
+                        "detection of FirstEventRaisedAndNoSecondEventRaisedInTimeInterval)"))
+        << pack_->skips[0].reason;
+}

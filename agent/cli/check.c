@@ -37,9 +37,12 @@ static void print_monitor(const struct mdm_monitor_def *def)
     printf("  %s  (%s:%ld)\n", def->id, def->origin, def->line);
     if (def->display_name != NULL)
         printf("    name: %s\n", def->display_name);
-    print_detector("first ", &def->detectors[0]);
-    if (def->detector_count > 1)
-        print_detector("second", &def->detectors[1]);
+    for (size_t d = 0; d < def->detector_count; d++)
+        print_detector(d == 0   ? "first "
+                       : d == 1 ? "second"
+                       : d == 2 ? "third "
+                                : "fourth",
+                       &def->detectors[d]);
     if (def->detectors[0].condition == MDM_CONDITION_CONSOLIDATOR)
         printf("    repeated: %u match(es) within %lld s (%s)\n", def->detectors[0].repeat_count,
                (long long)(def->detectors[0].repeat_interval_ms / 1000),

@@ -578,7 +578,8 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
          */
         for (size_t d = 0; d < def->detector_count; d++) {
             const struct mdm_detector *det = &def->detectors[d];
-            if (!detector_sees(det, def, name, ev) || !mdm_expr_eval(det->expr, ev))
+            if (!detector_sees(det, def, name, ev) || !mdm_expr_eval(det->expr, ev) ||
+                (det->filter != NULL && !mdm_expr_eval(det->filter, ev)))
                 continue;
             if (det->condition == MDM_CONDITION_CONSOLIDATOR) {
                 rc = consolidate(inst, det, engine->now_ms);

@@ -90,7 +90,9 @@ enum mdm_count_mode {
     MDM_COUNT_SLIDING,
 };
 
-#define MDM_REPEAT_COUNT_MAX 1024u /* larger consolidator Counts are skipped */
+#define MDM_REPEAT_COUNT_MAX 1024u
+#define MDM_DETECTORS_MAX                                                                          \
+    4u /* RegularDetections of a composed type */ /* larger consolidator Counts are skipped */
 
 enum mdm_reset_kind {
     MDM_RESET_EVENT = 0, /* the second detector's event (2SingleEventLog2State...) */
@@ -103,6 +105,7 @@ struct mdm_detector {
     struct mdm_param computer; /* FirstComputerName / SecondComputerName */
     char *log_name;            /* FirstLogName / SecondLogName */
     struct mdm_expr *expr;     /* FirstExpression / SecondExpression */
+    struct mdm_expr *filter;   /* composed types: a System.ExpressionFilter after the source */
     enum mdm_health health;    /* from OperationalStates */
     char *state_id;            /* OperationalState/@ID, e.g. "Success" */
     enum mdm_condition condition;
@@ -124,12 +127,12 @@ struct mdm_monitor_def {
     bool confirm_delivery;
     long line; /* line of <UnitMonitor> */
 
-    struct mdm_detector detectors[2]; /* [0] First, [1] Second */
-    size_t detector_count;            /* 2, or 1 for the single-event types */
-    enum mdm_reset_kind reset;        /* how the detected state ends, besides detector 2 */
-    enum mdm_health reset_health;     /* health of TimerEventRaised / ManualResetEventRaised */
-    char *reset_state_id;             /* OperationalState/@ID of that state */
-    int64_t timer_ms;                 /* MDM_RESET_TIMER: TimerWaitInSeconds */
+    struct mdm_detector detectors[MDM_DETECTORS_MAX]; /* [0] First, [1] Second, ... */
+    size_t detector_count;        /* 2, 1 for the single-event types, up to 4 for composed types */
+    enum mdm_reset_kind reset;    /* how the detected state ends, besides detector 2 */
+    enum mdm_health reset_health; /* health of TimerEventRaised / ManualResetEventRaised */
+    char *reset_state_id;         /* OperationalState/@ID of that state */
+    int64_t timer_ms;             /* MDM_RESET_TIMER: TimerWaitInSeconds */
 
     bool alert_generate; /* <AlertSettings> present */
     enum mdm_health alert_on_state;

@@ -59,6 +59,8 @@ struct override_rec {
 
 struct loader {
     const struct pack_type_spec *spec; /* the type of the monitor being compiled */
+    const xmlNode *composed_type;      /* or its UnitMonitorType defined in the set */
+    struct pack_doc *composed_doc;     /* and the document defining it */
     const char *origin;                /* the file being read, for messages */
     struct pack_doc *cur;              /* the document being read */
     struct pack_doc *docs;
@@ -105,8 +107,17 @@ struct pack_type_spec {
 /* pack_types.c: the implemented library type called name, or NULL. */
 const struct pack_type_spec *pack_library_type(const char *name);
 /* pack_types.c */
-int pack_classify_type(const struct loader *ld, const char *type_ref, char **reason_out,
+int pack_classify_type(struct loader *ld, const char *type_ref, char **reason_out,
                        const struct pack_type_spec **spec_out);
+/* pack_compose.c: compiles a monitor of ld->composed_type (see the file's comment). */
+int pack_compose_monitor(struct loader *ld, const xmlNode *um, const xmlNode *config,
+                         const xmlNode *states, struct mdm_monitor_def *def);
+/* pack_monitor.c */
+int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
+                     struct mdm_param *param);
+int pack_parse_health(struct loader *ld, const xmlNode *node, const char *s, enum mdm_health *out);
+/* pack_monitor.c: the children of a <Consolidator> into d. */
+int pack_load_consolidator(struct loader *ld, const xmlNode *consolidator, struct mdm_detector *d);
 /* pack_overrides.c */
 const char *pack_override_scope_problem(const struct override_rec *o, const char *target_pack,
                                         const char *target_id);

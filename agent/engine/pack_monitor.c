@@ -69,7 +69,7 @@ int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what
                        what);
 }
 
-static int parse_health(struct loader *ld, const xmlNode *node, const char *s, enum mdm_health *out)
+int pack_parse_health(struct loader *ld, const xmlNode *node, const char *s, enum mdm_health *out)
 {
     char msg[256];
 
@@ -92,8 +92,8 @@ static int parse_health(struct loader *ld, const xmlNode *node, const char *s, e
  * $Data/Context/FIELD$ and $Data/FIELD$ (an event field), $Target/...$ ending
  * in NetworkName, PrincipalName or DNSName (the target computer), $MPElement$.
  */
-static int parse_param(struct loader *ld, const xmlNode *node, const char *text,
-                       struct mdm_param *param)
+int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
+                     struct mdm_param *param)
 {
     size_t len = strlen(text);
     char ref[MDM_FIELD_NAME_MAX + 32];
@@ -267,6 +267,26 @@ static int load_consolidator(struct loader *ld, const xmlNode *c, struct mdm_det
     return rc;
 }
 
+int pack_load_consolidator(struct loader *ld, const xmlNode *consolidator, struct mdm_detector *d)
+{
+    char msg[300];
+    int rc;
+
+    for (const xmlNode *s = consolidator->children; s != NULL; s = s->next) {
+        if (s->type != XML_ELEMENT_NODE)
+            continue;
+        if (!pack_is_element(s, "ConsolidationProperties") && !pack_is_element(s, "TimeControl") &&
+            !pack_is_element(s, "CountingCondition")) {
+            snprintf(msg, sizeof(msg), "unsupported element <%.64s> in <Consolidator>", s->name);
+            return pack_fail(ld, s, MDM_EUNSUPPORTED, msg);
+        }
+        rc = load_consolidator(ld, s, d);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /*
  * Reads the monitor's <Configuration> for its type: [First|Second]ComputerName,
  * LogName and Expression (no prefix for the single-detector types), the
@@ -307,20 +327,9 @@ static int load_configuration(struct loader *ld, const xmlNode *config,
             }
         }
         if (spec->repeated && strcmp(name, "Consolidator") == 0) {
-            for (const xmlNode *s = c->children; s != NULL; s = s->next) {
-                if (s->type != XML_ELEMENT_NODE)
-                    continue;
-                if (!pack_is_element(s, "ConsolidationProperties") &&
-                    !pack_is_element(s, "TimeControl") &&
-                    !pack_is_element(s, "CountingCondition")) {
-                    snprintf(msg, sizeof(msg), "unsupported element <%.64s> in <Consolidator>",
-                             s->name);
-                    return pack_fail(ld, s, MDM_EUNSUPPORTED, msg);
-                }
-                rc = load_consolidator(ld, s, &def->detectors[0]);
-                if (rc != 0)
-                    return rc;
-            }
+            rc = pack_load_consolidator(ld, c, &def->detectors[0]);
+            if (rc != 0)
+                return rc;
             continue;
         }
         if (spec->reset == MDM_RESET_TIMER && strcmp(name, "TimerWaitInSeconds") == 0) {
@@ -343,7 +352,7 @@ static int load_configuration(struct loader *ld, const xmlNode *config,
             if (text == NULL)
                 return MDM_ENOMEM;
             if (rest[0] == 'C') {
-                rc = parse_param(ld, c, text, &def->detectors[which].computer);
+                rc = pack_parse_param(ld, c, text, &def->detectors[which].computer);
                 mdm_free(text);
                 if (rc != 0)
                     return rc;
@@ -414,7 +423,7 @@ static int load_operational_states(struct loader *ld, const xmlNode *states,
             rc = pack_fail(ld, c, MDM_EPARSE, "MonitorTypeStateID mapped twice");
             goto next;
         }
-        rc = parse_health(ld, c, health, &h);
+        rc = pack_parse_health(ld, c, health, &h);
         if (rc != 0)
             goto next;
         seen[which] = true;
@@ -477,7 +486,7 @@ static int load_alert_settings(struct loader *ld, const xmlNode *settings,
                 text = pack_text_of(p);
                 if (text == NULL)
                     return MDM_ENOMEM;
-                rc = parse_param(ld, p, text, &def->alert_params[n - 1]);
+                rc = pack_parse_param(ld, p, text, &def->alert_params[n - 1]);
                 mdm_free(text);
                 if (rc != 0)
                     return rc;
@@ -491,7 +500,7 @@ static int load_alert_settings(struct loader *ld, const xmlNode *settings,
             return MDM_ENOMEM;
         rc = 0;
         if (pack_is_element(c, "AlertOnState")) {
-            rc = parse_health(ld, c, text, &def->alert_on_state);
+            rc = pack_parse_health(ld, c, text, &def->alert_on_state);
             if (rc == 0 && def->alert_on_state == MDM_HEALTH_HEALTHY)
                 rc = pack_fail(ld, c, MDM_EPARSE, "AlertOnState must be Warning or Error");
         } else if (pack_is_element(c, "AutoResolve")) {
@@ -587,11 +596,12 @@ static int check_config_references(struct loader *ld, const xmlNode *node)
 int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pack_type_spec *spec,
                            struct mdm_monitor_def *def)
 {
-    ld->spec = spec;
+    const xmlNode *config = NULL, *states = NULL;
     char msg[400];
     char *attr = NULL;
     int rc = 0;
 
+    ld->spec = spec;
     def->target_class = pack_attr_of(um, "Target");
     attr = pack_attr_of(um, "Remotable");
     def->remotable = attr != NULL && strcmp(attr, "true") == 0;
@@ -605,11 +615,14 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
             continue;
         if (pack_is_element(c, "Configuration")) {
             rc = check_config_references(ld, c);
-            if (rc == 0)
+            if (rc == 0 && spec != NULL)
                 rc = load_configuration(ld, c, spec, def);
-        } else if (pack_is_element(c, "OperationalStates"))
-            rc = load_operational_states(ld, c, spec, def);
-        else if (pack_is_element(c, "AlertSettings"))
+            config = c;
+        } else if (pack_is_element(c, "OperationalStates")) {
+            if (spec != NULL)
+                rc = load_operational_states(ld, c, spec, def);
+            states = c;
+        } else if (pack_is_element(c, "AlertSettings"))
             rc = load_alert_settings(ld, c, def);
         else if (pack_is_element(c, "Category") || pack_is_element(c, "MonitorTypeStateID") ||
                  pack_is_element(c, "Comment"))
@@ -618,6 +631,12 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
             snprintf(msg, sizeof(msg), "unsupported element <%.64s> in <UnitMonitor>", c->name);
             rc = pack_fail(ld, c, MDM_EUNSUPPORTED, msg);
         }
+    }
+    if (rc == 0 && spec == NULL) {
+        if (config == NULL || states == NULL)
+            return pack_fail(ld, um, MDM_EPARSE,
+                             "<UnitMonitor> has no <Configuration> or <OperationalStates>");
+        rc = pack_compose_monitor(ld, um, config, states, def);
     }
     if (rc == 0 && def->detectors[0].expr == NULL)
         rc = pack_fail(ld, um, MDM_EPARSE, "<UnitMonitor> has no <Configuration>");
@@ -721,7 +740,8 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->display_name);
     mdm_free(def->target_class);
     mdm_free(def->type_id);
-    for (int d = 0; d < 2; d++) {
+    for (size_t d = 0; d < MDM_DETECTORS_MAX; d++) {
+        mdm_expr_free(def->detectors[d].filter);
         mdm_free(def->detectors[d].computer.text);
         mdm_free(def->detectors[d].log_name);
         mdm_expr_free(def->detectors[d].expr);

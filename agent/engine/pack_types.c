@@ -245,7 +245,7 @@ const struct pack_type_spec *pack_library_type(const char *name)
  * NULL in *reason_out when it is an implemented type (then *spec_out is its
  * composition). Returns 0 or MDM_ENOMEM.
  */
-int pack_classify_type(const struct loader *ld, const char *type_ref, char **reason_out,
+int pack_classify_type(struct loader *ld, const char *type_ref, char **reason_out,
                        const struct pack_type_spec **spec_out)
 {
     const struct pack_type_spec *spec;
@@ -257,6 +257,8 @@ int pack_classify_type(const struct loader *ld, const char *type_ref, char **rea
     bool event_log = false;
 
     *reason_out = NULL;
+    ld->composed_type = NULL;
+    ld->composed_doc = NULL;
     if (!pack_resolve_ref(ld->cur, type_ref, &pack, &name)) {
         int alias_len = (int)(strchr(type_ref, '!') - type_ref);
         snprintf(reason, sizeof(reason),
@@ -272,10 +274,17 @@ int pack_classify_type(const struct loader *ld, const char *type_ref, char **rea
     }
     if ((def = find_module_type(ld, pack, name, &def_doc)) != NULL) {
         scan_modules(ld, def_doc, def, 0, &event_log, source, sizeof(source));
+        if (event_log && pack_is_element(def, "UnitMonitorType")) {
+            /* Interpreted from its member modules (pack_compose.c). */
+            ld->composed_type = def;
+            ld->composed_doc = def_doc;
+            *spec_out = NULL;
+            return 0;
+        }
         if (event_log)
             snprintf(reason, sizeof(reason),
-                     "type %.200s (defined in %.200s): an event-log monitor type composed in the "
-                     "pack; composed types are not supported yet",
+                     "type %.200s (defined in %.200s): an event-log module type, not a monitor "
+                     "type",
                      name, def_doc->origin);
         else if (source[0] != '\0')
             snprintf(reason, sizeof(reason), "data source %.200s: not an event-log workflow",
