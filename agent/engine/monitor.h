@@ -1,12 +1,13 @@
 /*
  * monitor.h - the two-state event monitor, per monitor definition x target.
  *
- * Evaluates Microsoft.Windows.2SingleEventLog2StateMonitorType exactly as
- * SCOM does: an event that matches a detector's log, computer and expression
- * moves the monitor to that detector's health state. An alert is raised only
- * on entering AlertOnState (or worse); a repeat while already there is counted
- * and raises nothing; with AutoResolve the return below AlertOnState resolves
- * the open alert.
+ * Evaluates a monitor type's composition (pack.h: event detectors, an
+ * optional consolidator, a reset by event, timer or manual reset) as SCOM
+ * does: a detection moves the monitor to that detection's health state. An
+ * alert is raised only on entering AlertOnState (or worse); a repeat while
+ * already there is counted and raises nothing; with AutoResolve the return
+ * below AlertOnState resolves the open alert. Time is passed in (see
+ * mdm_engine_advance); the engine reads no clock and makes no OS call.
  *
  * Targets: a monitor runs once per target computer. Either the targets are
  * fixed (mdm_engine_add_target), or with `dynamic_targets` every computer

@@ -9,8 +9,9 @@
  * resolved through the Manifest's <References> (pack ID + type name, never
  * the alias text).
  *
- * The loader is tolerant: every monitor the engine can evaluate
- * (Microsoft.Windows.Library's 2SingleEventLog2StateMonitorType) is loaded;
+ * The loader is tolerant: every monitor the engine can evaluate (the
+ * Microsoft.Windows.Library event-log types of docs/monitor.md, and the
+ * UnitMonitorTypes the packs compose from supported modules) is loaded;
  * every other one is skipped and recorded with its file, line, ID, type and
  * the reason, never silently ignored and never a reason to refuse the others.
  * A pack set in which nothing can be evaluated is an error, and so is any
