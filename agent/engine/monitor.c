@@ -31,6 +31,12 @@ struct mdm_engine {
     bool targets_dropped_reported;
     int64_t now_ms;      /* the engine's time: latest event time or advance */
     char synth_time[40]; /* TimeCreated of the current synthetic event */
+    /*
+     * The earliest pending timer, so that an event or an advance with nothing
+     * due costs no scan of every instance. INT64_MIN: unknown (scan); it may
+     * be early (a timer cleared by a reset), never late.
+     */
+    int64_t next_due;
 };
 
 bool mdm_computer_matches(const char *a, const char *b)
@@ -61,6 +67,7 @@ int mdm_engine_new(const struct mdm_pack *pack, bool dynamic_targets, struct mdm
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
     engine->pack = pack;
     engine->dynamic_targets = dynamic_targets;
+    engine->next_due = INT64_MIN;
     mdm_buf_init(&engine->alert_text, MDM_ALERT_TEXT_MAX);
     engine->defs = mdm_calloc(pack->monitor_count, sizeof(*engine->defs));
     if (engine->defs == NULL) {
@@ -338,10 +345,13 @@ static int change_state(struct mdm_engine *engine, struct mdm_instance *inst,
      * ones only confirm the state). Leaving the state cancels it.
      */
     if (def->reset == MDM_RESET_TIMER) {
-        if (health != def->reset_health && cause == MDM_CAUSE_EVENT)
+        if (health != def->reset_health && cause == MDM_CAUSE_EVENT) {
             st->timer_due_ms = time_ms + def->timer_ms;
-        else
+            if (engine->next_due != INT64_MIN && st->timer_due_ms < engine->next_due)
+                engine->next_due = st->timer_due_ms;
+        } else {
             st->timer_due_ms = 0;
+        }
     }
     return cb != NULL ? cb(&t, ctx) : 0;
 }
@@ -414,12 +424,32 @@ static void synthetic_event(struct mdm_event *ev, struct mdm_engine *engine,
     ev->description = text;
 }
 
+/* The earliest pending timer of any instance, or INT64_MAX. */
+static int64_t scan_next_due(const struct mdm_engine *engine)
+{
+    int64_t next = INT64_MAX;
+
+    for (size_t i = 0; i < engine->instance_count; i++) {
+        int64_t d = engine->instances[i].state.timer_due_ms;
+        if (d != 0 && d < next)
+            next = d;
+    }
+    return next;
+}
+
+void mdm_engine_invalidate_deadline(struct mdm_engine *engine)
+{
+    engine->next_due = INT64_MIN;
+}
+
 /* Fires the timers due at or before now, in due order (row order on ties). */
 int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition_cb cb, void *ctx,
                        struct mdm_err *err)
 {
     (void)err;
-    for (;;) {
+    if (engine->next_due == INT64_MIN)
+        engine->next_due = scan_next_due(engine);
+    while (engine->next_due <= now_ms) {
         struct mdm_instance *next = NULL;
         struct mdm_event synth;
         char text[160];
@@ -432,8 +462,10 @@ int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition
             if (d != 0 && d <= now_ms && (next == NULL || d < next->state.timer_due_ms))
                 next = inst;
         }
-        if (next == NULL)
-            break;
+        if (next == NULL) {
+            engine->next_due = scan_next_due(engine); /* it was early (a cleared timer) */
+            continue;
+        }
         due = next->state.timer_due_ms;
         next->state.timer_due_ms = 0;
         if (due > engine->now_ms)
@@ -445,6 +477,7 @@ int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition
         synthetic_event(&synth, engine, next, due, text);
         rc = change_state(engine, next, next->def->reset_health, &synth, MDM_CAUSE_TIMER, due, cb,
                           ctx);
+        engine->next_due = scan_next_due(engine);
         if (rc != 0)
             return rc;
     }
@@ -455,14 +488,7 @@ int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition
 
 int64_t mdm_engine_next_deadline(const struct mdm_engine *engine)
 {
-    int64_t next = INT64_MAX;
-
-    for (size_t i = 0; i < engine->instance_count; i++) {
-        int64_t d = engine->instances[i].state.timer_due_ms;
-        if (d != 0 && d < next)
-            next = d;
-    }
-    return next;
+    return engine->next_due == INT64_MIN ? scan_next_due(engine) : engine->next_due;
 }
 
 int64_t mdm_engine_now(const struct mdm_engine *engine)
@@ -508,6 +534,8 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
             continue;
         target_found = true;
         engine->stats.resets++;
+        if (inst->state.timer_due_ms != 0)
+            engine->next_due = INT64_MIN; /* rescan: this one no longer counts */
         inst->state.timer_due_ms = 0;
         inst->state.window_count = 0;
         inst->state.window_start_ms = 0;

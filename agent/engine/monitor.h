@@ -170,6 +170,8 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
 int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition_cb cb, void *ctx,
                        struct mdm_err *err);
 int64_t mdm_engine_next_deadline(const struct mdm_engine *engine);
+/* The pending timers were changed from outside (the state store): rescan. */
+void mdm_engine_invalidate_deadline(struct mdm_engine *engine);
 /* The engine's current time (the latest event time or advance), 0 before any. */
 int64_t mdm_engine_now(const struct mdm_engine *engine);
 

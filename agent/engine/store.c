@@ -231,6 +231,7 @@ static int parse_pending(struct mdm_engine *engine, char **tok, size_t n, size_t
         return 0; /* the monitor left the pack: its row was dropped too */
     det = &inst->def->detectors[0];
     inst->state.timer_due_ms = inst->def->reset == MDM_RESET_TIMER ? due : 0;
+    mdm_engine_invalidate_deadline(engine);
     if (det->condition != MDM_CONDITION_CONSOLIDATOR)
         return 0;
     if (count >= det->repeat_count)
