@@ -242,11 +242,18 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
 
     if (started)
         return mdm_err_set(err, MDM_EINVAL, "the SNMP module is already started");
-    memset(&mdm_snmp, 0, sizeof(mdm_snmp));
+    /*
+     * Not a memset of the whole of mdm_snmp: its mdmDiagTable slots are
+     * 600 KiB that stay untouched (zero pages of .bss, no RSS) until a
+     * diagnosis is stored, and clearing them made all of it resident in
+     * every agent. mdm_snmp_stop clears the slots that were used, so they
+     * are zero here at every start.
+     */
     mdm_snmp.engine = engine;
     mdm_snmp.status = status;
     mdm_snmp.outbox = outbox;
     mdm_snmp.check_only = opt->check_only;
+    mdm_snmp.outbox_changed = false;
     answering_requests = has_address;
     config_errors = 0;
     first_error[0] = '\0';
@@ -411,5 +418,9 @@ void mdm_snmp_stop(void)
     snmp_shutdown("mdmhealth");
     shutdown_agent();
     snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL, 1);
+    /* Only the slots in use: reading an unused one's flag maps no page. */
+    for (size_t s = 0; s < MDM_DIAG_TARGETS_MAX; s++)
+        if (mdm_snmp.diag[s].used)
+            memset(&mdm_snmp.diag[s], 0, sizeof(mdm_snmp.diag[s]));
     started = false;
 }
