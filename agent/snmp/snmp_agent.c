@@ -18,6 +18,27 @@
 struct mdm_snmp_state mdm_snmp;
 
 static bool started;
+
+/*
+ * How late an outbox change that only records work done (a trap sent, an
+ * inform acknowledged, destinations changed by a reload) may be saved.
+ *
+ * Durability does not need it at once. Every notice was in a durably saved
+ * state file before it was first sent (run.c saves new notices, with the
+ * states and the position, before mdm_snmp_deliver); a kill before its "done"
+ * is saved makes the next start send it again with the same
+ * mdmNotificationId, a duplicate the manager drops, never a loss. Saving it
+ * at once cost a second atomic write (two fsyncs) after every notification,
+ * in the way of the next event; now it goes with the next event's write
+ * when one follows within ACK_SAVE_DELAY_MS (events arriving at 10/s: one
+ * write per event instead of two), else on its own when the delay is over
+ * (the select timeout of mdm_snmp_prepare wakes the loop for it). The price
+ * is a window of ACK_SAVE_DELAY_MS instead of one write for such duplicates
+ * after a kill; a clean stop saves everything.
+ */
+#define ACK_SAVE_DELAY_MS 250
+
+static int64_t ack_save_at; /* monotonic ms at which the unsaved change is due; 0: none */
 static bool capture_errors;
 static int config_errors;
 static char first_error[MDM_ERR_MSG_MAX];
@@ -254,6 +275,7 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
     mdm_snmp.outbox = outbox;
     mdm_snmp.check_only = opt->check_only;
     mdm_snmp.outbox_changed = false;
+    ack_save_at = 0;
     answering_requests = has_address;
     config_errors = 0;
     first_error[0] = '\0';
@@ -372,10 +394,20 @@ int mdm_snmp_reload(const struct mdm_config *cfg, const char *persist_dir, struc
 
 bool mdm_snmp_outbox_changed(void)
 {
-    bool changed = mdm_snmp.outbox_changed;
+    int64_t now;
 
     mdm_snmp.outbox_changed = false;
-    return changed;
+    if (mdm_snmp.outbox == NULL || !mdm_outbox_unsaved(mdm_snmp.outbox)) {
+        ack_save_at = 0;
+        return false;
+    }
+    now = mdm_os_monotonic_ms();
+    if (ack_save_at == 0)
+        ack_save_at = now + ACK_SAVE_DELAY_MS;
+    if (now < ack_save_at)
+        return false;
+    ack_save_at = 0;
+    return true;
 }
 
 void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
@@ -396,6 +428,12 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
     deadline = mdm_notify_next_deadline_ms();
     if (deadline >= 0 && (*timeout_ms < 0 || deadline < *timeout_ms))
         *timeout_ms = deadline;
+    if (ack_save_at != 0) {
+        int64_t left = ack_save_at - mdm_os_monotonic_ms();
+        deadline = left > 0 ? (int)left : 0;
+        if (*timeout_ms < 0 || deadline < *timeout_ms)
+            *timeout_ms = deadline;
+    }
 }
 
 void mdm_snmp_process(void *fds_arg, int ready)
