@@ -163,7 +163,11 @@ def main():
               f"RSS {proc_rss_kib(agent.pid) / 1024:.1f} MiB (peak {rss_busy / 1024:.1f} MiB)")
     finally:
         agent.terminate()
-        agent.wait(timeout=10)
+        try:
+            agent.wait(timeout=30)  # a loaded machine can take long for the last write
+        except subprocess.TimeoutExpired:
+            agent.kill()
+            agent.wait()
         receiver.close()
         shutil.rmtree(work, ignore_errors=True)
     return 0
