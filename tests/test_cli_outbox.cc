@@ -122,6 +122,7 @@ TEST(Outbox, ChangesAreUnsavedUntilTheOutboxIsSaved)
     EXPECT_FALSE(mdm_outbox_unsaved(&ob));
     ASSERT_EQ(1u, lines.size()); // the outbox line, no notice left
     EXPECT_EQ(0u, lines[0].rfind("outbox ", 0)) << lines[0];
+    EXPECT_EQ(3u, ob.saves);
     mdm_outbox_free(&ob);
 }
 

@@ -201,8 +201,10 @@ int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
      * by the agent with the whole state (run.c), this outbox included, so
      * the change is not forgotten.
      */
-    if (rc == 0)
+    if (rc == 0) {
         ob->unsaved = false;
+        ob->saves++;
+    }
     return rc;
 }
 

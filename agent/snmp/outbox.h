@@ -71,6 +71,7 @@ struct mdm_outbox {
      * destinations changed): the caller decides how soon it must be saved.
      */
     bool unsaved;
+    uint64_t saves; /* successful mdm_outbox_save calls */
 };
 
 /* Initialises an empty outbox holding at most cap notices (0 = MDM_OUTBOX_MAX). */

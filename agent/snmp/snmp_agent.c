@@ -39,6 +39,13 @@ static bool started;
 #define ACK_SAVE_DELAY_MS 250
 
 static int64_t ack_save_at; /* monotonic ms at which the unsaved change is due; 0: none */
+/*
+ * The outbox's save count when ack_save_at was set: a save since then took
+ * that change, and what is unsaved now is younger, due ACK_SAVE_DELAY_MS
+ * after now (else, with events every 100 ms, the delay of the first
+ * change would run out between two events and cost a write of its own).
+ */
+static uint64_t ack_save_count;
 static bool capture_errors;
 static int config_errors;
 static char first_error[MDM_ERR_MSG_MAX];
@@ -402,8 +409,10 @@ bool mdm_snmp_outbox_changed(void)
         return false;
     }
     now = mdm_os_monotonic_ms();
-    if (ack_save_at == 0)
+    if (ack_save_at == 0 || ack_save_count != mdm_snmp.outbox->saves) {
         ack_save_at = now + ACK_SAVE_DELAY_MS;
+        ack_save_count = mdm_snmp.outbox->saves;
+    }
     if (now < ack_save_at)
         return false;
     ack_save_at = 0;
