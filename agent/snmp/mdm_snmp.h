@@ -122,8 +122,11 @@ void mdm_notify_set_backoff_max(unsigned seconds);
 void mdm_snmp_deliver(void);
 
 /*
- * True (once) when deliveries changed the outbox since the last call, so the
- * caller saves the state file.
+ * True (once) when the outbox holds a change not saved yet (deliveries done,
+ * destinations changed) that is due now, so the caller saves the state file.
+ * Such a change is due up to 250 ms after it happened (see snmp_agent.c), so
+ * that it usually goes with the next event's write; mdm_snmp_prepare wakes
+ * the loop when it is due. New notices are the caller's to save at once.
  */
 bool mdm_snmp_outbox_changed(void);
 
