@@ -498,6 +498,25 @@ TEST_F(LoopIoTest, AWatcherStoppedByAnotherCallbackIsNotCalledAndStoppedWatchers
     EXPECT_EQ(readers[1].calls, 1);
 }
 
+TEST_F(LoopIoTest, StoppingTheLastStartedWatcherStopsItAndAStoppedWatcherStartsAgain)
+{
+    /* As the agent does with Net-SNMP's descriptors each turn: stop from the end, start again. */
+    for (Reader &r : readers)
+        ASSERT_EQ(mdm_loop_io_start(&r.io, mdm_wakeup_fd(r.w)), 0);
+    mdm_loop_io_stop(&readers[2].io);
+    mdm_loop_io_stop(&readers[1].io);
+    EXPECT_FALSE(mdm_loop_io_active(&readers[2].io));
+    EXPECT_FALSE(mdm_loop_io_active(&readers[1].io));
+    EXPECT_TRUE(mdm_loop_io_active(&readers[0].io));
+    ASSERT_EQ(mdm_loop_io_start(&readers[1].io, mdm_wakeup_fd(readers[1].w)), 0);
+    ASSERT_EQ(mdm_loop_io_start(&readers[2].io, mdm_wakeup_fd(readers[2].w)), 0);
+    for (Reader &r : readers)
+        mdm_wakeup_post(r.w);
+    turn();
+    for (Reader &r : readers)
+        EXPECT_EQ(r.calls, 1) << "every restarted watcher is waited on again";
+}
+
 TEST_F(LoopIoTest, WithNothingReadableTheWaitEndsAtTheFirstTimer)
 {
     bool fired = false;

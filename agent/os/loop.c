@@ -264,8 +264,11 @@ void mdm_loop_io_stop(struct mdm_loop_io *io)
         loop->io_holes = true;
         return;
     }
-    loop->ios[i] = loop->ios[--loop->io_count];
-    loop->ios[i]->index = i;
+    /* The last watcher fills the hole (unless it is the one leaving). */
+    if (i != --loop->io_count) {
+        loop->ios[i] = loop->ios[loop->io_count];
+        loop->ios[i]->index = i;
+    }
 }
 
 bool mdm_loop_io_active(const struct mdm_loop_io *io)
