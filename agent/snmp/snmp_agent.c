@@ -376,7 +376,6 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
     fd_set *fds = fds_arg;
     int numfds = *maxfd + 1;
     int block = 1;
-    int deadline;
     struct timeval tv = {0, 0};
 
     snmp_select_info(&numfds, fds, &tv, &block);
@@ -386,9 +385,6 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
         if (*timeout_ms < 0 || ms < *timeout_ms)
             *timeout_ms = (int)ms;
     }
-    deadline = mdm_notify_next_deadline_ms();
-    if (deadline >= 0 && (*timeout_ms < 0 || deadline < *timeout_ms))
-        *timeout_ms = deadline;
 }
 
 void mdm_snmp_process(void *fds_arg, int ready)
