@@ -94,7 +94,6 @@ struct agent {
 
     struct mdm_loop *loop;
     struct mdm_loop_io signal_io; /* stop and reload requests (mdm_signal.h) */
-    int exit_status;              /* MDM_EXIT_FAILURE when the loop ended on a failure */
 
     /* Saving the state fails (run_state.c): nothing is sent or read meanwhile. */
     bool save_failing;
