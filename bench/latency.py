@@ -131,6 +131,7 @@ def main():
         time.sleep(1.0)  # start-up; not part of any figure
         latencies = []
         rate = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+        cpu_start = proc_cpu_seconds(agent.pid)
         if rate > 0:
             latencies = paced(events, receiver, n, rate)
         else:
@@ -147,12 +148,15 @@ def main():
                         if record_id_in(want, data):
                             latencies.append((t1 - t0) * 1000.0)
                             break
+        cpu_busy = proc_cpu_seconds(agent.pid) - cpu_start
         latencies.sort()
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(round(0.99 * len(latencies))) - 1)]
         print(f"events: {n} state changes, each one SNMPv2c trap over loopback"
               + (f", appended at {rate:g}/s" if rate > 0 else ", one in flight"))
         print(f"latency append->trap: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {latencies[-1]:.2f} ms")
+        # Less sensitive to other load than the latencies: the agent's own CPU time per event.
+        print(f"busy: {cpu_busy:.2f} s CPU for {n} events ({1e6 * cpu_busy / n:.0f} us per event)")
 
         rss_busy = proc_rss_kib(agent.pid, "VmHWM")
         cpu0 = proc_cpu_seconds(agent.pid)

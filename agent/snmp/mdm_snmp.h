@@ -131,9 +131,18 @@ void mdm_snmp_deliver(void);
 bool mdm_snmp_outbox_changed(void);
 
 /*
- * Adds Net-SNMP's descriptors to *fds / *maxfd and shortens *timeout_ms
- * (-1 = none) to its next deadline (retransmissions, AgentX pings, delivery
- * retries). Then, after select(), mdm_snmp_process() handles what is ready.
+ * Milliseconds until a destination that backed off may be tried again (0:
+ * deliveries asked to go on at once), or -1 when nothing is waiting. The
+ * caller arms a timer for it and calls mdm_snmp_deliver() when it fires.
+ */
+int mdm_notify_next_deadline_ms(void);
+
+/*
+ * Net-SNMP's select-info model: adds Net-SNMP's descriptors to *fds /
+ * *maxfd and shortens *timeout_ms (-1 = none) to its next deadline
+ * (retransmissions, AgentX pings, alarms); delivery retries are
+ * mdm_notify_next_deadline_ms(). Then, after the wait, mdm_snmp_process()
+ * handles what is ready.
  */
 void mdm_snmp_prepare(void *fds, int *maxfd, int *timeout_ms);
 void mdm_snmp_process(void *fds, int ready);

@@ -420,7 +420,6 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
     fd_set *fds = fds_arg;
     int numfds = *maxfd + 1;
     int block = 1;
-    int deadline;
     struct timeval tv = {0, 0};
 
     snmp_select_info(&numfds, fds, &tv, &block);
@@ -430,12 +429,11 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
         if (*timeout_ms < 0 || ms < *timeout_ms)
             *timeout_ms = (int)ms;
     }
-    deadline = mdm_notify_next_deadline_ms();
-    if (deadline >= 0 && (*timeout_ms < 0 || deadline < *timeout_ms))
-        *timeout_ms = deadline;
+    /* The delayed save of sent-notice records (mdm_snmp_outbox_changed) is due then. */
     if (ack_save_at != 0) {
         int64_t left = ack_save_at - mdm_os_monotonic_ms();
-        deadline = left > 0 ? (int)left : 0;
+        int deadline = left > 0 ? (int)left : 0;
+
         if (*timeout_ms < 0 || deadline < *timeout_ms)
             *timeout_ms = deadline;
     }
