@@ -351,6 +351,11 @@ uint64_t mdm_evtx_reader_number(const struct mdm_evtx_reader *r, size_t i)
     return i < r->count ? r->recs[i].number : 0;
 }
 
+bool mdm_evtx_reader_readable(const struct mdm_evtx_reader *r, size_t i)
+{
+    return i < r->count && r->chunk_ok[r->recs[i].chunk];
+}
+
 /* --- the binary XML tree --------------------------------------------------- */
 
 struct bx_attr {

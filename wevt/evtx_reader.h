@@ -17,6 +17,7 @@
 #include "event.h"
 #include "mdm_err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,12 @@ void mdm_evtx_reader_close(struct mdm_evtx_reader *r);
 size_t mdm_evtx_reader_count(const struct mdm_evtx_reader *r);
 /* The record number of record i's header. */
 uint64_t mdm_evtx_reader_number(const struct mdm_evtx_reader *r, size_t i);
+
+/*
+ * Whether record i lies in a chunk whose CRC-32 checks hold (the records of
+ * other chunks are refused without a look).
+ */
+bool mdm_evtx_reader_readable(const struct mdm_evtx_reader *r, size_t i);
 
 /*
  * Reads record i into ev (which must be reset). Returns 0; MDM_EUNSUPPORTED
