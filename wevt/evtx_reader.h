@@ -50,6 +50,13 @@ uint64_t mdm_evtx_reader_number(const struct mdm_evtx_reader *r, size_t i);
 bool mdm_evtx_reader_readable(const struct mdm_evtx_reader *r, size_t i);
 
 /*
+ * Makes the reader parse the records of chunks whose CRC-32 does not match
+ * too. Only for the fuzz harness (tests/fuzz/fuzz_evtx_source.c): mutated
+ * inputs rarely keep a chunk's CRC, and the parser must withstand any bytes.
+ */
+void mdm_evtx_reader_ignore_crc(struct mdm_evtx_reader *r);
+
+/*
  * Reads record i into ev (which must be reset). Returns 0; MDM_EUNSUPPORTED
  * when this reader refuses the record (err says why: the caller reads it
  * another way), with ev reset; or MDM_ENOMEM.
