@@ -48,7 +48,7 @@
 #define EVTX_CHUNK_SIZE    65536u
 #define EVTX_RECORD_HEADER 24u
 #define BX_DEPTH_MAX       32
-#define BX_NODES_MAX       20000u
+#define BX_NODES_MAX       4096u
 #define BX_SCRATCH_MAX     (8u * 1024u * 1024u)
 #define BX_BLOCK           (64u * 1024u)
 
