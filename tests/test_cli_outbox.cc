@@ -92,6 +92,40 @@ TEST(Outbox, EachDestinationGetsEveryNoticeInOrder)
     mdm_outbox_free(&ob);
 }
 
+// What the agent must still write: every change (a notice queued, a notice
+// served, destinations changed) is unsaved until mdm_outbox_save serializes it.
+// snmp_agent.c lets a served notice wait for the next event's write with it.
+TEST(Outbox, ChangesAreUnsavedUntilTheOutboxIsSaved)
+{
+    mdm_outbox ob;
+    ASSERT_EQ(0, mdm_outbox_init(&ob, 0));
+    EXPECT_FALSE(mdm_outbox_unsaved(&ob));
+    uint64_t keys[] = {mdm_outbox_dest_key("a")};
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, keys, 1));
+    EXPECT_TRUE(mdm_outbox_unsaved(&ob));
+    save_lines(&ob);
+    EXPECT_FALSE(mdm_outbox_unsaved(&ob));
+
+    mdm_notice n = make_notice(1);
+    mdm_outbox_push(&ob, &n);
+    EXPECT_TRUE(mdm_outbox_unsaved(&ob));
+    save_lines(&ob);
+    EXPECT_FALSE(mdm_outbox_unsaved(&ob));
+
+    const mdm_notice *queued = mdm_outbox_next_for(&ob, 0);
+    ASSERT_NE(nullptr, queued);
+    mdm_outbox_done(&ob, queued->seq + 100, 0); // not queued: nothing changes
+    EXPECT_FALSE(mdm_outbox_unsaved(&ob));
+    mdm_outbox_done(&ob, queued->seq, 0);
+    EXPECT_TRUE(mdm_outbox_unsaved(&ob));
+    std::vector<std::string> lines = save_lines(&ob);
+    EXPECT_FALSE(mdm_outbox_unsaved(&ob));
+    ASSERT_EQ(1u, lines.size()); // the outbox line, no notice left
+    EXPECT_EQ(0u, lines[0].rfind("outbox ", 0)) << lines[0];
+    EXPECT_EQ(3u, ob.saves);
+    mdm_outbox_free(&ob);
+}
+
 TEST(Outbox, FullOutboxDropsTheOldestAndCountsIt)
 {
     mdm_outbox ob;

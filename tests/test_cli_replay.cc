@@ -168,17 +168,18 @@ TEST(CliReplay, BrokenPackExitsTwoWithFileAndLine)
 {
     std::string dir = mdmtest::make_temp_dir("cli");
     mdmtest::PackOptions o;
-    o.type = "Windows!Microsoft.Windows.SingleEventLogTimer2StateMonitorType";
+    o.type = "Windows!Microsoft.Windows.CorrelatedEventLogTimer2StateMonitorType";
     mdmtest::write_file(dir + "/pack.xml", mdmtest::pack_xml(o));
     auto r = run_program({kBinary, "replay", "--pack", dir + "/pack.xml", kSequence});
     // Its only monitor is of a type mdmhealth does not evaluate: nothing to run.
     EXPECT_EQ(2, r.status);
     EXPECT_NE(std::string::npos, r.err.find("no monitor that mdmhealth can evaluate")) << r.err;
     EXPECT_NE(std::string::npos,
-              r.err.find(dir + "/pack.xml:5: skipped monitor Test.Monitor (type "
-                               "Windows!Microsoft.Windows.SingleEventLogTimer2StateMonitorType): "
-                               "type Microsoft.Windows.SingleEventLogTimer2StateMonitorType: not "
-                               "supported yet"))
+              r.err.find(dir +
+                         "/pack.xml:5: skipped monitor Test.Monitor (type "
+                         "Windows!Microsoft.Windows.CorrelatedEventLogTimer2StateMonitorType): "
+                         "type Microsoft.Windows.CorrelatedEventLogTimer2StateMonitorType: not "
+                         "supported yet"))
         << r.err;
     EXPECT_EQ("", r.out);
 }

@@ -1,4 +1,4 @@
-// test_engine_expr.cc - SCOM expression filters (agent/engine/expr.c):
+// test_engine_expr.cc - SCOM expression filters (agent/engine/expr_*.c):
 // every operator with every type, And/Or/Not, Exists, RegExExpression, the
 // seed's own expressions, every compile error and allocation failures.
 #include <gtest/gtest.h>

@@ -529,7 +529,7 @@ namespace
 {
 
 // The ad-group check without ldap-uri, ldap-base and computer-dn discovers
-// them (agent/os/ldap_win.c, mdm_ldap_discover). Real: mdmhealth.exe and
+// them (agent/os/ldap_discover_win.c, mdm_ldap_discover). Real: mdmhealth.exe and
 // Wine's netapi32 DsGetDcNameW and secur32 GetComputerObjectNameW; no double.
 // The Wine prefix is in no domain, so only the failure path can be shown
 // here: DsGetDcName finds no domain controller, and GetComputerObjectName

@@ -102,6 +102,26 @@ void *mdm_event_alloc(struct mdm_event *ev, size_t size);
  */
 int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err);
 
+/*
+ * A reusable Event XML parser: the same results as mdm_event_parse_xml(),
+ * without creating a libxml2 parser context for every event. A source that
+ * parses a stream of events keeps one (it is not shared between threads).
+ * mdm_event_parser_new() returns 0 and *out (owned by the caller, free with
+ * mdm_event_parser_free()) or MDM_ENOMEM.
+ */
+struct mdm_event_parser;
+int mdm_event_parser_new(struct mdm_event_parser **out);
+void mdm_event_parser_free(struct mdm_event_parser *parser);
+int mdm_event_parser_parse(struct mdm_event_parser *parser, struct mdm_event *ev, const char *xml,
+                           size_t len, struct mdm_err *err);
+/*
+ * How many events the parser read with its streaming reader and how many it
+ * handed to the tree reader (UserData, damage; see wevt/event_xml_impl.h),
+ * for the tests and benchmarks.
+ */
+void mdm_event_parser_counts(const struct mdm_event_parser *parser, uint64_t *streamed,
+                             uint64_t *tree);
+
 /* EventDisplayNumber: the low 16 bits of the EventID. */
 uint32_t mdm_event_display_number(const struct mdm_event *ev);
 /* EventNumber: the full 32-bit ID, (Qualifiers << 16) | EventID for classic events. */

@@ -4,6 +4,7 @@
  * XML that libevtx renders for .evtx records, and EvtRender on Windows.
  */
 #include "wevt/event.h"
+#include "wevt/event_xml_impl.h"
 
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_buf.h"
@@ -33,16 +34,17 @@ static const xmlNode *child(const xmlNode *parent, const char *name)
     return NULL;
 }
 
-/*
- * Copies a libxml2 string into the event arena, cut at MDM_EVENT_FIELD_MAX
- * on a character boundary. Returns NULL only when out of memory.
- */
+const char *mdm_event_xml_keep(struct mdm_event *ev, const char *s, size_t len)
+{
+    return mdm_event_strdup(ev, s, mdm_utf8_cut(s, len, MDM_EVENT_FIELD_MAX));
+}
+
+/* Copies a libxml2 string ("" for NULL) into the event arena, cut as mdm_event_xml_keep(). */
 static const char *keep(struct mdm_event *ev, const xmlChar *s)
 {
     const char *text = s ? (const char *)s : "";
-    size_t len = strlen(text);
 
-    return mdm_event_strdup(ev, text, mdm_utf8_cut(text, len, MDM_EVENT_FIELD_MAX));
+    return mdm_event_xml_keep(ev, text, strlen(text));
 }
 
 /* The text content of node kept in the arena ("" for NULL), or NULL when out of memory. */
@@ -75,17 +77,15 @@ static int keep_attr(struct mdm_event *ev, const xmlNode *node, const char *name
     return *out ? 0 : MDM_ENOMEM;
 }
 
-/* Parses the unsigned number in the text of node (decimal, or hex with 0x). */
-static int number_of(const xmlNode *node, uint64_t max, uint64_t *out, struct mdm_err *err)
+int mdm_event_xml_number(const char *text, uint64_t max, uint64_t *out, const char **trimmed)
 {
-    xmlChar *content = xmlNodeGetContent(node);
-    const char *s = content ? (const char *)content : "";
+    const char *s = text;
     unsigned long long v;
     char *end;
-    int rc = 0;
 
     while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
         s++;
+    *trimmed = s;
     errno = 0;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
         v = strtoull(s + 2, &end, 16);
@@ -94,17 +94,41 @@ static int number_of(const xmlNode *node, uint64_t max, uint64_t *out, struct md
     while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
         end++;
     if (*s == '\0' || *s == '-' || *end != '\0' || errno == ERANGE || v > max)
+        return MDM_EPARSE;
+    *out = v;
+    return 0;
+}
+
+/* Parses the unsigned number in the text of node (decimal, or hex with 0x). */
+static int number_of(const xmlNode *node, uint64_t max, uint64_t *out, struct mdm_err *err)
+{
+    xmlChar *content = xmlNodeGetContent(node);
+    const char *s;
+    int rc = mdm_event_xml_number(content ? (const char *)content : "", max, out, &s);
+
+    if (rc != 0)
         rc =
             mdm_err_set(err, MDM_EPARSE, "event line %ld: <%s> is not a number in range: \"%.40s\"",
                         xmlGetLineNo(node), (const char *)node->name, s);
-    else
-        *out = v;
     xmlFree(content);
     return rc;
 }
 
-/* Appends one insertion string; values beyond MDM_EVENT_DATA_MAX are dropped and flagged. */
-static int add_data(struct mdm_event *ev, size_t *cap, const char *name, const char *value)
+int mdm_event_xml_qualifiers(struct mdm_event *ev, const char *q)
+{
+    char *end;
+    unsigned long qv = strtoul(q, &end, 10);
+
+    if (q[0] != '\0' && *end == '\0' && qv <= 0xFFFF) {
+        ev->qualifiers = (uint16_t)qv;
+        ev->has_qualifiers = true;
+    } else if (q[0] != '\0') {
+        return MDM_EPARSE;
+    }
+    return 0;
+}
+
+int mdm_event_xml_add_data(struct mdm_event *ev, size_t *cap, const char *name, const char *value)
 {
     if (ev->data_count >= MDM_EVENT_DATA_MAX) {
         ev->data_truncated = true;
@@ -148,7 +172,7 @@ static int add_leaves(struct mdm_event *ev, size_t *cap, const xmlNode *node, in
             const char *value = keep_text(ev, c);
             if (name == NULL || value == NULL)
                 return MDM_ENOMEM;
-            rc = add_data(ev, cap, name, value);
+            rc = mdm_event_xml_add_data(ev, cap, name, value);
         } else {
             rc = add_leaves(ev, cap, c, depth + 1);
         }
@@ -180,8 +204,7 @@ out:
     return rc;
 }
 
-/* Builds the EventDescription: the message, else the insertion strings joined by "; ". */
-static int build_description(struct mdm_event *ev)
+int mdm_event_xml_describe(struct mdm_event *ev)
 {
     struct mdm_buf buf;
     int rc = 0;
@@ -250,12 +273,7 @@ static int parse_system(struct mdm_event *ev, const xmlNode *system, struct mdm_
     {
         xmlChar *q = xmlGetProp(event_id, (const xmlChar *)"Qualifiers");
         if (q != NULL) {
-            char *end;
-            unsigned long qv = strtoul((const char *)q, &end, 10);
-            if (q[0] != '\0' && *end == '\0' && qv <= 0xFFFF) {
-                ev->qualifiers = (uint16_t)qv;
-                ev->has_qualifiers = true;
-            } else if (q[0] != '\0') {
+            if (mdm_event_xml_qualifiers(ev, (const char *)q) != 0) {
                 rc = mdm_err_set(
                     err, MDM_EPARSE,
                     "event line %ld: EventID Qualifiers is not a 16-bit number: \"%.20s\"",
@@ -369,7 +387,7 @@ static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, s
                 return rc;
             if ((value = keep_text(ev, d)) == NULL)
                 return MDM_ENOMEM;
-            if ((rc = add_data(ev, &cap, name, value)) != 0)
+            if ((rc = mdm_event_xml_add_data(ev, &cap, name, value)) != 0)
                 return rc;
         }
     }
@@ -382,7 +400,7 @@ static int parse_event(struct mdm_event *ev, xmlDoc *doc, const xmlNode *root, s
     if ((node = child(root, "RenderingInfo")) != NULL && (node = child(node, "Message")) != NULL &&
         (ev->message = keep_text(ev, node)) == NULL)
         return MDM_ENOMEM;
-    return build_description(ev);
+    return mdm_event_xml_describe(ev);
 }
 
 /*
@@ -562,6 +580,50 @@ static size_t replace_forbidden(const char *xml, size_t len, char *out, size_t *
 }
 
 /*
+ * Whether xml may hold a character replace_forbidden() replaces: a raw
+ * control byte, the first byte of U+FFFE / U+FFFF, or a character reference.
+ * Most events hold none, and this look is far cheaper than the state machine.
+ */
+#define ONES  0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Whether one of the 8 bytes of w is below 0x20, '&' or 0xEF (word-at-a-time tests). */
+static bool word_has_candidate(uint64_t w)
+{
+    uint64_t amp = w ^ (ONES * '&'), ef = w ^ (ONES * 0xEF);
+
+    return (((w - ONES * 0x20) & ~w) | ((amp - ONES) & ~amp) | ((ef - ONES) & ~ef)) & HIGHS;
+}
+
+static bool may_need_replacing(const char *xml, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)xml, *end = p + len;
+
+    while (p < end) {
+        const unsigned char *stop = end - p >= 8 ? p + 8 : end;
+        if (stop - p == 8) {
+            uint64_t w;
+            memcpy(&w, p, sizeof(w));
+            if (!word_has_candidate(w)) {
+                p = stop;
+                continue;
+            }
+        }
+        /* A byte of these 8 needs a closer look (tab, newline and CR do not count). */
+        for (; p < stop; p++) {
+            unsigned char c = *p;
+            if (c >= 0x20 && c != '&' && c != 0xEF)
+                continue;
+            if (c == '&'    ? end - p >= 2 && p[1] == '#'
+                : c == 0xEF ? end - p >= 3 && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)
+                            : is_forbidden_byte(c))
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
  * Returns in *out a copy of xml with forbidden characters replaced (owned by
  * the caller, free with mdm_free; *out_len its length), or *out = NULL when
  * there is nothing to replace. Returns 0 or MDM_ENOMEM.
@@ -572,7 +634,7 @@ static int sanitize(const char *xml, size_t len, char **out, size_t *out_len)
     char *copy;
 
     *out = NULL;
-    if (declares_other_encoding(xml, len))
+    if (!may_need_replacing(xml, len) || declares_other_encoding(xml, len))
         return 0;
     n = replace_forbidden(xml, len, NULL, &replaced);
     if (replaced == 0)
@@ -588,39 +650,26 @@ static int sanitize(const char *xml, size_t len, char **out, size_t *out_len)
     return 0;
 }
 
-int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)
+/* The tree reader: the reference for every event, and the one that names every error. */
+static int parse_tree(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)
 {
     struct mdm_xml_first_error first;
     xmlParserCtxt *ctxt = NULL;
     xmlDoc *doc = NULL;
-    char *sanitized = NULL;
-    size_t sanitized_len = 0;
     const xmlNode *root;
     int rc;
 
     memset(&first, 0, sizeof(first));
-    if (len > MDM_EVENT_XML_MAX)
-        return mdm_err_set(err, MDM_ETOOBIG, "event of %zu bytes exceeds the %u-byte limit", len,
-                           MDM_EVENT_XML_MAX);
-    if (sanitize(xml, len, &sanitized, &sanitized_len) != 0)
-        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-    if (sanitized != NULL) {
-        xml = sanitized;
-        len = sanitized_len;
-    }
     ctxt = xmlNewParserCtxt();
-    if (ctxt == NULL) {
-        mdm_free(sanitized);
+    if (ctxt == NULL)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-    }
     /*
      * No network, no entity substitution, no DTD loading; a DTD is refused
      * below. libxml2 2.9 has no per-context structured error handler, so the
      * (thread-local) one is set around the parse.
      */
     xmlSetStructuredErrorFunc(&first, mdm_xml_capture_first_error);
-    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL, NULL, MDM_EVENT_XML_OPTIONS);
     xmlSetStructuredErrorFunc(NULL, NULL);
     if (doc == NULL || !ctxt->wellFormed) {
         rc = mdm_err_set(err, MDM_EPARSE, "malformed XML at event line %d, column %d: %s",
@@ -642,15 +691,88 @@ int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struc
     if (rc == MDM_ENOMEM)
         mdm_err_set(err, rc, "out of memory");
 out:
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
+struct mdm_event_parser {
+    struct mdm_event_stream *stream;
+    uint64_t streamed, tree; /* events read by each reader */
+};
+
+int mdm_event_parser_new(struct mdm_event_parser **out)
+{
+    struct mdm_event_parser *parser = mdm_calloc(1, sizeof(*parser));
+
+    if (parser == NULL)
+        return MDM_ENOMEM;
+    if (mdm_event_stream_new(&parser->stream) != 0) {
+        mdm_free(parser);
+        return MDM_ENOMEM;
+    }
+    *out = parser;
+    return 0;
+}
+
+void mdm_event_parser_free(struct mdm_event_parser *parser)
+{
+    if (parser == NULL)
+        return;
+    mdm_event_stream_free(parser->stream);
+    mdm_free(parser);
+}
+
+/* Parses with the streaming reader when there is one (parser not NULL), else with the tree. */
+static int parse(struct mdm_event_parser *parser, struct mdm_event *ev, const char *xml, size_t len,
+                 struct mdm_err *err)
+{
+    char *sanitized = NULL;
+    size_t sanitized_len = 0;
+    int rc = MDM_EAGAIN;
+
+    if (len > MDM_EVENT_XML_MAX)
+        return mdm_err_set(err, MDM_ETOOBIG, "event of %zu bytes exceeds the %u-byte limit", len,
+                           MDM_EVENT_XML_MAX);
+    if (sanitize(xml, len, &sanitized, &sanitized_len) != 0)
+        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
+    if (sanitized != NULL) {
+        xml = sanitized;
+        len = sanitized_len;
+    }
+    if (parser != NULL)
+        rc = mdm_event_stream_parse(parser->stream, ev, xml, len);
+    if (parser != NULL && rc != MDM_ENOMEM)
+        (*(rc == MDM_EAGAIN ? &parser->tree : &parser->streamed))++;
+    if (rc == MDM_EAGAIN)
+        rc = parse_tree(ev, xml, len, err);
+    else if (rc == MDM_ENOMEM)
+        mdm_err_set(err, rc, "out of memory");
     if (rc != 0) {
         /* Outputs are set only on success: forget what was filled in. */
         void *arena = ev->arena;
         mdm_event_reset(ev);
         ev->arena = arena;
     }
-    if (doc != NULL)
-        xmlFreeDoc(doc);
-    xmlFreeParserCtxt(ctxt);
     mdm_free(sanitized);
     return rc;
+}
+
+int mdm_event_parser_parse(struct mdm_event_parser *parser, struct mdm_event *ev, const char *xml,
+                           size_t len, struct mdm_err *err)
+{
+    return parse(parser, ev, xml, len, err);
+}
+
+void mdm_event_parser_counts(const struct mdm_event_parser *parser, uint64_t *streamed,
+                             uint64_t *tree)
+{
+    *streamed = parser->streamed;
+    *tree = parser->tree;
+}
+
+int mdm_event_parse_xml(struct mdm_event *ev, const char *xml, size_t len, struct mdm_err *err)
+{
+    return parse(NULL, ev, xml, len, err);
 }

@@ -22,9 +22,10 @@
  * Reading. The Event Log service sets a signal event when the subscription
  * has results; EvtNext takes them in batches of up to CHANNEL_BATCH handles
  * without waiting, and MDM_EAGAIN means that nothing is ready. Each event is
- * rendered as Event XML (UTF-16, converted to UTF-8, capped at
- * MDM_EVENT_XML_MAX) and its message is formatted with the publisher's
- * metadata (EvtFormatMessage) and added as <RenderingInfo><Message>, which
+ * rendered (source_channel_render_win.c) as Event XML (UTF-16, converted to
+ * UTF-8, capped at MDM_EVENT_XML_MAX) and its message is formatted with the
+ * publisher's metadata (EvtFormatMessage) and added as
+ * <RenderingInfo><Message>, which
  * mdm_event_parse_xml() turns into the EventDescription. When the message
  * cannot be formatted (no publisher metadata, a missing message resource),
  * the event is kept without it: the parser falls back to the insertion
@@ -56,118 +57,25 @@
  * Positions are "record-id:N", N being the EventRecordID of the last event
  * returned (or reported as damaged).
  */
-#include <winsock2.h>
-#include <windows.h>
-#include <winevt.h>
-
-#include "wevt/source_impl.h"
+#include "wevt/source_channel_win.h"
 
 #include "agent/os/win_util.h"
 
 #include "agent/common/mdm_alloc.h"
-#include "agent/common/mdm_buf.h"
 #include "agent/os/mdm_log.h"
-#include "agent/os/mdm_wakeup.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
-/* Event handles taken from the subscription per EvtNext call (at most). */
-#define CHANNEL_BATCH 16
-/* Full batches at a halved size before the batch doubles again, first and at most. */
-#define CHANNEL_GROW_AFTER     32u
-#define CHANNEL_GROW_AFTER_MAX 4096u
-
-/* Windows limits channel and computer names well below these caps. */
-#define CHANNEL_NAME_MAX  255
-#define COMPUTER_NAME_MAX 255
-
-/* Publisher metadata handles kept open, and the longest provider name looked up. */
-#define PUBLISHER_CACHE_MAX 8
-#define PUBLISHER_NAME_MAX  256
-/* A publisher whose metadata could not be opened is not asked again before this. */
-#define PUBLISHER_RETRY_MS 60000
-
-/* The System values of one event (EvtRenderContextSystem) never need more than this. */
-#define VALUES_MAX (64u * 1024u)
-/* A formatted message longer than this (in UTF-16 units) is not added. */
-#define MESSAGE_MAX MDM_EVENT_FIELD_MAX
-/* The rendered Event XML in bytes of UTF-16: anything longer is over MDM_EVENT_XML_MAX in UTF-8. */
-#define RENDER_MAX ((MDM_EVENT_XML_MAX + 1u) * sizeof(WCHAR))
-
-struct publisher {
-    WCHAR name[PUBLISHER_NAME_MAX];
-    EVT_HANDLE meta;     /* NULL when opening failed */
-    ULONGLONG failed_at; /* GetTickCount64() of that failure */
-    bool used;
-};
-
-struct channel_source {
-    const char *origin;  /* the path as given, owned by struct mdm_source */
-    WCHAR *channel;      /* the channel name, owned */
-    WCHAR *computer;     /* the remote computer, or NULL (local); owned */
-    char *channel_utf8;  /* the channel name for bookmarks and messages, owned */
-    char *computer_utf8; /* the remote computer for messages, or NULL; owned */
-    EVT_HANDLE session;  /* remote session, or NULL for the local computer */
-    EVT_HANDLE subscription;
-    EVT_HANDLE system_ctx; /* EvtRenderContextSystem, or NULL when unavailable */
-    HANDLE signal;         /* manual-reset event the service sets when results exist */
-
-    EVT_HANDLE pending[CHANNEL_BATCH]; /* handles from the last EvtNext */
-    DWORD pending_len, pending_next;
-
-    /* The batch asked of EvtNext, halved on RPC_S_INVALID_BOUND (see the top). */
-    DWORD batch;      /* 1 .. CHANNEL_BATCH */
-    DWORD full_count; /* full batches at this size since it last changed */
-    DWORD grow_after; /* full batches at a reduced size before it doubles */
-    bool grown;       /* the size was reached by doubling, not by halving */
-
-    struct publisher publishers[PUBLISHER_CACHE_MAX];
-    size_t publisher_next; /* round-robin victim when the cache is full */
-
-    uint64_t last_record; /* EventRecordID of the last event returned */
-    bool have_last;
-    uint64_t resume_after; /* the bookmark record of the last seek */
-    bool resume;
-
-    /* A resubscription to report through the next mdm_source_next() call. */
-    bool notice_pending;
-    char notice[MDM_ERR_MSG_MAX];
-
-    /* Buffers reused from event to event, each with a hard cap. */
-    void *values; /* EvtRenderEventValues output, up to VALUES_MAX bytes */
-    DWORD values_size;
-    WCHAR *render; /* EvtRenderEventXml output, up to RENDER_MAX bytes */
-    DWORD render_size;
-    WCHAR *message; /* EvtFormatMessage output, up to MESSAGE_MAX units */
-    DWORD message_size;
-    char *utf8; /* the event as UTF-8, up to MDM_EVENT_XML_MAX + 1 bytes */
-    size_t utf8_size;
-    struct mdm_buf xml;                       /* the event with its message added */
-    char culture[LOCALE_NAME_MAX_LENGTH * 3]; /* RenderingInfo/@Culture */
-
-    /* The watcher thread behind mdm_source_pollfd(). */
-    struct mdm_wakeup *wake;
-    HANDLE watcher;
-    HANDLE stop; /* manual-reset event that ends the watcher */
-};
-
 static volatile LONG64 resubscriptions;
-static volatile LONG64 render_failures;
 
 uint64_t mdm_source_channel_resubscriptions(void)
 {
     return (uint64_t)InterlockedCompareExchange64(&resubscriptions, 0, 0);
-}
-
-uint64_t mdm_source_channel_render_failures(void)
-{
-    return (uint64_t)InterlockedCompareExchange64(&render_failures, 0, 0);
 }
 
 static struct channel_source *impl(struct mdm_source *src)
@@ -198,7 +106,7 @@ static WCHAR *to_wide(const char *s, size_t max_units)
 }
 
 /* The system's text for a Windows error code (win_util), returned for use in a message. */
-static const char *win_error_text(DWORD code, char *buf, size_t size)
+const char *channel_win_error_text(DWORD code, char *buf, size_t size)
 {
     mdm_win_error_text(code, buf, size);
     return buf;
@@ -216,7 +124,7 @@ static bool is_stale_error(DWORD code)
  * attribute value. Control characters that XML 1.0 does not allow are
  * replaced by spaces, so that a message can never make the event unreadable.
  */
-static int xml_escape(struct mdm_buf *buf, const char *s, size_t len)
+int channel_xml_escape(struct mdm_buf *buf, const char *s, size_t len)
 {
     size_t start = 0;
     int rc = 0;
@@ -287,7 +195,7 @@ static int subscribe(struct channel_source *c, bool have_after, uint64_t after, 
     if (have_after) {
         rc = mdm_buf_adds(&text, "<BookmarkList><Bookmark Channel='");
         if (rc == 0)
-            rc = xml_escape(&text, c->channel_utf8, strlen(c->channel_utf8));
+            rc = channel_xml_escape(&text, c->channel_utf8, strlen(c->channel_utf8));
         if (rc == 0)
             rc = mdm_buf_printf(&text, "' RecordId='%" PRIu64 "' IsCurrent='true'/></BookmarkList>",
                                 after);
@@ -348,9 +256,10 @@ static int subscribe_error(struct channel_source *c, int rc, DWORD code, struct 
         return mdm_err_set(err, MDM_EIO,
                            "%s: cannot subscribe to the channel on %s (is the Remote Event Log "
                            "Management firewall rule enabled there?): %s",
-                           c->origin, c->computer_utf8, win_error_text(code, text, sizeof(text)));
+                           c->origin, c->computer_utf8,
+                           channel_win_error_text(code, text, sizeof(text)));
     return mdm_err_set(err, MDM_EIO, "%s: cannot subscribe to the event log channel: %s", c->origin,
-                       win_error_text(code, text, sizeof(text)));
+                       channel_win_error_text(code, text, sizeof(text)));
 }
 
 /*
@@ -498,7 +407,8 @@ static int channel_open(struct mdm_source *src, const char *path, struct mdm_err
         if (c->session == NULL) {
             char text[300];
             rc = mdm_err_set(err, MDM_EIO, "%s: cannot open an event log session on %s: %s", path,
-                             c->computer_utf8, win_error_text(GetLastError(), text, sizeof(text)));
+                             c->computer_utf8,
+                             channel_win_error_text(GetLastError(), text, sizeof(text)));
             goto out;
         }
     }
@@ -507,7 +417,7 @@ static int channel_open(struct mdm_source *src, const char *path, struct mdm_err
     if (c->signal == NULL) {
         char text[300];
         rc = mdm_err_set(err, MDM_EIO, "%s: cannot create the signal event: %s", path,
-                         win_error_text(GetLastError(), text, sizeof(text)));
+                         channel_win_error_text(GetLastError(), text, sizeof(text)));
         goto out;
     }
     /* Without a render context the provider name and record ID come from the XML only. */
@@ -525,317 +435,6 @@ out:
 }
 
 /*
- * Renders the System values of an event; *provider and *record_id are set
- * when available (provider points into c->values, valid until the next call).
- */
-static void render_system(struct channel_source *c, EVT_HANDLE event, const WCHAR **provider,
-                          uint64_t *record_id, bool *have_record)
-{
-    DWORD used = 0, count = 0;
-    const EVT_VARIANT *v;
-
-    *provider = NULL;
-    *have_record = false;
-    if (c->system_ctx == NULL)
-        return;
-    if (!EvtRender(c->system_ctx, event, EvtRenderEventValues, c->values_size, c->values, &used,
-                   &count)) {
-        void *bigger;
-        if (GetLastError() != ERROR_INSUFFICIENT_BUFFER || used == 0 || used > VALUES_MAX)
-            return;
-        bigger = mdm_realloc(c->values, used);
-        if (bigger == NULL)
-            return;
-        c->values = bigger;
-        c->values_size = used;
-        if (!EvtRender(c->system_ctx, event, EvtRenderEventValues, c->values_size, c->values, &used,
-                       &count))
-            return;
-    }
-    v = c->values;
-    if (count > EvtSystemProviderName && v[EvtSystemProviderName].Type == EvtVarTypeString &&
-        v[EvtSystemProviderName].StringVal != NULL)
-        *provider = v[EvtSystemProviderName].StringVal;
-    if (count > EvtSystemEventRecordId && v[EvtSystemEventRecordId].Type == EvtVarTypeUInt64) {
-        *record_id = v[EvtSystemEventRecordId].UInt64Val;
-        *have_record = true;
-    }
-}
-
-/* The publisher metadata for provider from the cache (opened on first use), or NULL. */
-static EVT_HANDLE publisher_metadata(struct channel_source *c, const WCHAR *provider)
-{
-    struct publisher *p = NULL;
-    ULONGLONG now = GetTickCount64();
-
-    if (provider == NULL || provider[0] == L'\0' || wcslen(provider) >= PUBLISHER_NAME_MAX)
-        return NULL;
-    for (size_t i = 0; i < PUBLISHER_CACHE_MAX; i++) {
-        struct publisher *q = &c->publishers[i];
-        if (q->used && CompareStringOrdinal(q->name, -1, provider, -1, TRUE) == CSTR_EQUAL) {
-            p = q;
-            break;
-        }
-    }
-    if (p != NULL && (p->meta != NULL || now - p->failed_at < PUBLISHER_RETRY_MS))
-        return p->meta;
-    if (p == NULL) {
-        p = &c->publishers[c->publisher_next];
-        c->publisher_next = (c->publisher_next + 1) % PUBLISHER_CACHE_MAX;
-        if (p->meta != NULL)
-            EvtClose(p->meta);
-        memset(p, 0, sizeof(*p));
-        wcscpy(p->name, provider); /* length checked above */
-        p->used = true;
-    }
-    /* Locale 0: the messages in the language of the service's account. */
-    p->meta = EvtOpenPublisherMetadata(c->session, provider, NULL, 0, 0);
-    if (p->meta == NULL)
-        p->failed_at = now;
-    return p->meta;
-}
-
-/*
- * Takes the provider name from the rendered XML (<Provider Name='...'>) into
- * buf, for when the System values could not be rendered. Returns buf, or
- * NULL when there is none or it is longer than the cap.
- */
-static const WCHAR *provider_from_xml(const char *xml, WCHAR *buf, size_t units)
-{
-    const char *tag = strstr(xml, "<Provider");
-    const char *end = tag != NULL ? strchr(tag, '>') : NULL;
-    char name[PUBLISHER_NAME_MAX * 3];
-    const char *a = NULL, *b;
-    size_t n;
-
-    for (const char *p = tag; p != NULL && end != NULL && p < end; p++) {
-        if (strncmp(p, " Name='", 7) == 0 || strncmp(p, " Name=\"", 7) == 0) {
-            a = p + 7;
-            break;
-        }
-    }
-    if (a == NULL || (b = strchr(a, a[-1])) == NULL || b > end)
-        return NULL;
-    n = (size_t)(b - a);
-    /* An escaped name is left alone: the service writes names without markup. */
-    if (n == 0 || n >= sizeof(name) || memchr(a, '&', n) != NULL)
-        return NULL;
-    memcpy(name, a, n);
-    name[n] = '\0';
-    if (MultiByteToWideChar(CP_UTF8, 0, name, -1, buf, (int)units) <= 0)
-        return NULL;
-    return buf;
-}
-
-/*
- * Formats the event's message into c->message. Returns the number of UTF-16
- * units (without the NUL), or 0 when there is no message to add.
- */
-static DWORD format_message(struct channel_source *c, EVT_HANDLE event, const WCHAR *provider)
-{
-    EVT_HANDLE meta = publisher_metadata(c, provider);
-    DWORD used = 0, status;
-    bool ok;
-
-    if (meta == NULL)
-        return 0;
-    ok = EvtFormatMessage(meta, event, 0, 0, NULL, EvtFormatMessageEvent, c->message_size,
-                          c->message, &used);
-    status = ok ? ERROR_SUCCESS : GetLastError();
-    if (status == ERROR_INSUFFICIENT_BUFFER) {
-        WCHAR *bigger;
-        if (used == 0 || used > MESSAGE_MAX + 1)
-            return 0;
-        bigger = mdm_realloc(c->message, (size_t)used * sizeof(WCHAR));
-        if (bigger == NULL)
-            return 0;
-        c->message = bigger;
-        c->message_size = used;
-        ok = EvtFormatMessage(meta, event, 0, 0, NULL, EvtFormatMessageEvent, c->message_size,
-                              c->message, &used);
-        status = ok ? ERROR_SUCCESS : GetLastError();
-    }
-    /* A message with an unresolved insert is still the best description there is. */
-    if (status != ERROR_SUCCESS && status != ERROR_EVT_UNRESOLVED_VALUE_INSERT &&
-        status != ERROR_EVT_UNRESOLVED_PARAMETER_INSERT && status != ERROR_EVT_MAX_INSERTS_REACHED)
-        return 0;
-    if (c->message == NULL || used == 0 || used > c->message_size)
-        return 0;
-    c->message[used - 1] = L'\0';
-    used--;
-    /* Windows messages end with a line break; the description does not need it. */
-    while (used > 0 && (c->message[used - 1] == L'\r' || c->message[used - 1] == L'\n' ||
-                        c->message[used - 1] == L' '))
-        c->message[--used] = L'\0';
-    /* Non-characters cannot appear in XML: make them spaces. */
-    for (DWORD i = 0; i < used; i++)
-        if (c->message[i] == 0xFFFE || c->message[i] == 0xFFFF)
-            c->message[i] = L' ';
-    return used;
-}
-
-/*
- * Builds c->xml: the event XML in c->utf8 (len bytes) with
- * <RenderingInfo><Message> holding the message before </Event>. Returns 0, or
- * a negative code when the message cannot be added (the caller goes on without it).
- */
-static int add_message(struct channel_source *c, size_t len, DWORD units)
-{
-    const char *end = NULL;
-    char *message = NULL;
-    int n, rc;
-
-    /* The last "</Event>" closes the event. */
-    for (const char *p = c->utf8; (p = strstr(p, "</Event>")) != NULL; p++)
-        end = p;
-    if (end == NULL)
-        return MDM_EPARSE;
-    n = WideCharToMultiByte(CP_UTF8, 0, c->message, (int)units, NULL, 0, NULL, NULL);
-    if (n <= 0 || (size_t)n > MDM_EVENT_XML_MAX)
-        return MDM_ETOOBIG;
-    message = mdm_malloc((size_t)n);
-    if (message == NULL)
-        return MDM_ENOMEM;
-    WideCharToMultiByte(CP_UTF8, 0, c->message, (int)units, message, n, NULL, NULL);
-
-    mdm_buf_reset(&c->xml);
-    rc = mdm_buf_add(&c->xml, c->utf8, (size_t)(end - c->utf8));
-    if (rc == 0)
-        rc = mdm_buf_adds(&c->xml, "<RenderingInfo Culture='");
-    if (rc == 0)
-        rc = xml_escape(&c->xml, c->culture, strlen(c->culture));
-    if (rc == 0)
-        rc = mdm_buf_adds(&c->xml, "'><Message>");
-    if (rc == 0)
-        rc = xml_escape(&c->xml, message, (size_t)n);
-    if (rc == 0)
-        rc = mdm_buf_adds(&c->xml, "</Message></RenderingInfo>");
-    if (rc == 0)
-        rc = mdm_buf_add(&c->xml, end, len - (size_t)(end - c->utf8));
-    mdm_free(message);
-    return rc;
-}
-
-/* A "record N" label for messages, or "a record" when the ID is unknown. */
-static const char *record_label(bool have, uint64_t id, char *buf, size_t size)
-{
-    if (have)
-        snprintf(buf, size, "EventRecordID %" PRIu64, id);
-    else
-        snprintf(buf, size, "an event");
-    return buf;
-}
-
-/*
- * Renders one event handle into ev. Returns 0, MDM_EBADRECORD (err names the
- * channel and the record) or MDM_ENOMEM.
- */
-static int render_event(struct channel_source *c, EVT_HANDLE event, struct mdm_event *ev,
-                        struct mdm_err *err)
-{
-    const WCHAR *provider = NULL;
-    WCHAR name[PUBLISHER_NAME_MAX];
-    uint64_t record_id = 0;
-    bool have_record = false;
-    DWORD used = 0, count = 0, units;
-    char label[64], text[300];
-    const char *xml;
-    size_t len;
-    int n, rc;
-
-    render_system(c, event, &provider, &record_id, &have_record);
-    if (have_record) {
-        /* Even a record that cannot be read moves the position past it. */
-        c->last_record = record_id;
-        c->have_last = true;
-    }
-    record_label(have_record, record_id, label, sizeof(label));
-
-    if (!EvtRender(NULL, event, EvtRenderEventXml, c->render_size, c->render, &used, &count)) {
-        DWORD code = GetLastError();
-        WCHAR *bigger;
-        if (code != ERROR_INSUFFICIENT_BUFFER)
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: cannot render the event: %s",
-                               c->origin, label, win_error_text(code, text, sizeof(text)));
-        if (used > RENDER_MAX)
-            return mdm_err_set(err, MDM_EBADRECORD,
-                               "%s: %s: the event renders to %lu bytes of UTF-16, over the "
-                               "%u-byte limit",
-                               c->origin, label, (unsigned long)used, MDM_EVENT_XML_MAX);
-        bigger = mdm_realloc(c->render, used);
-        if (bigger == NULL)
-            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-        c->render = bigger;
-        c->render_size = used;
-        if (!EvtRender(NULL, event, EvtRenderEventXml, c->render_size, c->render, &used, &count))
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: cannot render the event: %s",
-                               c->origin, label,
-                               win_error_text(GetLastError(), text, sizeof(text)));
-    }
-    units = used / sizeof(WCHAR);
-    if (c->render == NULL || units == 0)
-        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: the event renders to nothing", c->origin,
-                           label);
-    /* BufferUsed counts the terminating NUL; stop at the first NUL in any case. */
-    units = (DWORD)wcsnlen(c->render, units);
-
-    /* Unpaired surrogates become U+FFFD: the System values still decide the state. */
-    n = units == 0 ? 0
-                   : WideCharToMultiByte(CP_UTF8, 0, c->render, (int)units, NULL, 0, NULL, NULL);
-    if (n <= 0)
-        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s: the event XML is not valid UTF-16",
-                           c->origin, label);
-    if ((size_t)n > MDM_EVENT_XML_MAX)
-        return mdm_err_set(err, MDM_EBADRECORD,
-                           "%s: %s: the event renders to %d bytes, over the %u-byte limit",
-                           c->origin, label, n, MDM_EVENT_XML_MAX);
-    if ((size_t)n + 1 > c->utf8_size) {
-        char *bigger = mdm_realloc(c->utf8, (size_t)n + 1);
-        if (bigger == NULL)
-            return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-        c->utf8 = bigger;
-        c->utf8_size = (size_t)n + 1;
-    }
-    WideCharToMultiByte(CP_UTF8, 0, c->render, (int)units, c->utf8, n, NULL, NULL);
-    c->utf8[n] = '\0';
-    xml = c->utf8;
-    len = (size_t)n;
-
-    /*
-     * The message is a bonus: without it the description is the insertion
-     * strings. (EvtRenderEventXml gives no <RenderingInfo>; should one be
-     * there already, it is kept.)
-     */
-    if (strstr(c->utf8, "<RenderingInfo") == NULL) {
-        if (provider == NULL)
-            provider = provider_from_xml(c->utf8, name, PUBLISHER_NAME_MAX);
-        units = format_message(c, event, provider);
-        rc = units > 0 ? add_message(c, len, units) : MDM_ENOTFOUND;
-        if (rc == 0) {
-            xml = c->xml.data;
-            len = c->xml.len;
-        } else {
-            InterlockedIncrement64(&render_failures);
-        }
-    }
-
-    rc = mdm_event_parse_xml(ev, xml, len, err);
-    if (rc == MDM_ENOMEM)
-        return rc;
-    if (rc != 0) {
-        mdm_err_prefix(err, "%s: %s: ", c->origin, label);
-        err->code = MDM_EBADRECORD;
-        return MDM_EBADRECORD;
-    }
-    ev->origin = c->origin;
-    ev->offset = ev->record_id;
-    ev->line = 0;
-    c->last_record = ev->record_id;
-    c->have_last = true;
-    return 0;
-}
-
-/*
  * Recovers from a failed EvtNext (the Event Log service restarted, the log
  * was cleared): resubscribes after the last record, or from the oldest one.
  */
@@ -846,7 +445,7 @@ static int recover(struct channel_source *c, DWORD code, struct mdm_err *err)
     bool have_after = c->have_last || c->resume;
     int rc;
 
-    win_error_text(code, text, sizeof(text));
+    channel_win_error_text(code, text, sizeof(text));
     snprintf(why, sizeof(why), "reading the channel failed with %s", text);
     if (have_after) {
         rc = subscribe_or_restart(c, after, why, err);
@@ -994,7 +593,7 @@ static int channel_next(struct mdm_source *src, struct mdm_event *ev, struct mdm
     }
     {
         EVT_HANDLE event = c->pending[c->pending_next++];
-        int rc = render_event(c, event, ev, err);
+        int rc = channel_render_event(c, event, ev, err);
         EvtClose(event);
         return rc;
     }

@@ -51,8 +51,23 @@ static void print_monitor(const struct mdm_monitor_def *def)
     printf("  %s  (%s:%ld)\n", def->id, def->origin, def->line);
     if (def->display_name != NULL)
         printf("    name: %s\n", def->display_name);
-    print_detector("first ", &def->detectors[0]);
-    print_detector("second", &def->detectors[1]);
+    for (size_t d = 0; d < def->detector_count; d++)
+        print_detector(d == 0   ? "first "
+                       : d == 1 ? "second"
+                       : d == 2 ? "third "
+                                : "fourth",
+                       &def->detectors[d]);
+    if (def->detectors[0].condition == MDM_CONDITION_CONSOLIDATOR)
+        printf("    repeated: %u match(es) within %lld s (%s)\n", def->detectors[0].repeat_count,
+               (long long)(def->detectors[0].repeat_interval_ms / 1000),
+               def->detectors[0].count_mode == MDM_COUNT_SLIDING ? "sliding" : "window restart");
+    if (def->reset == MDM_RESET_TIMER)
+        printf("    reset: timer, %lld s -> %s (operational state %s)\n",
+               (long long)(def->timer_ms / 1000), mdm_health_name(def->reset_health),
+               def->reset_state_id ? def->reset_state_id : "?");
+    else if (def->reset == MDM_RESET_MANUAL)
+        printf("    reset: manual (mdm_engine_reset) -> %s (operational state %s)\n",
+               mdm_health_name(def->reset_health), def->reset_state_id ? def->reset_state_id : "?");
     if (!def->alert_generate) {
         printf("    alert: none (no <AlertSettings>)\n");
         return;

@@ -9,11 +9,13 @@
 #include "wevt/source.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char replay_usage[] =
-    "usage: mdmhealth replay [-c FILE] [--pack FILE]... [--strict] [--json] [--quiet] EVENTS...\n"
+    "usage: mdmhealth replay [-c FILE] [--pack FILE]... [--strict] [--json] [--quiet]\n"
+    "                        [--until TIME] EVENTS...\n"
     "\n"
     "Evaluates the management pack's monitors on exported events and prints every\n"
     "state change. EVENTS are .evtx files (read with libevtx) or Event XML files as\n"
@@ -28,7 +30,11 @@ static const char replay_usage[] =
     "                     is an error (default: skipped; `mdmhealth check` lists them)\n"
     "  --json             one JSON object per state change (see docs/replay.md)\n"
     "  --quiet            no summary line on stderr\n"
+    "  --until TIME       after the input, let time run to TIME (ISO 8601, e.g.\n"
+    "                     2026-11-20T18:00:00Z): the timers due by then fire\n"
     "\n"
+    "Time is the events' TimeCreated: a timer (timer reset, repeated-event window)\n"
+    "fires when the first event after its due time is read, at its due time.\n"
     "Every computer in the input is a target of its own, unless the configuration\n"
     "has `target` lines, which restrict evaluation to those computers.\n"
     "Damaged records are reported on stderr (file, position, cause) and skipped;\n"
@@ -135,7 +141,8 @@ int mdm_cmd_replay(int argc, char **argv)
     struct mdm_engine *engine = NULL;
     struct mdm_err err;
     const struct mdm_engine_stats *stats;
-    bool quiet = false, end_of_options = false;
+    bool quiet = false, end_of_options = false, has_until = false;
+    int64_t until_ms = 0;
     char **inputs = NULL;
     int ninputs = 0;
     int status = MDM_EXIT_USAGE;
@@ -166,6 +173,14 @@ int mdm_cmd_replay(int argc, char **argv)
             ctx.json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = true;
+        } else if (strcmp(a, "--until") == 0 && i + 1 < argc) {
+            if (mdm_parse_iso8601(argv[++i], &until_ms) != 0) {
+                mdm_cli_error("replay: --until %s: not an ISO 8601 time such as "
+                              "2026-11-20T18:00:00Z",
+                              argv[i]);
+                goto out;
+            }
+            has_until = true;
         } else if (strcmp(a, "--strict") == 0) {
             packs.strict = true;
         } else if (mdm_cli_config_arg(argc, argv, &i, &cfg_path)) {
@@ -210,6 +225,18 @@ int mdm_cmd_replay(int argc, char **argv)
         rc = 0;
         for (int i = 0; rc == 0 && i < ninputs; i++)
             rc = replay_input(engine, mdm_source_kind_guess(inputs[i]), inputs[i], &ctx, &totals);
+    }
+    if (rc == 0 && has_until) {
+        rc = mdm_engine_advance(engine, until_ms, on_transition, &ctx, &err);
+        if (rc != 0 && !ctx.write_failed)
+            mdm_cli_error("replay: %s", err.msg);
+    }
+    if (!quiet && mdm_engine_next_deadline(engine) != INT64_MAX) {
+        char due[40];
+        mdm_format_iso8601(mdm_engine_next_deadline(engine), due, sizeof(due));
+        mdm_cli_error("note: timers are still pending at the end of the input (the first due at "
+                      "%s); --until TIME lets them fire",
+                      due);
     }
     if (fflush(stdout) != 0 || ctx.write_failed) {
         mdm_cli_error("replay: cannot write the output");

@@ -1,5 +1,6 @@
 /*
- * ldap_ops.h - the Active Directory part of the diagnoser (ldap_check.c).
+ * ldap_ops.h - the Active Directory part of the diagnoser (ldap_check.c,
+ * ldap_resolve.c, with ldap_directory.c and ldap_membership.c).
  *
  * The knowledge article asks: is this Device Management server's computer
  * account a member of the SCMDM2008DeviceManagementServers group in the

@@ -1,5 +1,6 @@
 /*
- * monitor.c - the two-state event monitor state machine (see monitor.h).
+ * monitor.c - the monitor state machine (see monitor.h): the composition of
+ * each type (pack.h) evaluated per target, with time passed in.
  */
 #include "agent/engine/monitor.h"
 
@@ -7,6 +8,7 @@
 #include "agent/common/mdm_buf.h"
 #include "agent/common/mdm_text.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +29,14 @@ struct mdm_engine {
     struct mdm_engine_stats stats;
     struct mdm_buf alert_text; /* scratch for the current transition */
     bool targets_dropped_reported;
+    int64_t now_ms;      /* the engine's time: latest event time or advance */
+    char synth_time[40]; /* TimeCreated of the current synthetic event */
+    /*
+     * The earliest pending timer, so that an event or an advance with nothing
+     * due costs no scan of every instance. INT64_MIN: unknown (scan); it may
+     * be early (a timer cleared by a reset), never late.
+     */
+    int64_t next_due;
 };
 
 bool mdm_computer_matches(const char *a, const char *b)
@@ -57,6 +67,7 @@ int mdm_engine_new(const struct mdm_pack *pack, bool dynamic_targets, struct mdm
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
     engine->pack = pack;
     engine->dynamic_targets = dynamic_targets;
+    engine->next_due = INT64_MIN;
     mdm_buf_init(&engine->alert_text, MDM_ALERT_TEXT_MAX);
     engine->defs = mdm_calloc(pack->monitor_count, sizeof(*engine->defs));
     if (engine->defs == NULL) {
@@ -79,6 +90,8 @@ void mdm_engine_free(struct mdm_engine *engine)
         return;
     for (size_t i = 0; i < engine->target_count; i++)
         mdm_free(engine->targets[i]);
+    for (size_t i = 0; i < engine->instance_count; i++)
+        mdm_free(engine->instances[i].window_times);
     mdm_free(engine->targets);
     mdm_free(engine->instances);
     mdm_free(engine->defs);
@@ -251,21 +264,29 @@ static void build_alert_text(struct mdm_engine *engine, const struct mdm_monitor
     }
 }
 
-/* Applies the health reached by a matching event to inst. */
-static int apply(struct mdm_engine *engine, struct mdm_instance *inst, enum mdm_health health,
-                 const struct mdm_event *ev, mdm_transition_cb cb, void *ctx)
+/*
+ * Moves inst to `health` because of ev (a real event for MDM_CAUSE_EVENT, a
+ * synthetic one otherwise) at engine time time_ms: a repeat is counted, a
+ * change raises / updates / resolves the alert and calls cb. Arms the reset
+ * timer of MDM_RESET_TIMER types on entering a detected state.
+ */
+static int change_state(struct mdm_engine *engine, struct mdm_instance *inst,
+                        enum mdm_health health, const struct mdm_event *ev, enum mdm_cause cause,
+                        int64_t time_ms, mdm_transition_cb cb, void *ctx)
 {
     const struct mdm_monitor_def *def = inst->def;
     struct mdm_monitor_state *st = &inst->state;
     struct mdm_transition t;
     bool in_alert_state;
 
-    engine->stats.matched++;
-    st->last_event_id = mdm_event_display_number(ev);
-    st->last_record_id = ev->record_id;
-    st->last_event_ms = ev->time_unix_ms;
-    mdm_utf8_copy(st->last_description, sizeof(st->last_description),
-                  ev->description ? ev->description : "");
+    if (cause == MDM_CAUSE_EVENT) {
+        engine->stats.matched++;
+        st->last_event_id = mdm_event_display_number(ev);
+        st->last_record_id = ev->record_id;
+        st->last_event_ms = ev->time_unix_ms;
+        mdm_utf8_copy(st->last_description, sizeof(st->last_description),
+                      ev->description ? ev->description : "");
+    }
     if (health == st->health) {
         st->repeat_count++;
         engine->stats.repeats++;
@@ -283,6 +304,8 @@ static int apply(struct mdm_engine *engine, struct mdm_instance *inst, enum mdm_
     t.description = ev->description ? ev->description : "";
     t.alert_text = "";
     t.repeats_before = st->repeat_count;
+    t.cause = cause;
+    t.time_ms = time_ms;
 
     if (def->alert_generate) {
         in_alert_state = health >= def->alert_on_state;
@@ -312,8 +335,24 @@ static int apply(struct mdm_engine *engine, struct mdm_instance *inst, enum mdm_
     st->health = health;
     st->repeat_count = 0;
     st->change_count++;
-    st->last_change_ms = ev->time_unix_ms;
+    /* An event's change keeps the event's own time, as before timers existed. */
+    st->last_change_ms = cause == MDM_CAUSE_EVENT ? ev->time_unix_ms : time_ms;
     engine->stats.changes++;
+    /*
+     * The timer of the timer-reset types runs from the detection that entered
+     * the unhealthy state; a repeat does not restart it (SCOM's timer outputs
+     * TimerEventRaised TimerWaitInSeconds after the first detection; later
+     * ones only confirm the state). Leaving the state cancels it.
+     */
+    if (def->reset == MDM_RESET_TIMER) {
+        if (health != def->reset_health && cause == MDM_CAUSE_EVENT) {
+            st->timer_due_ms = time_ms + def->timer_ms;
+            if (engine->next_due != INT64_MIN && st->timer_due_ms < engine->next_due)
+                engine->next_due = st->timer_due_ms;
+        } else {
+            st->timer_due_ms = 0;
+        }
+    }
     return cb != NULL ? cb(&t, ctx) : 0;
 }
 
@@ -330,6 +369,196 @@ static bool detector_sees(const struct mdm_detector *d, const struct mdm_monitor
     return mdm_computer_matches(computer, ev->computer ? ev->computer : "");
 }
 
+/*
+ * System.ConsolidatorCondition: counts a match at time now; true when it is
+ * the Count-th within Interval (the detection), after which counting
+ * restarts (OnNewItemTestOutputRestart). Returns MDM_ENOMEM as a negative.
+ */
+static int consolidate(struct mdm_instance *inst, const struct mdm_detector *d, int64_t now)
+{
+    struct mdm_monitor_state *st = &inst->state;
+
+    if (d->count_mode == MDM_COUNT_WINDOW_RESTART) {
+        /* OnTimerRestart: the window that the first match opened closes after
+         * Interval and the count restarts; the next match opens a new one. */
+        if (st->window_count == 0 || now >= st->window_start_ms + d->repeat_interval_ms) {
+            st->window_start_ms = now;
+            st->window_count = 0;
+        }
+        st->window_count++;
+    } else {
+        uint32_t keep = 0;
+        if (inst->window_times == NULL) {
+            inst->window_times = mdm_calloc(d->repeat_count, sizeof(*inst->window_times));
+            if (inst->window_times == NULL)
+                return MDM_ENOMEM;
+        }
+        /* OnTimerSlideByOne: only the matches of the last Interval count. */
+        for (uint32_t i = 0; i < st->window_count; i++)
+            if (inst->window_times[i] > now - d->repeat_interval_ms)
+                inst->window_times[keep++] = inst->window_times[i];
+        st->window_count = keep;
+        if (st->window_count >= d->repeat_count) /* cannot happen: output at Count */
+            st->window_count = d->repeat_count - 1;
+        inst->window_times[st->window_count++] = now;
+        st->window_start_ms = inst->window_times[0];
+    }
+    if (st->window_count < d->repeat_count)
+        return 0;
+    st->window_count = 0;
+    st->window_start_ms = 0;
+    return 1;
+}
+
+/* A synthetic event for a transition without one (timer, reset). */
+static void synthetic_event(struct mdm_event *ev, struct mdm_engine *engine,
+                            const struct mdm_instance *inst, int64_t time_ms, const char *text)
+{
+    mdm_event_init(ev);
+    ev->provider = "mdmhealth";
+    mdm_format_iso8601(time_ms, engine->synth_time, sizeof(engine->synth_time));
+    ev->time_created = engine->synth_time;
+    ev->time_unix_ms = time_ms;
+    ev->channel = inst->def->detectors[0].log_name;
+    ev->computer = engine->targets[inst->target];
+    ev->description = text;
+}
+
+/* The earliest pending timer of any instance, or INT64_MAX. */
+static int64_t scan_next_due(const struct mdm_engine *engine)
+{
+    int64_t next = INT64_MAX;
+
+    for (size_t i = 0; i < engine->instance_count; i++) {
+        int64_t d = engine->instances[i].state.timer_due_ms;
+        if (d != 0 && d < next)
+            next = d;
+    }
+    return next;
+}
+
+void mdm_engine_invalidate_deadline(struct mdm_engine *engine)
+{
+    engine->next_due = INT64_MIN;
+}
+
+/* Fires the timers due at or before now, in due order (row order on ties). */
+int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition_cb cb, void *ctx,
+                       struct mdm_err *err)
+{
+    (void)err;
+    if (engine->next_due == INT64_MIN)
+        engine->next_due = scan_next_due(engine);
+    while (engine->next_due <= now_ms) {
+        struct mdm_instance *next = NULL;
+        struct mdm_event synth;
+        char text[160];
+        int64_t due;
+        int rc;
+
+        for (size_t i = 0; i < engine->instance_count; i++) {
+            struct mdm_instance *inst = &engine->instances[i];
+            int64_t d = inst->state.timer_due_ms;
+            if (d != 0 && d <= now_ms && (next == NULL || d < next->state.timer_due_ms))
+                next = inst;
+        }
+        if (next == NULL) {
+            engine->next_due = scan_next_due(engine); /* it was early (a cleared timer) */
+            continue;
+        }
+        due = next->state.timer_due_ms;
+        next->state.timer_due_ms = 0;
+        if (due > engine->now_ms)
+            engine->now_ms = due;
+        engine->stats.timers_fired++;
+        snprintf(text, sizeof(text), "%s: TimerWaitInSeconds (%" PRId64 " s) elapsed",
+                 next->def->reset_state_id ? next->def->reset_state_id : "TimerEventRaised",
+                 next->def->timer_ms / 1000);
+        synthetic_event(&synth, engine, next, due, text);
+        rc = change_state(engine, next, next->def->reset_health, &synth, MDM_CAUSE_TIMER, due, cb,
+                          ctx);
+        engine->next_due = scan_next_due(engine);
+        if (rc != 0)
+            return rc;
+    }
+    if (now_ms > engine->now_ms)
+        engine->now_ms = now_ms;
+    return 0;
+}
+
+int64_t mdm_engine_next_deadline(const struct mdm_engine *engine)
+{
+    return engine->next_due == INT64_MIN ? scan_next_due(engine) : engine->next_due;
+}
+
+int64_t mdm_engine_now(const struct mdm_engine *engine)
+{
+    return engine->now_ms;
+}
+
+const char *mdm_cause_name(enum mdm_cause cause)
+{
+    switch (cause) {
+    case MDM_CAUSE_TIMER:
+        return "timer";
+    case MDM_CAUSE_RESET:
+        return "reset";
+    default:
+        return "event";
+    }
+}
+
+int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const char *target,
+                     int64_t now_ms, mdm_transition_cb cb, void *ctx, struct mdm_err *err)
+{
+    bool monitor_found = false, target_found = false;
+    int rc;
+
+    for (size_t m = 0; m < engine->def_count && !monitor_found; m++)
+        monitor_found = strcmp(engine->defs[m]->id, monitor_id) == 0;
+    if (!monitor_found)
+        return mdm_err_set(err, MDM_ENOTFOUND, "no monitor %s is evaluated", monitor_id);
+    rc = mdm_engine_advance(engine, now_ms, cb, ctx, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < engine->instance_count; i++) {
+        struct mdm_instance *inst = &engine->instances[i];
+        const struct mdm_monitor_def *def = inst->def;
+        enum mdm_health health;
+        struct mdm_event synth;
+        char text[200];
+
+        if (strcmp(def->id, monitor_id) != 0)
+            continue;
+        if (target != NULL && !mdm_computer_matches(engine->targets[inst->target], target))
+            continue;
+        target_found = true;
+        engine->stats.resets++;
+        if (inst->state.timer_due_ms != 0)
+            engine->next_due = INT64_MIN; /* rescan: this one no longer counts */
+        inst->state.timer_due_ms = 0;
+        inst->state.window_count = 0;
+        inst->state.window_start_ms = 0;
+        if (def->reset == MDM_RESET_MANUAL) {
+            health = def->reset_health;
+            snprintf(text, sizeof(text), "%s: manual reset",
+                     def->reset_state_id ? def->reset_state_id : "ManualResetEventRaised");
+        } else {
+            health = MDM_HEALTH_HEALTHY;
+            snprintf(text, sizeof(text), "Reset Health: manual reset to healthy");
+        }
+        synthetic_event(&synth, engine, inst, engine->now_ms, text);
+        rc = change_state(engine, inst, health, &synth, MDM_CAUSE_RESET, engine->now_ms, cb, ctx);
+        if (rc != 0)
+            return rc;
+    }
+    if (!target_found)
+        return mdm_err_set(err, MDM_ENOTFOUND, "monitor %s has no target %s%s", monitor_id,
+                           target ? target : "",
+                           engine->target_count == 0 ? " (no target has been seen yet)" : "");
+    return 0;
+}
+
 int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, mdm_transition_cb cb,
                        void *ctx, struct mdm_err *err)
 {
@@ -338,6 +567,12 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
     int rc;
 
     engine->stats.events++;
+    /* Event time drives the timers: those due before this event fire first. */
+    if (ev->time_unix_ms > engine->now_ms) {
+        rc = mdm_engine_advance(engine, ev->time_unix_ms, cb, ctx, err);
+        if (rc != 0)
+            return rc;
+    }
     if (engine->def_count == 0)
         return 0;
     target = find_target(engine, computer);
@@ -366,14 +601,26 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
         const struct mdm_monitor_def *def = inst->def;
         const char *name = engine->targets[target];
         /*
-         * The two detectors are two independent data sources in SCOM; when one
-         * event satisfies both, both fire, First before Second.
+         * The detectors are independent data sources in SCOM; when one event
+         * satisfies both, both fire, First before Second.
          */
-        for (int d = 0; d < 2; d++) {
+        for (size_t d = 0; d < def->detector_count; d++) {
             const struct mdm_detector *det = &def->detectors[d];
-            if (!detector_sees(det, def, name, ev) || !mdm_expr_eval(det->expr, ev))
+            if (!detector_sees(det, def, name, ev) || !mdm_expr_eval(det->expr, ev) ||
+                (det->filter != NULL && !mdm_expr_eval(det->filter, ev)))
                 continue;
-            rc = apply(engine, inst, det->health, ev, cb, ctx);
+            if (det->condition == MDM_CONDITION_CONSOLIDATOR) {
+                rc = consolidate(inst, det, engine->now_ms);
+                if (rc < 0)
+                    return mdm_err_set(err, rc, "out of memory");
+                if (rc == 0) {
+                    /* Counted, not (yet) a detection. */
+                    engine->stats.matched++;
+                    continue;
+                }
+            }
+            rc = change_state(engine, inst, det->health, ev, MDM_CAUSE_EVENT, engine->now_ms, cb,
+                              ctx);
             if (rc != 0)
                 return rc;
         }

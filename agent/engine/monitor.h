@@ -1,12 +1,13 @@
 /*
  * monitor.h - the two-state event monitor, per monitor definition x target.
  *
- * Evaluates Microsoft.Windows.2SingleEventLog2StateMonitorType exactly as
- * SCOM does: an event that matches a detector's log, computer and expression
- * moves the monitor to that detector's health state. An alert is raised only
- * on entering AlertOnState (or worse); a repeat while already there is counted
- * and raises nothing; with AutoResolve the return below AlertOnState resolves
- * the open alert.
+ * Evaluates a monitor type's composition (pack.h: event detectors, an
+ * optional consolidator, a reset by event, timer or manual reset) as SCOM
+ * does: a detection moves the monitor to that detection's health state. An
+ * alert is raised only on entering AlertOnState (or worse); a repeat while
+ * already there is counted and raises nothing; with AutoResolve the return
+ * below AlertOnState resolves the open alert. Time is passed in (see
+ * mdm_engine_advance); the engine reads no clock and makes no OS call.
  *
  * Targets: a monitor runs once per target computer. Either the targets are
  * fixed (mdm_engine_add_target), or with `dynamic_targets` every computer
@@ -52,6 +53,15 @@ struct mdm_monitor_state {
     uint64_t last_record_id;
     int64_t last_event_ms;
     char last_description[MDM_STATE_DESCRIPTION_MAX];
+
+    /*
+     * Pending time-driven work, on the engine's timeline (ms since the Unix
+     * epoch; see mdm_engine_advance). Saved with the state, so a restart
+     * resumes them; 0 = nothing pending.
+     */
+    int64_t timer_due_ms;    /* MDM_RESET_TIMER: when TimerEventRaised fires */
+    int64_t window_start_ms; /* consolidator, window mode: when the open window started */
+    uint32_t window_count;   /* consolidator: matches counted in the open window */
 };
 
 struct mdm_instance {
@@ -59,6 +69,16 @@ struct mdm_instance {
     const struct mdm_monitor_def *def;
     size_t target; /* index into the engine's target list */
     struct mdm_monitor_state state;
+    /* Consolidator, sliding mode: the times of the matches in the last
+     * Interval, oldest first (window_count of them). Owned by the engine. */
+    int64_t *window_times;
+};
+
+/* What caused a transition. */
+enum mdm_cause {
+    MDM_CAUSE_EVENT = 0, /* a matching event (or the Count-th repeat of one) */
+    MDM_CAUSE_TIMER,     /* TimerWaitInSeconds elapsed (TimerEventRaised) */
+    MDM_CAUSE_RESET,     /* mdm_engine_reset (ManualResetEventRaised / Reset Health) */
 };
 
 /* One state change, handed to the caller's callback. Valid during the call only. */
@@ -75,6 +95,14 @@ struct mdm_transition {
     const char *alert_name;  /* alert title, when an alert is raised/resolved/updated */
     const char *alert_text;  /* alert description with {0}.. filled, or "" */
     uint64_t repeats_before; /* repeats of the previous state that this change ended */
+    /*
+     * Why: for MDM_CAUSE_TIMER and MDM_CAUSE_RESET, `event` is a synthetic
+     * event (never NULL) naming the target computer and the monitor's log,
+     * record 0, event ID 0, time = when the timer fired / the reset was made,
+     * description saying what happened.
+     */
+    enum mdm_cause cause;
+    int64_t time_ms; /* engine time of the transition */
 };
 
 typedef int (*mdm_transition_cb)(const struct mdm_transition *t, void *ctx);
@@ -87,6 +115,8 @@ struct mdm_engine_stats {
     uint64_t alerts_raised;
     uint64_t alerts_resolved;
     uint64_t targets_dropped; /* events from computers beyond MDM_TARGETS_MAX */
+    uint64_t timers_fired;    /* TimerEventRaised detections */
+    uint64_t resets;          /* mdm_engine_reset calls that reached an instance */
 };
 
 struct mdm_engine;
@@ -124,6 +154,43 @@ struct mdm_instance *mdm_engine_find_instance(struct mdm_engine *engine, size_t 
  */
 int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, mdm_transition_cb cb,
                        void *ctx, struct mdm_err *err);
+
+/*
+ * Time. The engine never reads a clock: time is passed in, in ms on the
+ * engine's timeline (Unix epoch based).
+ *
+ * - mdm_engine_process first advances the engine to the event's TimeCreated
+ *   (when later than the engine's time), so a replay is driven by event time.
+ * - mdm_engine_advance(now) fires every timer due at or before now, in due
+ *   order (then row order), calling cb for each state change; time never
+ *   goes back (an earlier now is ignored). `run` calls it from its event loop
+ *   at mdm_engine_next_deadline() with a monotonic-derived now (docs/monitor.md).
+ * - mdm_engine_next_deadline: the earliest pending timer, or INT64_MAX.
+ */
+int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition_cb cb, void *ctx,
+                       struct mdm_err *err);
+int64_t mdm_engine_next_deadline(const struct mdm_engine *engine);
+/* The pending timers were changed from outside (the state store): rescan. */
+void mdm_engine_invalidate_deadline(struct mdm_engine *engine);
+/* The engine's current time (the latest event time or advance), 0 before any. */
+int64_t mdm_engine_now(const struct mdm_engine *engine);
+
+/*
+ * Manual reset: the OnDemandDetection of the manual-reset types
+ * (ManualResetEventRaised -> its OperationalState's health); for a monitor
+ * of another type, SCOM's "Reset Health" (-> healthy). Pending timers and
+ * consolidation windows of the instance are cleared. target NULL resets the
+ * monitor on every target; otherwise target names a target computer (as
+ * mdm_computer_matches). now_ms is the time of the reset (advanced to first,
+ * as mdm_engine_advance). Returns 0 (also when already in that health: no
+ * transition), MDM_ENOTFOUND (no such monitor, or no such target) with a
+ * message, or the callback's negative return.
+ */
+int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const char *target,
+                     int64_t now_ms, mdm_transition_cb cb, void *ctx, struct mdm_err *err);
+
+/* "event", "timer", "reset". */
+const char *mdm_cause_name(enum mdm_cause cause);
 
 size_t mdm_engine_instance_count(const struct mdm_engine *engine);
 /* The i-th instance (0-based; its row index is i + 1). */

@@ -9,8 +9,9 @@
  * resolved through the Manifest's <References> (pack ID + type name, never
  * the alias text).
  *
- * The loader is tolerant: every monitor the engine can evaluate
- * (Microsoft.Windows.Library's 2SingleEventLog2StateMonitorType) is loaded;
+ * The loader is tolerant: every monitor the engine can evaluate (the
+ * Microsoft.Windows.Library event-log types of docs/monitor.md, and the
+ * UnitMonitorTypes the packs compose from supported modules) is loaded;
  * every other one is skipped and recorded with its file, line, ID, type and
  * the reason, never silently ignored and never a reason to refuse the others.
  * A pack set in which nothing can be evaluated is an error, and so is any
@@ -23,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "wevt/event.h"
 #include "agent/engine/expr.h"
@@ -67,13 +69,50 @@ struct mdm_param {
     struct mdm_field_ref field;
 };
 
-/* One of the two event detectors of the monitor type (First / Second). */
+/*
+ * The composition of a monitor type, as SCOM runs it: event data sources
+ * (Microsoft.Windows.EventProvider: log, computer, System.ExpressionFilter),
+ * each optionally followed by a condition detection, whose output is a
+ * RegularDetection of one MonitorTypeState; and how the unhealthy state ends
+ * (another RegularDetection, a timer, or an OnDemandDetection = manual reset).
+ */
+enum mdm_condition {
+    MDM_CONDITION_NONE = 0,     /* every matching event is a detection */
+    MDM_CONDITION_CONSOLIDATOR, /* System.ConsolidatorCondition: Count matches within Interval */
+};
+
+/* System.ConsolidatorCondition CountMode values mdmhealth implements. */
+enum mdm_count_mode {
+    /* OnNewItemTestOutputRestart_OnTimerRestart: the window opens at the first
+     * match and lasts Interval; at its end the count restarts at zero. */
+    MDM_COUNT_WINDOW_RESTART = 0,
+    /* OnNewItemTestOutputRestart_OnTimerSlideByOne: the last Interval seconds
+     * (a sliding window over the matches' times). */
+    MDM_COUNT_SLIDING,
+};
+
+#define MDM_REPEAT_COUNT_MAX 1024u
+#define MDM_DETECTORS_MAX                                                                          \
+    4u /* RegularDetections of a composed type */ /* larger consolidator Counts are skipped */
+
+enum mdm_reset_kind {
+    MDM_RESET_EVENT = 0, /* the second detector's event (2SingleEventLog2State...) */
+    MDM_RESET_TIMER,     /* TimerEventRaised after TimerWaitInSeconds (System.SchedulerFilter) */
+    MDM_RESET_MANUAL,    /* ManualResetEventRaised: an OnDemandDetection (mdm_engine_reset) */
+};
+
+/* One event detector of the monitor type (First / Second). */
 struct mdm_detector {
     struct mdm_param computer; /* FirstComputerName / SecondComputerName */
     char *log_name;            /* FirstLogName / SecondLogName */
     struct mdm_expr *expr;     /* FirstExpression / SecondExpression */
+    struct mdm_expr *filter;   /* composed types: a System.ExpressionFilter after the source */
     enum mdm_health health;    /* from OperationalStates */
     char *state_id;            /* OperationalState/@ID, e.g. "Success" */
+    enum mdm_condition condition;
+    unsigned repeat_count;      /* consolidator: Count */
+    int64_t repeat_interval_ms; /* consolidator: Interval (seconds in the pack) */
+    enum mdm_count_mode count_mode;
 };
 
 #define MDM_ALERT_PARAMS_MAX 10
@@ -89,7 +128,12 @@ struct mdm_monitor_def {
     bool confirm_delivery;
     long line; /* line of <UnitMonitor> */
 
-    struct mdm_detector detectors[2]; /* [0] First, [1] Second */
+    struct mdm_detector detectors[MDM_DETECTORS_MAX]; /* [0] First, [1] Second, ... */
+    size_t detector_count;        /* 2, 1 for the single-event types, up to 4 for composed types */
+    enum mdm_reset_kind reset;    /* how the detected state ends, besides detector 2 */
+    enum mdm_health reset_health; /* health of TimerEventRaised / ManualResetEventRaised */
+    char *reset_state_id;         /* OperationalState/@ID of that state */
+    int64_t timer_ms;             /* MDM_RESET_TIMER: TimerWaitInSeconds */
 
     bool alert_generate; /* <AlertSettings> present */
     enum mdm_health alert_on_state;

@@ -7,7 +7,13 @@
  *   row <target#> <escaped monitor id> <health> <alert 0|1> <alert severity>
  *       <repeats> <changes> <last change ms> <event id> <record id> <event ms>
  *       <escaped description>                     (one line)
+ *   pending <target#> <escaped monitor id> <timer due ms> <window start ms>
+ *       <window count> [<match time ms>...]        (only rows with pending
+ *                                                   timers or windows)
  *
+ * Pending timers and consolidation windows are on the engine's timeline (ms
+ * since the Unix epoch, see monitor.h). Files written before they existed
+ * have no pending lines and load unchanged.
  * where <escaped> is the text with '%', controls, spaces and DEL written as
  * %XX, so every field is one token. Text is easy to inspect in support cases.
  */
@@ -116,6 +122,20 @@ int mdm_store_save_ex(const char *state_dir, struct mdm_engine *engine, const ch
         if (rc == 0)
             rc = mdm_store_escape(&buf, st->last_description);
     }
+    for (size_t i = 0; rc == 0 && i < mdm_engine_instance_count(engine); i++) {
+        const struct mdm_instance *inst = mdm_engine_instance(engine, i);
+        const struct mdm_monitor_state *st = &inst->state;
+        if (st->timer_due_ms == 0 && st->window_count == 0)
+            continue;
+        rc = mdm_buf_printf(&buf, "\npending %zu ", inst->target);
+        if (rc == 0)
+            rc = mdm_store_escape(&buf, inst->def->id);
+        if (rc == 0)
+            rc = mdm_buf_printf(&buf, " %" PRId64 " %" PRId64 " %" PRIu32, st->timer_due_ms,
+                                st->window_start_ms, st->window_count);
+        for (uint32_t w = 0; rc == 0 && inst->window_times != NULL && w < st->window_count; w++)
+            rc = mdm_buf_printf(&buf, " %" PRId64, inst->window_times[w]);
+    }
     if (rc == 0 && extra != NULL && extra->save != NULL)
         rc = extra->save(extra->ctx, &buf);
     if (rc == 0)
@@ -187,6 +207,54 @@ static int parse_row(struct mdm_engine *engine, char **tok, size_t *target_map,
     return 0;
 }
 
+/*
+ * A pending line: the timer and consolidation window of one row. A window
+ * larger than the monitor's Count now (the pack changed) keeps its newest
+ * matches.
+ */
+static int parse_pending(struct mdm_engine *engine, char **tok, size_t n, size_t *target_map,
+                         size_t target_map_len)
+{
+    struct mdm_instance *inst;
+    const struct mdm_detector *det;
+    unsigned long long target;
+    int64_t due, start;
+    uint32_t count;
+
+    if (n < 6 || sscanf(tok[1], "%llu", &target) != 1 || target >= target_map_len ||
+        mdm_store_unescape(tok[2]) != 0 || sscanf(tok[3], "%" SCNd64, &due) != 1 ||
+        sscanf(tok[4], "%" SCNd64, &start) != 1 || sscanf(tok[5], "%" SCNu32, &count) != 1 ||
+        due < 0 || start < 0)
+        return MDM_EPARSE;
+    inst = mdm_engine_find_instance(engine, target_map[target], tok[2]);
+    if (inst == NULL)
+        return 0; /* the monitor left the pack: its row was dropped too */
+    det = &inst->def->detectors[0];
+    inst->state.timer_due_ms = inst->def->reset == MDM_RESET_TIMER ? due : 0;
+    mdm_engine_invalidate_deadline(engine);
+    if (det->condition != MDM_CONDITION_CONSOLIDATOR)
+        return 0;
+    if (count >= det->repeat_count)
+        count = det->repeat_count - 1;
+    if (det->count_mode == MDM_COUNT_SLIDING) {
+        size_t have = n - 6, skip;
+        if (count > have)
+            count = (uint32_t)have;
+        skip = have - count;
+        if (count > 0 && inst->window_times == NULL) {
+            inst->window_times = mdm_calloc(det->repeat_count, sizeof(*inst->window_times));
+            if (inst->window_times == NULL)
+                return MDM_ENOMEM;
+        }
+        for (uint32_t w = 0; w < count; w++)
+            if (sscanf(tok[6 + skip + w], "%" SCNd64, &inst->window_times[w]) != 1)
+                return MDM_EPARSE;
+    }
+    inst->state.window_count = count;
+    inst->state.window_start_ms = start;
+    return 0;
+}
+
 int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
                    size_t *dropped, struct mdm_err *err)
 {
@@ -197,7 +265,8 @@ static bool is_store_keyword(const char *line)
 {
     size_t n = strcspn(line, " ");
     return (n == 8 && strncmp(line, "position", 8) == 0) ||
-           (n == 6 && strncmp(line, "target", 6) == 0) || (n == 3 && strncmp(line, "row", 3) == 0);
+           (n == 6 && strncmp(line, "target", 6) == 0) ||
+           (n == 3 && strncmp(line, "row", 3) == 0) || (n == 7 && strncmp(line, "pending", 7) == 0);
 }
 
 int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
@@ -229,7 +298,7 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
     }
     position[0] = '\0';
     for (line = data; line != NULL && *line != '\0'; line = next) {
-        char *tok[13];
+        char *tok[6 + MDM_REPEAT_COUNT_MAX];
         size_t n;
 
         next = strchr(line, '\n');
@@ -248,7 +317,7 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
                 goto bad;
             continue;
         }
-        n = tokenize(line, tok, 13);
+        n = tokenize(line, tok, strncmp(line, "pending ", 8) == 0 ? 6 + MDM_REPEAT_COUNT_MAX : 13);
         if (n == 2 && strcmp(tok[0], "position") == 0) {
             if (mdm_store_unescape(tok[1]) != 0 || strlen(tok[1]) >= size)
                 goto bad;
@@ -265,6 +334,14 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
             targets++;
         } else if (n == 13 && strcmp(tok[0], "row") == 0) {
             if (parse_row(engine, tok, target_map, targets, dropped) != 0)
+                goto bad;
+        } else if (n >= 6 && strcmp(tok[0], "pending") == 0) {
+            rc = parse_pending(engine, tok, n, target_map, targets);
+            if (rc == MDM_ENOMEM) {
+                rc = mdm_err_set(err, rc, "out of memory");
+                goto out;
+            }
+            if (rc != 0)
                 goto bad;
         } else if (n > 0) {
             goto bad;

@@ -14,14 +14,102 @@
 
 #include <ldap.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+/*
+ * libldap is loaded when the first LDAP connection is opened, not linked.
+ * With it come libgnutls, libsasl2, p11-kit, nettle, hogweed, gmp, tasn1,
+ * unistring, idn2 and ffi: 2.6 MiB of the RSS of an agent that never runs
+ * the ad-group check (most never do: it runs only when an alert is
+ * diagnosed and ldap-uri is configured), measured in /proc/PID/smaps
+ * (bench/results.md, issue 15). MDM_LDAP_SONAME is the soname of the
+ * libldap the build found (CMakeLists.txt), so the library loaded is the one
+ * compiled against. It stays loaded once used.
+ */
+#define LDAP_CALLS(X)                                                                              \
+    X(ldap_abandon_ext)                                                                            \
+    X(ldap_err2string)                                                                             \
+    X(ldap_first_entry)                                                                            \
+    X(ldap_get_dn)                                                                                 \
+    X(ldap_get_option)                                                                             \
+    X(ldap_get_values_len)                                                                         \
+    X(ldap_initialize)                                                                             \
+    X(ldap_memfree)                                                                                \
+    X(ldap_modify_ext)                                                                             \
+    X(ldap_msgfree)                                                                                \
+    X(ldap_next_entry)                                                                             \
+    X(ldap_parse_result)                                                                           \
+    X(ldap_result)                                                                                 \
+    X(ldap_sasl_bind)                                                                              \
+    X(ldap_search_ext_s)                                                                           \
+    X(ldap_set_option)                                                                             \
+    X(ldap_unbind_ext_s)                                                                           \
+    X(ldap_value_free_len)
+
+static struct {
+#define LDAP_CALL_FIELD(name) __typeof__(name) *name;
+    LDAP_CALLS(LDAP_CALL_FIELD)
+#undef LDAP_CALL_FIELD
+} ldap_api;
+static pthread_once_t ldap_api_once = PTHREAD_ONCE_INIT;
+static bool ldap_api_loaded;
+static char ldap_api_error[256];
+
+static void load_ldap_api(void)
+{
+    void *lib = dlopen(MDM_LDAP_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *sym;
+
+    if (lib == NULL) {
+        snprintf(ldap_api_error, sizeof(ldap_api_error), "cannot load %s: %s", MDM_LDAP_SONAME,
+                 dlerror());
+        return;
+    }
+#define LDAP_CALL_LOAD(name)                                                                       \
+    if ((sym = dlsym(lib, #name)) == NULL) {                                                       \
+        snprintf(ldap_api_error, sizeof(ldap_api_error), "%s has no %s", MDM_LDAP_SONAME, #name);  \
+        return;                                                                                    \
+    }                                                                                              \
+    memcpy(&ldap_api.name, &sym, sizeof(sym));
+    LDAP_CALLS(LDAP_CALL_LOAD)
+#undef LDAP_CALL_LOAD
+    ldap_api_loaded = true;
+}
+
+/* Loads libldap once; false (with the reason in ldap_api_error) when it cannot be. */
+static bool have_ldap_api(void)
+{
+    return pthread_once(&ldap_api_once, load_ldap_api) == 0 && ldap_api_loaded;
+}
+
+/* From here on, every libldap call goes through the loaded library. */
+#define ldap_abandon_ext    ldap_api.ldap_abandon_ext
+#define ldap_err2string     ldap_api.ldap_err2string
+#define ldap_first_entry    ldap_api.ldap_first_entry
+#define ldap_get_dn         ldap_api.ldap_get_dn
+#define ldap_get_option     ldap_api.ldap_get_option
+#define ldap_get_values_len ldap_api.ldap_get_values_len
+#define ldap_initialize     ldap_api.ldap_initialize
+#define ldap_memfree        ldap_api.ldap_memfree
+#define ldap_modify_ext     ldap_api.ldap_modify_ext
+#define ldap_msgfree        ldap_api.ldap_msgfree
+#define ldap_next_entry     ldap_api.ldap_next_entry
+#define ldap_parse_result   ldap_api.ldap_parse_result
+#define ldap_result         ldap_api.ldap_result
+#define ldap_sasl_bind      ldap_api.ldap_sasl_bind
+#define ldap_search_ext_s   ldap_api.ldap_search_ext_s
+#define ldap_set_option     ldap_api.ldap_set_option
+#define ldap_unbind_ext_s   ldap_api.ldap_unbind_ext_s
+#define ldap_value_free_len ldap_api.ldap_value_free_len
 
 /* OpenLDAP's result codes are the portable ones: nothing to translate. */
 _Static_assert(LDAP_SUCCESS == MDM_LDAP_SUCCESS && LDAP_SERVER_DOWN == MDM_LDAP_SERVER_DOWN &&
@@ -70,6 +158,8 @@ int mdm_ldap_open(const char *uri, int timeout_ms, struct mdm_ldap **out, struct
     LDAP *ld = NULL;
     int lrc, rc;
 
+    if (!have_ldap_api())
+        return mdm_err_set(err, MDM_EIO, "LDAP %s cannot be used: %s", uri, ldap_api_error);
     lrc = ldap_initialize(&ld, uri);
     if (lrc != LDAP_SUCCESS || ld == NULL) {
         rc = mdm_err_set(err, MDM_EINVAL, "ldap-uri %s cannot be used: %s (%d)", uri,
@@ -159,6 +249,10 @@ const char *mdm_ldap_implicit_bind(void)
 
 void mdm_ldap_error_text(int lrc, char *out, size_t size)
 {
+    if (!have_ldap_api()) {
+        snprintf(out, size, "LDAP result %d", lrc);
+        return;
+    }
     mdm_utf8_copy(out, size, ldap_err2string(lrc));
 }
 

@@ -1,6 +1,6 @@
 /*
  * mdm_ldap.h - the LDAPv3 client calls of the ad-group check and its
- * resolver (agent/diag/ldap_check.c), per OS: ldap_posix.c uses OpenLDAP's
+ * resolver (agent/diag/ldap_*.c), per OS: ldap_posix.c uses OpenLDAP's
  * libldap, ldap_win.c uses wldap32 (its W functions, so that DNs and filters
  * travel as UTF-8 on the wire whatever the ANSI code page).
  *

@@ -1,7 +1,9 @@
 /*
- * mdm_wakeup.h - lets a worker thread wake the main loop's select(): a pipe
- * on POSIX (wakeup_posix.c), a loopback socket pair on Windows
- * (wakeup_win.c), because Windows' select() only takes sockets.
+ * mdm_wakeup.h - lets another thread wake a wait: a pipe on POSIX
+ * (wakeup_posix.c), a loopback socket on Windows (wakeup_win.c), because
+ * Windows' select() only takes sockets. The agent's loop (mdm_loop.h) has
+ * one for mdm_loop_wake(); the Windows sources and signals use their own to
+ * turn a handle into something the loop can wait on.
  */
 #ifndef MDM_WAKEUP_H
 #define MDM_WAKEUP_H

@@ -133,15 +133,27 @@ void mdm_notify_set_backoff_max(unsigned seconds);
 void mdm_snmp_deliver(void);
 
 /*
- * True (once) when deliveries changed the outbox since the last call, so the
- * caller saves the state file.
+ * True (once) when the outbox holds a change not saved yet (deliveries done,
+ * destinations changed) that is due now, so the caller saves the state file.
+ * Such a change is due up to 250 ms after it happened (see snmp_agent.c), so
+ * that it usually goes with the next event's write; mdm_snmp_prepare wakes
+ * the loop when it is due. New notices are the caller's to save at once.
  */
 bool mdm_snmp_outbox_changed(void);
 
 /*
- * Adds Net-SNMP's descriptors to *fds / *maxfd and shortens *timeout_ms
- * (-1 = none) to its next deadline (retransmissions, AgentX pings, delivery
- * retries). Then, after select(), mdm_snmp_process() handles what is ready.
+ * Milliseconds until a destination that backed off may be tried again (0:
+ * deliveries asked to go on at once), or -1 when nothing is waiting. The
+ * caller arms a timer for it and calls mdm_snmp_deliver() when it fires.
+ */
+int mdm_notify_next_deadline_ms(void);
+
+/*
+ * Net-SNMP's select-info model: adds Net-SNMP's descriptors to *fds /
+ * *maxfd and shortens *timeout_ms (-1 = none) to its next deadline
+ * (retransmissions, AgentX pings, alarms); delivery retries are
+ * mdm_notify_next_deadline_ms(). Then, after the wait, mdm_snmp_process()
+ * handles what is ready.
  */
 void mdm_snmp_prepare(void *fds, int *maxfd, int *timeout_ms);
 void mdm_snmp_process(void *fds, int ready);

@@ -96,6 +96,7 @@ int mdm_outbox_set_destinations(struct mdm_outbox *ob, const uint64_t *keys, siz
     }
     memcpy(ob->dest_keys, keys, n * sizeof(*keys));
     ob->dest_count = n;
+    ob->unsaved = true;
     return 0;
 }
 
@@ -122,6 +123,7 @@ void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
     slot->seq = ob->next_seq++;
     slot->pending = ob->dest_count == 32 ? 0xFFFFFFFFu : (1u << ob->dest_count) - 1;
     ob->count++;
+    ob->unsaved = true;
 }
 
 const struct mdm_notice *mdm_outbox_next_for(const struct mdm_outbox *ob, size_t slot)
@@ -140,6 +142,7 @@ void mdm_outbox_done(struct mdm_outbox *ob, uint64_t seq, size_t slot)
         struct mdm_notice *nt = at(ob, i);
         if (nt->seq == seq) {
             nt->pending &= ~(1u << slot);
+            ob->unsaved = true;
             break;
         }
     }
@@ -151,6 +154,11 @@ size_t mdm_outbox_count(const struct mdm_outbox *ob)
     return ob->count;
 }
 
+bool mdm_outbox_unsaved(const struct mdm_outbox *ob)
+{
+    return ob->unsaved;
+}
+
 int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
 {
     int rc = mdm_buf_printf(buf, "\noutbox %" PRIu64 " %" PRIu64 " ", ob->next_seq, ob->overflows);
@@ -159,6 +167,7 @@ int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
         rc = mdm_buf_printf(buf, "%s%016" PRIx64, i ? "," : "", ob->dest_keys[i]);
     if (rc == 0 && ob->dest_count == 0)
         rc = mdm_buf_adds(buf, "-");
+
     for (size_t i = 0; rc == 0 && i < ob->count; i++) {
         const struct mdm_notice *nt = at(ob, i);
         rc = mdm_buf_printf(buf,
@@ -186,6 +195,15 @@ int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf)
                     rc = mdm_buf_adds(buf, " ");
             }
         }
+    }
+    /*
+     * Serialized for a state file write. A write that then fails is retried
+     * by the agent with the whole state (run.c), this outbox included, so
+     * the change is not forgotten.
+     */
+    if (rc == 0) {
+        ob->unsaved = false;
+        ob->saves++;
     }
     return rc;
 }

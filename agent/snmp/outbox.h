@@ -66,6 +66,12 @@ struct mdm_outbox {
     uint64_t overflows; /* notices dropped because the outbox was full */
     uint64_t dest_keys[MDM_DEST_MAX];
     size_t dest_count;
+    /*
+     * A change since the last mdm_outbox_save (a notice queued or served,
+     * destinations changed): the caller decides how soon it must be saved.
+     */
+    bool unsaved;
+    uint64_t saves; /* successful mdm_outbox_save calls */
 };
 
 /* Initialises an empty outbox holding at most cap notices (0 = MDM_OUTBOX_MAX). */
@@ -101,6 +107,9 @@ void mdm_outbox_done(struct mdm_outbox *ob, uint64_t seq, size_t slot);
 
 /* Notices still pending for at least one destination. */
 size_t mdm_outbox_count(const struct mdm_outbox *ob);
+
+/* True when the outbox changed after it was last serialized by mdm_outbox_save. */
+bool mdm_outbox_unsaved(const struct mdm_outbox *ob);
 
 /* Appends the outbox as store lines ("\noutbox ...", "\nnotice ..."). */
 int mdm_outbox_save(struct mdm_outbox *ob, struct mdm_buf *buf);

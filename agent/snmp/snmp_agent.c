@@ -18,6 +18,34 @@
 struct mdm_snmp_state mdm_snmp;
 
 static bool started;
+
+/*
+ * How late an outbox change that only records work done (a trap sent, an
+ * inform acknowledged, destinations changed by a reload) may be saved.
+ *
+ * Durability does not need it at once. Every notice was in a durably saved
+ * state file before it was first sent (run.c saves new notices, with the
+ * states and the position, before mdm_snmp_deliver); a kill before its "done"
+ * is saved makes the next start send it again with the same
+ * mdmNotificationId, a duplicate the manager drops, never a loss. Saving it
+ * at once cost a second atomic write (two fsyncs) after every notification,
+ * in the way of the next event; now it goes with the next event's write
+ * when one follows within ACK_SAVE_DELAY_MS (events arriving at 10/s: one
+ * write per event instead of two), else on its own when the delay is over
+ * (the select timeout of mdm_snmp_prepare wakes the loop for it). The price
+ * is a window of ACK_SAVE_DELAY_MS instead of one write for such duplicates
+ * after a kill; a clean stop saves everything.
+ */
+#define ACK_SAVE_DELAY_MS 250
+
+static int64_t ack_save_at; /* monotonic ms at which the unsaved change is due; 0: none */
+/*
+ * The outbox's save count when ack_save_at was set: a save since then took
+ * that change, and what is unsaved now is younger, due ACK_SAVE_DELAY_MS
+ * after now (else, with events every 100 ms, the delay of the first
+ * change would run out between two events and cost a write of its own).
+ */
+static uint64_t ack_save_count;
 static bool capture_errors;
 static int config_errors;
 static char first_error[MDM_ERR_MSG_MAX];
@@ -237,11 +265,19 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
 
     if (started)
         return mdm_err_set(err, MDM_EINVAL, "the SNMP module is already started");
-    memset(&mdm_snmp, 0, sizeof(mdm_snmp));
+    /*
+     * Not a memset of the whole of mdm_snmp: its mdmDiagTable slots are
+     * 600 KiB that stay untouched (zero pages of .bss, no RSS) until a
+     * diagnosis is stored, and clearing them made all of it resident in
+     * every agent. mdm_snmp_stop clears the slots that were used, so they
+     * are zero here at every start.
+     */
     mdm_snmp.engine = engine;
     mdm_snmp.status = status;
     mdm_snmp.outbox = outbox;
     mdm_snmp.check_only = opt->check_only;
+    mdm_snmp.outbox_changed = false;
+    ack_save_at = 0;
     answering_requests = has_address;
     config_errors = 0;
     first_error[0] = '\0';
@@ -361,10 +397,22 @@ int mdm_snmp_reload(const struct mdm_config *cfg, const char *persist_dir, struc
 
 bool mdm_snmp_outbox_changed(void)
 {
-    bool changed = mdm_snmp.outbox_changed;
+    int64_t now;
 
     mdm_snmp.outbox_changed = false;
-    return changed;
+    if (mdm_snmp.outbox == NULL || !mdm_outbox_unsaved(mdm_snmp.outbox)) {
+        ack_save_at = 0;
+        return false;
+    }
+    now = mdm_os_monotonic_ms();
+    if (ack_save_at == 0 || ack_save_count != mdm_snmp.outbox->saves) {
+        ack_save_at = now + ACK_SAVE_DELAY_MS;
+        ack_save_count = mdm_snmp.outbox->saves;
+    }
+    if (now < ack_save_at)
+        return false;
+    ack_save_at = 0;
+    return true;
 }
 
 void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
@@ -372,7 +420,6 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
     fd_set *fds = fds_arg;
     int numfds = *maxfd + 1;
     int block = 1;
-    int deadline;
     struct timeval tv = {0, 0};
 
     snmp_select_info(&numfds, fds, &tv, &block);
@@ -382,9 +429,14 @@ void mdm_snmp_prepare(void *fds_arg, int *maxfd, int *timeout_ms)
         if (*timeout_ms < 0 || ms < *timeout_ms)
             *timeout_ms = (int)ms;
     }
-    deadline = mdm_notify_next_deadline_ms();
-    if (deadline >= 0 && (*timeout_ms < 0 || deadline < *timeout_ms))
-        *timeout_ms = deadline;
+    /* The delayed save of sent-notice records (mdm_snmp_outbox_changed) is due then. */
+    if (ack_save_at != 0) {
+        int64_t left = ack_save_at - mdm_os_monotonic_ms();
+        int deadline = left > 0 ? (int)left : 0;
+
+        if (*timeout_ms < 0 || deadline < *timeout_ms)
+            *timeout_ms = deadline;
+    }
 }
 
 void mdm_snmp_process(void *fds_arg, int ready)
@@ -407,5 +459,9 @@ void mdm_snmp_stop(void)
     snmp_shutdown("mdmhealth");
     shutdown_agent();
     snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL, 1);
+    /* Only the slots in use: reading an unused one's flag maps no page. */
+    for (size_t s = 0; s < MDM_DIAG_TARGETS_MAX; s++)
+        if (mdm_snmp.diag[s].used)
+            memset(&mdm_snmp.diag[s], 0, sizeof(mdm_snmp.diag[s]));
     started = false;
 }

@@ -92,7 +92,6 @@ enum {
 /* Notification destinations (notify.c). */
 void mdm_notify_register_directives(void);
 void mdm_notify_free_destinations(void);
-int mdm_notify_next_deadline_ms(void);    /* -1 when nothing is scheduled */
 void mdm_notify_destinations_ready(void); /* after the configuration was read */
 
 /*

@@ -1,6 +1,6 @@
 /*
  * fuzz_expr.c - libFuzzer harness of the expression compiler
- * (mdm_expr_compile, agent/engine/expr.c): the input is an expression element
+ * (mdm_expr_compile, agent/engine/expr_compile.c): the input is an expression element
  * (<Expression>, <And>, <SimpleExpression>, <RegExExpression> ...) parsed with
  * the same libxml2 options as the pack loader; a compiled expression is also
  * evaluated against one event, so that regular expressions and comparisons run.
