@@ -18,6 +18,8 @@ static const char usage[] =
     "                     validate the configuration and the management pack\n"
     "  mdmhealth run      [-c FILE] [-f]        the agent: follow events, send SNMP\n"
     "                     notifications, answer SNMP requests\n"
+    "  mdmhealth reset    [-c FILE] MONITOR [TARGET]\n"
+    "                     reset a monitor's health in the running agent\n"
     "  mdmhealth diagnose [-c FILE] [--json] [--explain]\n"
     "                     run the knowledge article's checks and name the diagnosis\n"
     "  mdmhealth resolve  loopback|ad-group [-c FILE] [--apply]\n"
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
         return mdm_cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return mdm_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "reset") == 0)
+        return mdm_cmd_reset(argc - 1, argv + 1);
     if (strcmp(cmd, "diagnose") == 0)
         return mdm_cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "resolve") == 0)

@@ -270,14 +270,18 @@ enum {
     kAlertActive = 10,
     kRepeatCount = 11,
     kSeverity = 12,
-    kPriority = 13
+    kPriority = 13,
+    kReset = 14,
+    kType = 15
 };
 enum {
     kEventsRead = 5,
     kEventsMatched = 6,
     kNotificationsSent = 8,
     kNotificationsFailed = 9,
-    kNotificationsPending = 10
+    kNotificationsPending = 10,
+    kPackMonitorsLoaded = 14,
+    kPackMonitorsSkipped = 15
 };
 } // namespace oids
 

@@ -408,7 +408,7 @@ TEST_F(SnmpAgentAccessTest, GetAndWalkAnswerOverV2cAndV3)
         EXPECT_EQ("STRING: \"" + kComputer + "\"", get_value(r, col(oids::kTarget))) << r.out;
         EXPECT_EQ("STRING: \"202\"", get_value(r, col(oids::kLastRecordId))) << r.out;
 
-        // GETNEXT through the whole subtree: 13 agent scalars, 12 columns of row 1, in order
+        // GETNEXT through the whole subtree: 15 agent scalars, 14 columns of row 1, in order
         // (snmpwalk fails on an OID that does not increase). Past the last one the embedded
         // agent has nothing more: endOfMibView, which snmpwalk prints as "No more variables".
         auto w = snmp_tool(dir_, "snmpwalk", auth, agent_port_, {oids::kRoot});
@@ -421,15 +421,27 @@ TEST_F(SnmpAgentAccessTest, GetAndWalkAnswerOverV2cAndV3)
                 lines.push_back(line);
             p = nl + 1;
         }
-        ASSERT_EQ(25u, lines.size()) << w.out;
+        ASSERT_EQ(29u, lines.size()) << w.out;
         // mdmAgentVersion: the name and the version, as the MIB describes it.
         EXPECT_EQ(0u, lines[0].find(oids::agent_scalar(1) + " = STRING: \"mdmhealth " +
                                     std::string(MDM_VERSION) + "\""))
             << lines[0];
         EXPECT_EQ(0u, lines[12].find(oids::agent_scalar(13) + " = Counter32: ")) << lines[12];
-        EXPECT_EQ(0u, lines[13].find(col(oids::kName) + " = STRING: \"" + kMonitorId + "\""))
+        // The pack: the built-in one, one monitor evaluated, none skipped.
+        EXPECT_EQ(0u,
+                  lines[13].find(oids::agent_scalar(oids::kPackMonitorsLoaded) + " = Gauge32: 1"))
             << lines[13];
-        EXPECT_EQ(0u, lines[24].find(col(oids::kPriority) + " = INTEGER: 1")) << lines[24];
+        EXPECT_EQ(0u,
+                  lines[14].find(oids::agent_scalar(oids::kPackMonitorsSkipped) + " = Gauge32: 0"))
+            << lines[14];
+        EXPECT_EQ(0u, lines[15].find(col(oids::kName) + " = STRING: \"" + kMonitorId + "\""))
+            << lines[15];
+        EXPECT_EQ(0u, lines[26].find(col(oids::kPriority) + " = INTEGER: 1")) << lines[26];
+        EXPECT_EQ(0u, lines[27].find(col(oids::kReset) + " = INTEGER: 1")) << lines[27];
+        EXPECT_EQ(lines[28],
+                  col(oids::kType) +
+                      " = STRING: \"Windows!Microsoft.Windows.2SingleEventLog2StateMonitorType\"")
+            << lines[28];
     }
 }
 

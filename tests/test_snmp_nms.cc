@@ -786,7 +786,7 @@ TEST_F(NmsTest, PysnmpV3GetAndWalkReadTheAgent)
         return out;
     };
     EXPECT_EQ(oid_list(net.out), oid_list(w.out)) << w.out << net.out;
-    EXPECT_EQ(12u, oid_list(w.out).size()) << w.out;
+    EXPECT_EQ(14u, oid_list(w.out).size()) << w.out;
     EXPECT_TRUE(contains(w.out, col(oids::kName) + " = OctetString: " + kMonitorId + "\n"));
     EXPECT_TRUE(
         contains(w.out, col(oids::kLastDescription) + " = OctetString: " + kFailure + "\n"));

@@ -375,16 +375,13 @@ TEST_F(SnmpStdTest, SnmpEngineMpdAndUsmCountersAnswerAndCount)
 
 TEST_F(SnmpStdTest, SystemDirectivesSetTheValuesAReloadChangesThemAndSetIsRefused)
 {
-    ASSERT_EQ("",
-              start_agent("syscontact NOC <noc@contoso.com>\n"
-                          "syslocation Building 4, rack 12\n"
-                          "sysname dm01-monitor\n"
-                          "sysservices 76\n"
-                          // Write access for the community "writer" (VACM lines).
-                          "com2sec writers 127.0.0.1 writer\n"
-                          "group writegroup v2c writers\n"
-                          "view everything included .1\n"
-                          "access writegroup \"\" any noauth exact everything everything none\n"));
+    ASSERT_EQ("", start_agent("syscontact NOC <noc@contoso.com>\n"
+                              "syslocation Building 4, rack 12\n"
+                              "sysname dm01-monitor\n"
+                              "sysservices 76\n"
+                              // Write access for an SNMPv3 user (the only kind mdmhealth allows).
+                              "createUser writer SHA-256 authpass789 AES privpass789\n"
+                              "rwuser writer authPriv\n"));
     auto r = get(v2c(), {kSysContact, kSysName, kSysLocation, kSysServices, kSysDescr});
     ASSERT_EQ(0, r.status) << r.out << r.err;
     EXPECT_EQ("STRING: \"NOC <noc@contoso.com>\"", get_value(r, kSysContact)) << r.out;
@@ -392,13 +389,14 @@ TEST_F(SnmpStdTest, SystemDirectivesSetTheValuesAReloadChangesThemAndSetIsRefuse
     EXPECT_EQ("STRING: \"Building 4, rack 12\"", get_value(r, kSysLocation)) << r.out;
     EXPECT_EQ("INTEGER: 76", get_value(r, kSysServices)) << r.out;
 
-    // Even a community with write access cannot change a configured value.
-    auto set = snmp_tool(dir_, "snmpset", {"-v2c", "-c", "writer"}, port_,
-                         {kSysLocation, "s", "somewhere else"});
+    // Even a user with write access cannot change a configured value.
+    const std::vector<std::string> writer = {
+        "-v3", "-u",          "writer", "-l",  "authPriv", "-a",         "SHA-256",
+        "-A",  "authpass789", "-x",     "AES", "-X",       "privpass789"};
+    auto set = snmp_tool(dir_, "snmpset", writer, port_, {kSysLocation, "s", "somewhere else"});
     EXPECT_NE(0, set.status) << set.out << set.err;
     EXPECT_NE(std::string::npos, set.err.find("notWritable")) << set.out << set.err;
-    set = snmp_tool(dir_, "snmpset", {"-v2c", "-c", "writer"}, port_,
-                    {kSnmpEnableAuthenTraps, "i", "1"});
+    set = snmp_tool(dir_, "snmpset", writer, port_, {kSnmpEnableAuthenTraps, "i", "1"});
     EXPECT_NE(0, set.status) << set.out << set.err;
     EXPECT_NE(std::string::npos, set.err.find("notWritable")) << set.out << set.err;
 

@@ -26,6 +26,7 @@ int mdm_cmd_diagnose(int argc, char **argv);
 int mdm_cmd_resolve(int argc, char **argv);
 int mdm_cmd_service(int argc, char **argv);
 int mdm_cmd_init(int argc, char **argv);
+int mdm_cmd_reset(int argc, char **argv);
 
 /* The diagnoser's options from a configuration (strings borrowed from cfg). */
 void mdm_diag_options_from_config(const struct mdm_config *cfg, struct mdm_diag_options *opt);

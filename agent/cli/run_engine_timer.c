@@ -1,47 +1,158 @@
 /*
- * run_engine_timer.c - the engine's own deadlines on the agent's loop.
+ * run_engine_timer.c - what changes a row's state other than an event: the
+ * engine's own deadlines (timer reset, repeated-event windows and the other
+ * time-based monitor types, docs/monitor.md) and an operator's reset
+ * (`mdmhealth reset`, a SET of mdmMonitorReset).
  *
- * The time-based monitor types that are coming to agent/engine (a timer that
- * resets a state, an event that fails to arrive in time, repeated-event
- * windows) change a row's state when time passes, not only when an event
- * arrives. The agent gives them one loop timer, engine_timer, armed at the
- * engine's next deadline and re-planned after every batch of events
- * (mdm_run_pump), after a reload and after each firing.
+ * The engine never reads a clock; the agent passes it the time. Its clock is
+ * wall-clock ms, like the events' TimeCreated, and the agent runs it as the
+ * wall clock read once at start advanced by the loop's monotonic clock
+ * (engine_wall0 + loop now - engine_loop0): a clock step (NTP, a DST change
+ * on a badly configured server) neither fires a timer early nor holds it
+ * back. A timer that came due while the agent was down is due at once: the
+ * first plan after start fires it in the first turn.
  *
- * NOT CONNECTED YET: agent/engine has no deadline function today, so
- * mdm_run_engine_timer_plan() never arms the timer and on_engine_timer()
- * never runs. The merge that adds the engine's functions fills in the two
- * marked places below, along these lines (names as that work defines them):
- *
- *     plan:  int64_t due = mdm_engine_next_deadline(a->engine);  -- 0: none
- *            if (due > 0) mdm_loop_timer_start_at(&a->engine_timer, due, 0);
- *            else mdm_loop_timer_stop(&a->engine_timer);
- *     fire:  mdm_engine_tick(a->engine, mdm_loop_now(a->loop), on_transition, a, &err);
- *            a->dirty = true;  then plan again
- *
- * The engine's deadlines must then be on the loop's clock (monotonic ms,
- * mdm_loop_now), not the wall clock, so that a clock change neither fires
- * nor loses them; transitions go through run_sources.c's on_transition like
- * those of events, so their notices are queued and saved the same way.
+ * Transitions go through mdm_run_on_transition like those of events, and the
+ * state is marked to save, so their notices are saved before they leave, as
+ * every other notice (docs/operators.md, "Delivery guarantees").
  */
 #include "agent/cli/run_internal.h"
+
+#include "agent/cli/control.h"
+#include "agent/common/mdm_text.h"
+#include "agent/os/mdm_log.h"
+#include "agent/os/mdm_os.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* How often the state directory is looked at for a `mdmhealth reset` request. */
+#define CONTROL_POLL_MS 1000
+
+int64_t mdm_run_engine_now(const struct agent *a)
+{
+    return a->engine_wall0 + (mdm_loop_now(a->loop) - a->engine_loop0);
+}
 
 static void on_engine_timer(struct mdm_loop_timer *t, void *ctx)
 {
     struct agent *a = ctx;
+    struct mdm_err err;
 
     (void)t;
-    /* FILL IN (see the top): let the engine act on what is due, then plan again. */
+    mdm_err_clear(&err);
+    if (mdm_engine_advance(a->engine, mdm_run_engine_now(a), mdm_run_on_transition, a, &err) != 0)
+        mdm_log(MDM_LOG_ERROR, "monitor timers: %s", err.msg);
+    a->dirty = true;
     mdm_run_engine_timer_plan(a);
+}
+
+/* What a reset changed, for the operator's answer. */
+struct reset_report {
+    struct agent *agent;
+    size_t changes;
+    char text[MDM_CONTROL_TEXT_MAX];
+};
+
+static int on_reset_transition(const struct mdm_transition *t, void *ctx)
+{
+    struct reset_report *r = ctx;
+    size_t len = strlen(r->text);
+
+    if (r->changes++ < 4)
+        snprintf(r->text + len, sizeof(r->text) - len, "%s%s: %s -> %s", len ? "; " : "", t->target,
+                 mdm_health_name(t->from), mdm_health_name(t->to));
+    return mdm_run_on_transition(t, r->agent);
+}
+
+int mdm_run_reset(struct agent *a, const char *monitor_id, const char *target, char *text,
+                  size_t text_size, struct mdm_err *err)
+{
+    struct reset_report r;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    r.agent = a;
+    rc = mdm_engine_reset(a->engine, monitor_id, target != NULL && target[0] ? target : NULL,
+                          mdm_run_engine_now(a), on_reset_transition, &r, err);
+    if (rc != 0) {
+        mdm_log(MDM_LOG_WARNING, "reset of %s%s%s refused: %s", monitor_id,
+                target != NULL && target[0] ? " on " : "", target ? target : "", err->msg);
+        return rc;
+    }
+    a->dirty = true;
+    mdm_run_engine_timer_plan(a);
+    mdm_log(MDM_LOG_INFO, "reset of %s%s%s: %zu state change(s)", monitor_id,
+            target != NULL && target[0] ? " on " : "", target ? target : "", r.changes);
+    if (text != NULL) {
+        if (r.changes == 0)
+            snprintf(text, text_size, "%s: no change (already in the state a reset gives)",
+                     monitor_id);
+        else
+            snprintf(text, text_size, "%s: %s%s", monitor_id, r.text, r.changes > 4 ? "; ..." : "");
+    }
+    return 0;
+}
+
+/* mdmMonitorReset.N set to reset(2) (agent/snmp/mib_handlers.c, in COMMIT). */
+static int on_snmp_reset(void *ctx, const char *monitor_id, const char *target)
+{
+    struct mdm_err err;
+
+    mdm_err_clear(&err);
+    mdm_log(MDM_LOG_INFO, "SNMP SET of mdmMonitorReset: %s on %s", monitor_id, target);
+    return mdm_run_reset(ctx, monitor_id, target, NULL, 0, &err);
+}
+
+static void on_control_timer(struct mdm_loop_timer *t, void *ctx)
+{
+    struct agent *a = ctx;
+    struct mdm_control_request req;
+    struct mdm_err err;
+    char text[MDM_CONTROL_TEXT_MAX];
+    int rc;
+
+    (void)t;
+    mdm_err_clear(&err);
+    rc = mdm_control_claim(a->cfg->state_dir, &req, &err);
+    if (rc == MDM_ENOTFOUND)
+        return;
+    if (rc != 0) {
+        mdm_log(MDM_LOG_WARNING, "reset request refused: %s", err.msg);
+        return;
+    }
+    mdm_log(MDM_LOG_INFO, "reset requested by `mdmhealth reset`: %s%s%s", req.monitor,
+            req.target[0] ? " on " : "", req.target);
+    rc = mdm_run_reset(a, req.monitor, req.target, text, sizeof(text), &err);
+    if (mdm_control_answer(a->cfg->state_dir, req.id, rc, rc == 0 ? text : err.msg, &err) != 0)
+        mdm_log(MDM_LOG_WARNING, "reset request: cannot answer: %s", err.msg);
 }
 
 void mdm_run_engine_timer_init(struct agent *a)
 {
+    a->engine_wall0 = mdm_os_now_ms();
+    a->engine_loop0 = mdm_loop_now(a->loop);
     mdm_loop_timer_init(a->loop, &a->engine_timer, on_engine_timer, a);
+    mdm_loop_timer_init(a->loop, &a->control_timer, on_control_timer, a);
+    if (mdm_loop_timer_start(&a->control_timer, CONTROL_POLL_MS, CONTROL_POLL_MS) != 0)
+        mdm_log(MDM_LOG_WARNING, "out of memory: `mdmhealth reset` requests are not looked for");
+    mdm_snmp_set_reset_handler(on_snmp_reset, a);
 }
 
 void mdm_run_engine_timer_plan(struct agent *a)
 {
-    /* FILL IN (see the top): arm engine_timer at the engine's next deadline. */
-    mdm_loop_timer_stop(&a->engine_timer);
+    int64_t due, loop_due;
+
+    if (a->engine == NULL || (due = mdm_engine_next_deadline(a->engine)) == INT64_MAX) {
+        mdm_loop_timer_stop(&a->engine_timer);
+        return;
+    }
+    /* Due before now (while the agent was down, or just now): at once. */
+    loop_due = a->engine_loop0 + (due - a->engine_wall0);
+    if (loop_due < mdm_loop_now(a->loop))
+        loop_due = mdm_loop_now(a->loop);
+    if (mdm_loop_timer_active(&a->engine_timer) && mdm_loop_timer_due(&a->engine_timer) == loop_due)
+        return;
+    if (mdm_loop_timer_start_at(&a->engine_timer, loop_due, 0) != 0)
+        mdm_log(MDM_LOG_WARNING, "out of memory: monitor timers wait for the next turn");
 }

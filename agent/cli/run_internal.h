@@ -143,8 +143,19 @@ struct agent {
     struct mdm_loop_timer snmp_timer;   /* Net-SNMP's next deadline */
     struct mdm_loop_timer notify_timer; /* the next delivery attempt after a back-off */
 
-    /* The engine's next deadline (run_engine_timer.c). */
+    /*
+     * The engine's next deadline (run_engine_timer.c). The engine's clock is
+     * wall-clock ms (event times are); the agent runs it as engine_wall0 +
+     * (loop now - engine_loop0), the wall clock read once at start and
+     * advanced by the monotonic clock, so an NTP step or a DST change
+     * neither fires nor loses a timer.
+     */
     struct mdm_loop_timer engine_timer;
+    int64_t engine_wall0;
+    int64_t engine_loop0;
+
+    /* `mdmhealth reset` requests in the state directory (control.h), looked for every second. */
+    struct mdm_loop_timer control_timer;
 };
 
 /* run_state.c */
@@ -157,6 +168,8 @@ int mdm_run_new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack 
 void mdm_run_state_timers_init(struct agent *a);
 
 /* run_sources.c */
+/* A state change of the engine: logged, its notice queued, the diagnoser asked for. */
+int mdm_run_on_transition(const struct mdm_transition *t, void *ctx);
 int mdm_run_open_source(struct agent *a, struct agent_source *s, struct mdm_err *err_out);
 int mdm_run_build_sources(struct agent *a, const struct mdm_config *cfg);
 void mdm_run_free_sources(struct agent_source *set, size_t count);
@@ -186,5 +199,13 @@ void mdm_run_snmp_stop(struct agent *a);
 /* run_engine_timer.c */
 void mdm_run_engine_timer_init(struct agent *a);
 void mdm_run_engine_timer_plan(struct agent *a);
+int64_t mdm_run_engine_now(const struct agent *a);
+/*
+ * Resets monitor_id on target (NULL: every target) now, as `mdmhealth reset`
+ * and a SET of mdmMonitorReset ask. On success text (if not NULL) says what
+ * changed, one line. Returns 0 or a negative MDM_E* code with err set.
+ */
+int mdm_run_reset(struct agent *a, const char *monitor_id, const char *target, char *text,
+                  size_t text_size, struct mdm_err *err);
 
 #endif

@@ -27,7 +27,7 @@ static const char *health_word(enum mdm_health h)
     return mdm_health_name(h);
 }
 
-static int on_transition(const struct mdm_transition *t, void *ctx)
+int mdm_run_on_transition(const struct mdm_transition *t, void *ctx)
 {
     struct agent *a = ctx;
     struct mdm_notice n;
@@ -322,7 +322,7 @@ static bool pump_source(struct agent *a, struct agent_source *s, int budget)
         rc = mdm_source_next(s->src, &a->ev, &err);
         if (rc == 0) {
             a->status.events_read++;
-            if (mdm_engine_process(a->engine, &a->ev, on_transition, a, &err) != 0)
+            if (mdm_engine_process(a->engine, &a->ev, mdm_run_on_transition, a, &err) != 0)
                 mdm_log(MDM_LOG_ERROR, "cannot evaluate an event: %s", err.msg);
         } else if (rc == MDM_EBADRECORD) {
             a->status.events_damaged++;

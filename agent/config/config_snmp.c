@@ -318,6 +318,30 @@ static int check_rouser(const char *name, const struct words *ws, struct mdm_err
     return check_view_tail(name, ws, i + 1, err);
 }
 
+/*
+ * rwuser [-s MODEL] USER [LEVEL [OID | -V VIEW [CONTEXT]]]: write access,
+ * which only mdmMonitorReset uses. SNMPv3 only, and never without
+ * authentication: a reset is an operator's act, and an unauthenticated
+ * write would let anyone on the network hide an open alert.
+ */
+static int check_rwuser(const char *name, const struct words *ws, struct mdm_err *err)
+{
+    size_t i = 0;
+    int rc;
+
+    if ((rc = check_rouser(name, ws, err)) != 0)
+        return rc;
+    if (i < ws->n && strcmp(ws->w[i], "-s") == 0)
+        i += 2;
+    i++; /* the user */
+    if (i < ws->n &&
+        (mdm_ascii_iequal(ws->w[i], "noauth") || mdm_ascii_iequal(ws->w[i], "noauthnopriv")))
+        return mdm_err_set(err, MDM_EINVAL,
+                           "%s: write access needs authentication: use auth or priv, not \"%s\"",
+                           name, ws->w[i]);
+    return 0;
+}
+
 /* rocommunity [-v 1|2c] COMMUNITY [SOURCE [OID | -V VIEW [CONTEXT]]] */
 static int check_rocommunity(const char *name, const struct words *ws, struct mdm_err *err)
 {
@@ -634,6 +658,14 @@ static int check_access(const char *name, const struct words *ws, struct mdm_err
     if (!is_one_of(ws->w[4], prefixes))
         return mdm_err_set(err, MDM_EINVAL, "%s: \"%s\" is neither exact nor prefix", name,
                            ws->w[4]);
+    /* Write access (mdmMonitorReset) is for authenticated SNMPv3 users only, as with rwuser. */
+    if (strcmp(ws->w[6], "none") != 0 && strcmp(ws->w[6], "\"\"") != 0 &&
+        (!(mdm_ascii_iequal(ws->w[2], "usm") || mdm_ascii_iequal(ws->w[2], "tsm")) ||
+         mdm_ascii_iequal(ws->w[3], "noauth") || mdm_ascii_iequal(ws->w[3], "noauthnopriv")))
+        return mdm_err_set(err, MDM_EINVAL,
+                           "%s: a write view (\"%s\") is for SNMPv3 (usm) with auth or priv only; "
+                           "write none for %s %s",
+                           name, ws->w[6], ws->w[2], ws->w[3]);
     return 0;
 }
 
@@ -677,6 +709,7 @@ static const struct {
     {"rocommunity", check_rocommunity, 0, false},
     {"rocommunity6", check_rocommunity, 0, false},
     {"rouser", check_rouser, 0, false},
+    {"rwuser", check_rwuser, 0, false},
     {"createUser", check_create_user, 0, false},
     {"com2sec", check_com2sec, 0, false},
     {"com2sec6", check_com2sec, 0, false},

@@ -19,6 +19,10 @@ const char *mdm_os_path_list_separator(void);
 int64_t mdm_os_now_ms(void);
 /* A monotonic clock in ms, for timeouts and back-off. */
 int64_t mdm_os_monotonic_ms(void);
+/* Suspends the calling thread for about ms milliseconds (a command's polling wait). */
+void mdm_os_sleep_ms(unsigned ms);
+/* This process's id. */
+long mdm_os_process_id(void);
 
 /*
  * This machine's host name (POSIX gethostname, Windows' DNS host name) in

@@ -74,6 +74,20 @@ int64_t mdm_os_monotonic_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void mdm_os_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+    /* An interrupted sleep resumes with what remains. */
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+long mdm_os_process_id(void)
+{
+    return (long)getpid();
+}
+
 /*
  * The terminal whose echo is off, for the signal handler: it puts the saved
  * state back, reinstalls the previous disposition and raises the signal

@@ -105,6 +105,16 @@ int64_t mdm_os_monotonic_ms(void)
     return (int64_t)GetTickCount64();
 }
 
+void mdm_os_sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
+long mdm_os_process_id(void)
+{
+    return (long)GetCurrentProcessId();
+}
+
 /*
  * The console whose echo is off, for the Ctrl-C / Ctrl-Break / close
  * handler, which Windows runs on a thread of its own: it puts the saved

@@ -102,6 +102,17 @@ void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *re
 void mdm_snmp_set_engine(struct mdm_engine *engine);
 
 /*
+ * What a SET of mdmMonitorReset.N to reset(2) does: reset monitor_id on
+ * target (the row's mdmMonitorName and mdmMonitorTarget) as `mdmhealth
+ * reset` does, on the main loop, with the state saved and notifications
+ * queued by the callee. Returns 0 or a negative MDM_E* code (the SET then
+ * fails with commitFailed; the reason is logged by the callee).
+ */
+typedef int mdm_snmp_reset_fn(void *ctx, const char *monitor_id, const char *target);
+/* Sets the reset action; NULL makes every SET of mdmMonitorReset fail (notWritable). */
+void mdm_snmp_set_reset_handler(mdm_snmp_reset_fn *fn, void *ctx);
+
+/*
  * Makes Net-SNMP read the Net-SNMP directives of a newly loaded
  * configuration (SIGHUP): its checked copy replaces the old one in
  * persist_dir, then destinations and access control are rebuilt; listening

@@ -1,7 +1,9 @@
 /*
  * mib_handlers.c - MDM-HEALTH-MIB answers: the agent scalars and counters
- * (mdmAgent), and mdmMonitorTable from the monitor engine's rows. Read-only,
- * shaped after Net-SNMP's mib2c scalar-group and table-iterator modules.
+ * (mdmAgent), and mdmMonitorTable from the monitor engine's rows, shaped
+ * after Net-SNMP's mib2c scalar-group and table-iterator modules. One column
+ * is writable, mdmMonitorReset; VACM (rwuser / access lines, authenticated
+ * SNMPv3 only, config_snmp.c) decides who may write it.
  */
 #include "agent/snmp/snmp_internal.h"
 
@@ -151,6 +153,29 @@ static void get_queue_overflows(netsnmp_variable_list *var, const struct mdm_age
     set_counter32(var, mdm_snmp.outbox->overflows);
 }
 
+static void get_pack_counts(netsnmp_variable_list *var, bool skipped)
+{
+    size_t loaded = 0, skip = 0;
+    u_long g;
+
+    if (mdm_snmp.engine != NULL)
+        mdm_engine_pack_counts(mdm_snmp.engine, &loaded, &skip);
+    g = (u_long)(skipped ? skip : loaded);
+    snmp_set_var_typed_value(var, ASN_GAUGE, &g, sizeof(g));
+}
+
+static void get_monitors_loaded(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    (void)st;
+    get_pack_counts(var, false);
+}
+
+static void get_monitors_skipped(netsnmp_variable_list *var, const struct mdm_agent_status *st)
+{
+    (void)st;
+    get_pack_counts(var, true);
+}
+
 /*
  * The mdmAgent scalars, keyed by their MDM-HEALTH-MIB names: row N is
  * mdmAgent N (OBJECT-TYPE ... ::= { mdmAgent N } in the MIB), so the table's
@@ -178,6 +203,8 @@ static const struct {
     {"mdmNotificationsQueueOverflows", GETTER(get_queue_overflows)},
     {"mdmRenderFailures", COUNTER(render_failures)},
     {"mdmResubscriptions", COUNTER(resubscriptions)},
+    {"mdmPackMonitorsLoaded", GETTER(get_monitors_loaded)},
+    {"mdmPackMonitorsSkipped", GETTER(get_monitors_skipped)},
 };
 #undef COUNTER
 #undef GETTER
@@ -248,13 +275,61 @@ static netsnmp_variable_list *monitor_first(void **loop_ctx, void **data_ctx,
     return monitor_next(loop_ctx, data_ctx, index, info);
 }
 
+void mdm_snmp_set_reset_handler(mdm_snmp_reset_fn *fn, void *ctx)
+{
+    mdm_snmp.reset = fn;
+    mdm_snmp.reset_ctx = ctx;
+}
+
+/*
+ * SET of mdmMonitorReset (mib2c's RESERVE1 / ... / COMMIT sequence): every
+ * check is made in RESERVE1, so that COMMIT, which may not fail by
+ * protocol, only acts. A reset cannot be undone, so it is done in COMMIT,
+ * after every varbind of the request was accepted.
+ */
+static int monitor_set(netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
+{
+    for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
+        const struct mdm_instance *inst = netsnmp_extract_iterator_context(r);
+        netsnmp_table_request_info *ti = netsnmp_extract_table_info(r);
+        netsnmp_variable_list *var = r->requestvb;
+        int rc;
+
+        if (r->processed)
+            continue;
+        switch (reqinfo->mode) {
+        case MODE_SET_RESERVE1:
+            if (ti == NULL || ti->colnum != MDM_COL_RESET || mdm_snmp.reset == NULL) {
+                netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOTWRITABLE);
+            } else if (inst == NULL) {
+                netsnmp_set_request_error(reqinfo, r, SNMP_ERR_NOCREATION);
+            } else if ((rc = netsnmp_check_vb_type(var, ASN_INTEGER)) != SNMP_ERR_NOERROR) {
+                netsnmp_set_request_error(reqinfo, r, rc);
+            } else if (*var->val.integer != MDM_RESET_IDLE &&
+                       *var->val.integer != MDM_RESET_RESET) {
+                netsnmp_set_request_error(reqinfo, r, SNMP_ERR_WRONGVALUE);
+            }
+            break;
+        case MODE_SET_COMMIT:
+            if (inst != NULL && *var->val.integer == MDM_RESET_RESET && mdm_snmp.reset != NULL &&
+                mdm_snmp.reset(mdm_snmp.reset_ctx, inst->def->id,
+                               mdm_engine_target(mdm_snmp.engine, inst->target)) != 0)
+                netsnmp_set_request_error(reqinfo, r, SNMP_ERR_COMMITFAILED);
+            break;
+        default: /* RESERVE2, ACTION, UNDO, FREE: nothing held, nothing to undo */
+            break;
+        }
+    }
+    return SNMP_ERR_NOERROR;
+}
+
 static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *reg,
                            netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
 {
     (void)handler;
     (void)reg;
     if (reqinfo->mode != MODE_GET)
-        return SNMP_ERR_NOERROR;
+        return monitor_set(reqinfo, requests);
     for (netsnmp_request_info *r = requests; r != NULL; r = r->next) {
         const struct mdm_instance *inst = netsnmp_extract_iterator_context(r);
         netsnmp_table_request_info *ti = netsnmp_extract_table_info(r);
@@ -309,6 +384,12 @@ static int monitor_handler(netsnmp_mib_handler *handler, netsnmp_handler_registr
             break;
         case MDM_COL_ALERT_PRIORITY:
             set_integer(var, inst->def->priority);
+            break;
+        case MDM_COL_RESET:
+            set_integer(var, MDM_RESET_IDLE);
+            break;
+        case MDM_COL_TYPE:
+            set_string(var, inst->def->type_id ? inst->def->type_id : "");
             break;
         default:
             netsnmp_set_request_error(reqinfo, r, SNMP_NOSUCHOBJECT);
@@ -441,16 +522,17 @@ void mdm_snmp_set_diagnosis(const char *target, const struct mdm_diag_report *re
 }
 
 /*
- * Registers a read-only table indexed by one Unsigned32, walked by the
- * iterator helper with first/next (mib2c's table_iterator shape).
+ * Registers a table indexed by one Unsigned32, walked by the iterator helper
+ * with first/next (mib2c's table_iterator shape); modes is HANDLER_CAN_RONLY
+ * or HANDLER_CAN_RWRITE.
  */
 static int register_table(const char *name, Netsnmp_Node_Handler *handler, const oid *root,
-                          size_t root_len, unsigned min_column, unsigned max_column,
+                          size_t root_len, int modes, unsigned min_column, unsigned max_column,
                           Netsnmp_First_Data_Point *first, Netsnmp_Next_Data_Point *next,
                           netsnmp_handler_registration **out)
 {
     netsnmp_handler_registration *reg =
-        netsnmp_create_handler_registration(name, handler, root, root_len, HANDLER_CAN_RONLY);
+        netsnmp_create_handler_registration(name, handler, root, root_len, modes);
     netsnmp_table_registration_info *table = SNMP_MALLOC_TYPEDEF(netsnmp_table_registration_info);
     netsnmp_iterator_info *iter = SNMP_MALLOC_TYPEDEF(netsnmp_iterator_info);
 
@@ -481,12 +563,12 @@ int mdm_mib_register(void)
         netsnmp_register_scalar_group(agent_reg, 1, AGENT_SCALAR_LAST) != SNMPERR_SUCCESS)
         return MDM_ENOMEM;
     rc = register_table("mdmMonitorTable", monitor_handler, monitor_table_oid,
-                        OID_LENGTH(monitor_table_oid), MDM_COL_NAME, MDM_COL_ALERT_PRIORITY,
-                        monitor_first, monitor_next, &monitor_reg);
+                        OID_LENGTH(monitor_table_oid), HANDLER_CAN_RWRITE, MDM_COL_NAME,
+                        MDM_COL_TYPE, monitor_first, monitor_next, &monitor_reg);
     if (rc == 0)
-        rc =
-            register_table("mdmDiagTable", diag_handler, diag_table_oid, OID_LENGTH(diag_table_oid),
-                           MDM_DCOL_NAME, MDM_DCOL_TARGET, diag_first, diag_next, &diag_reg);
+        rc = register_table("mdmDiagTable", diag_handler, diag_table_oid,
+                            OID_LENGTH(diag_table_oid), HANDLER_CAN_RONLY, MDM_DCOL_NAME,
+                            MDM_DCOL_TARGET, diag_first, diag_next, &diag_reg);
     return rc;
 }
 

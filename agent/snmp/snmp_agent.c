@@ -459,6 +459,8 @@ void mdm_snmp_stop(void)
     snmp_shutdown("mdmhealth");
     shutdown_agent();
     snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, log_callback, NULL, 1);
+    mdm_snmp.reset = NULL; /* its context was the agent that is stopping */
+    mdm_snmp.reset_ctx = NULL;
     /* Only the slots in use: reading an unused one's flag maps no page. */
     for (size_t s = 0; s < MDM_DIAG_TARGETS_MAX; s++)
         if (mdm_snmp.diag[s].used)

@@ -26,6 +26,8 @@ struct mdm_snmp_state {
     struct mdm_outbox *outbox;
     bool check_only;
     bool outbox_changed;
+    mdm_snmp_reset_fn *reset; /* mdmMonitorReset's action, or NULL (not writable) */
+    void *reset_ctx;
 };
 
 extern struct mdm_snmp_state mdm_snmp;
@@ -49,7 +51,12 @@ enum {
     MDM_COL_REPEAT_COUNT,
     MDM_COL_ALERT_SEVERITY,
     MDM_COL_ALERT_PRIORITY,
+    MDM_COL_RESET,
+    MDM_COL_TYPE,
 };
+
+/* mdmMonitorReset values */
+enum { MDM_RESET_IDLE = 1, MDM_RESET_RESET = 2 };
 
 /* Registers the MIB handlers. Returns 0 or a negative code. */
 int mdm_mib_register(void);
