@@ -40,6 +40,7 @@ struct mdm_engine {
     /* Instances whose schedule (missing event) or probe (service) has not
      * been started yet: started at the next known time (arm_instances). */
     bool arm_pending;
+    size_t arm_from; /* instances before this index need no arming */
     mdm_service_probe_fn probe;
     void *probe_ctx;
 };
@@ -77,7 +78,10 @@ static void arm_instances(struct mdm_engine *engine, int64_t now)
     if (!engine->arm_pending || now <= 0)
         return;
     engine->arm_pending = false;
-    for (size_t i = 0; i < engine->instance_count; i++) {
+    /* Only the instances added since the last arming (a new target's), unless
+     * everything may need it (a restore, a reset, a probe set): a new target
+     * costs no scan of every instance. */
+    for (size_t i = engine->arm_from; i < engine->instance_count; i++) {
         struct mdm_instance *inst = &engine->instances[i];
         const struct mdm_detector *miss = missing_detector(inst->def);
         if (inst->state.timer_due_ms != 0)
@@ -93,6 +97,14 @@ static void arm_instances(struct mdm_engine *engine, int64_t now)
         }
         engine->next_due = INT64_MIN; /* rescan */
     }
+    engine->arm_from = engine->instance_count;
+}
+
+/* Everything may need arming again at the next known time. */
+static void arm_all(struct mdm_engine *engine)
+{
+    engine->arm_pending = true;
+    engine->arm_from = 0;
 }
 
 /* True when def has something arm_instances starts. */
@@ -106,7 +118,7 @@ void mdm_engine_set_service_probe(struct mdm_engine *engine, mdm_service_probe_f
     engine->probe = fn;
     engine->probe_ctx = ctx;
     if (fn != NULL) {
-        engine->arm_pending = true;
+        arm_all(engine);
         return;
     }
     for (size_t i = 0; i < engine->instance_count; i++)
@@ -529,7 +541,7 @@ static int64_t scan_next_due(const struct mdm_engine *engine)
 void mdm_engine_invalidate_deadline(struct mdm_engine *engine)
 {
     engine->next_due = INT64_MIN;
-    engine->arm_pending = true; /* instances restored without a pending schedule */
+    arm_all(engine); /* instances restored without a pending schedule */
 }
 
 /*
@@ -744,7 +756,7 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
         inst->state.window_start_ms = 0;
         /* A missing-event schedule and a service probe start again from now. */
         if (needs_arming(engine, def))
-            engine->arm_pending = true;
+            arm_all(engine);
         if (def->reset == MDM_RESET_MANUAL) {
             health = def->reset_health;
             snprintf(text, sizeof(text), "%s: manual reset",
