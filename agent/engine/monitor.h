@@ -116,7 +116,8 @@ struct mdm_engine_stats {
     uint64_t alerts_raised;
     uint64_t alerts_resolved;
     uint64_t targets_dropped; /* events from computers beyond MDM_TARGETS_MAX */
-    uint64_t timers_fired;    /* TimerEventRaised detections */
+    uint64_t timers_fired;    /* timers that fired: resets, schedule periods, correlator windows,
+                                 service probes */
     uint64_t resets;          /* mdm_engine_reset calls that reached an instance */
     uint64_t probes;          /* service probes made (CheckNTServiceStateMonitorType) */
     uint64_t probe_failures;  /* probes that failed or answered "unknown": no state change */
