@@ -1275,3 +1275,35 @@ TEST_F(TypesTest, ServiceStateCheckStartupTypeIgnoresAServiceNotStartedAutomatic
     ASSERT_EQ(2u, changes.size());
     EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
 }
+
+TEST_F(TypesTest, ServiceMonitorOfMicrosoftsRemoteAccessPackFollowsTheProbe)
+{
+    // The real pack (tests/data/packs/SOURCES.md): its one
+    // CheckNTServiceStateMonitorType monitor loads and runs on the probe.
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_file(MDM_TEST_DATA_DIR "/packs/kevinholman-Microsoft.Windows."
+                                                      "RemoteAccess.xml",
+                                    &pack_, &err))
+        << err.msg;
+    const mdm_monitor_def *svc = nullptr;
+    for (size_t i = 0; i < pack_->monitor_count; i++)
+        if (std::string(pack_->monitors[i].id) == "Microsoft.Windows.RemoteAccess.VPNServer."
+                                                  "ServiceMonitor")
+            svc = &pack_->monitors[i];
+    ASSERT_NE(nullptr, svc);
+    EXPECT_STREQ("RemoteAccess", svc->service_name);
+    EXPECT_FALSE(svc->check_startup_type); // <CheckStartupType /> is empty
+    EXPECT_EQ(MDM_PARAM_TARGET_NAME, svc->detectors[0].computer.kind);
+    ASSERT_EQ(0, mdm_engine_new(pack_, false, &engine, &err));
+    ASSERT_EQ(0, mdm_engine_add_target(engine, "RAS01", nullptr));
+    FakeProbe probe;
+    probe.set(MDM_SERVICE_STATE_NOT_RUNNING);
+    mdm_engine_set_service_probe(engine, FakeProbe::probe, &probe);
+    advance(0);
+    ASSERT_EQ(1u, probe.calls.size());
+    EXPECT_EQ("RAS01/RemoteAccess", probe.calls[0]);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ("Microsoft.Windows.RemoteAccess.VPNServer.ServiceMonitor", changes[0].monitor);
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[0].to);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[0].alert);
+}
