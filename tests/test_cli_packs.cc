@@ -102,8 +102,8 @@ TEST(CliPacks, NothingEvaluableIsAnErrorWithTheSkipList)
               r.err.find("spa5603-GenericServiceMonitoring.xml:417: skipped monitor "
                          "OpsMgr.GenericServiceMonitoring.OpsMgr.GenericServiceMonitoring.Monitors."
                          "ServiceWatcher.UnitMonitor (type "
-                         "Windows!Microsoft.Windows.CheckNTServiceStateMonitorType): type "
-                         "Microsoft.Windows.CheckNTServiceStateMonitorType: not supported yet"))
+                         "Windows!Microsoft.Windows.CheckNTServiceStateMonitorType): in "
+                         "$Data/Context/Property[@Name='Name']$: unsupported XPathQuery"))
         << r.err;
 }
 

@@ -824,9 +824,8 @@ TEST_F(TypesTest, ComposedRepeatedTypeWithOnDemandReset)
 
 TEST_F(TypesTest, ComposedTypeWithAnUnsupportedModuleIsSkippedNamingIt)
 {
-    // The shape of Microsoft.SystemCenter.ManagementConfigurationService.
-    // 2SingleEventLogTimed2StateUnitMonitorType (systemcenter.wiki): a
-    // System.CorrelatorAutoMissingCondition between the event sources.
+    // A module the interpreter does not evaluate (a System.Scheduler between
+    // the event source and the detection) skips the monitor, naming it.
     std::string type = composed_type(
         "Test.Timed.MT",
         "<MonitorTypeState ID=\"SecondEventRaised\"/>"
@@ -834,7 +833,7 @@ TEST_F(TypesTest, ComposedTypeWithAnUnsupportedModuleIsSkippedNamingIt)
         event_source("CorrelatorFirstDataSource", "Expression") +
             event_source("SecondDataSource", "Expression") +
             "<ConditionDetection ID=\"MissingEventCorrelator\" "
-            "TypeID=\"System!System.CorrelatorAutoMissingCondition\"><Correlator/>"
+            "TypeID=\"System!System.SchedulerFilter\"><SchedulerFilter/>"
             "</ConditionDetection>",
         "<RegularDetection MonitorTypeStateID=\"SecondEventRaised\"><Node ID=\"SecondDataSource\"/>"
         "</RegularDetection><RegularDetection "
@@ -858,7 +857,453 @@ TEST_F(TypesTest, ComposedTypeWithAnUnsupportedModuleIsSkippedNamingIt)
     ASSERT_EQ(1u, pack_->skip_count);
     EXPECT_NE(std::string::npos,
               std::string(pack_->skips[0].reason)
-                  .find("System.CorrelatorAutoMissingCondition (member MissingEventCorrelator, "
+                  .find("System.SchedulerFilter (member MissingEventCorrelator, "
                         "detection of FirstEventRaisedAndNoSecondEventRaisedInTimeInterval)"))
         << pack_->skips[0].reason;
+}
+
+// ---- MissingEventLogSingleEventLog2StateMonitorType ----------------------------
+
+namespace
+{
+
+// The <Consolidator> of the public QuaeNocentDocent/OMS-ManagementPack monitors
+// (tests/data/packs/qnd-oms-*.mpx), with their element names and spelling.
+std::string missing_consolidator(unsigned interval, const std::string &unit = "Minutes",
+                                 const std::string &mode = "OnNewItemNOP_OnTimerOutputRestart",
+                                 const std::string &schedule_extra = "")
+{
+    return "<Consolidator><ConsolidationProperties/><TimeControl><GenericSchedule>"
+           "<SimpleReccuringSchedule><Interval Unit=\"" +
+           unit + "\">" + std::to_string(interval) + "</Interval>" + schedule_extra +
+           "</SimpleReccuringSchedule><ExcludeDates/></GenericSchedule></TimeControl>"
+           "<CountingCondition><CountMode>" +
+           mode + "</CountMode></CountingCondition></Consolidator>";
+}
+
+// Healthy on every 900 (EventRaised); unhealthy when a window of the schedule
+// passes without one (the QND monitors use the same expression for both).
+std::string missing_monitor(const std::string &consolidator = missing_consolidator(1),
+                            const std::string &id = "Test.Missing")
+{
+    return unit_monitor(id, "Microsoft.Windows.MissingEventLogSingleEventLog2StateMonitorType",
+                        op_state("Healthy", "EventRaised", "Success") +
+                            op_state("UnHealthy", "MissingEventRaised", "Error"),
+                        detector("", 900) + detector("Missing", 900) + consolidator);
+}
+
+} // namespace
+
+TEST_F(TypesTest, MissingEventRaisedWhenAScheduleWindowPassesWithoutTheEvent)
+{
+    load(missing_monitor());
+    const mdm_monitor_def &def = pack_->monitors[0];
+    ASSERT_EQ(2u, def.detector_count);
+    EXPECT_EQ(MDM_CONDITION_MISSING, def.detectors[0].condition);
+    EXPECT_EQ(60000, def.detectors[0].repeat_interval_ms);
+    EXPECT_STREQ("UnHealthy", def.detectors[0].state_id);
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, def.detectors[1].health);
+
+    // The target's schedule starts with its first event: window [0, 60 s).
+    feed(900, 0, 1);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[0].to);
+    EXPECT_EQ(kT0 + 60000, mdm_engine_next_deadline(engine));
+    advance(60); // the first window saw the event: nothing; next window [60, 120)
+    EXPECT_EQ(1u, changes.size());
+    EXPECT_EQ(kT0 + 120000, mdm_engine_next_deadline(engine));
+    advance(119);
+    EXPECT_EQ(1u, changes.size());
+    advance(120); // a whole window without it
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
+    EXPECT_EQ(MDM_CAUSE_TIMER, changes[1].cause);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[1].alert);
+    EXPECT_EQ(kT0 + 120000, changes[1].time_ms);
+    // Three more empty windows only repeat the state; the schedule goes on.
+    advance(300);
+    EXPECT_EQ(2u, changes.size());
+    EXPECT_EQ(kT0 + 360000, mdm_engine_next_deadline(engine));
+    EXPECT_EQ(3u, instance("Test.Missing")->state.repeat_count);
+    // The event again: healthy at once, the alert resolved.
+    feed(900, 310, 2);
+    ASSERT_EQ(3u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[2].to);
+    EXPECT_EQ(MDM_ALERT_RESOLVED, changes[2].alert);
+    advance(360);
+    EXPECT_EQ(3u, changes.size());
+}
+
+TEST_F(TypesTest, MissingEventWindowResumesAfterARestart)
+{
+    load(missing_monitor(missing_consolidator(2)));
+    feed(900, 0, 1);   // window [0, 120 s)
+    advance(120);      // seen: next window [120, 240)
+    feed(900, 150, 2); // counted in it
+    std::string dir = mdmtest::make_temp_dir("types");
+    restart(dir);
+    EXPECT_EQ(1u, instance("Test.Missing")->state.window_count);
+    EXPECT_EQ(kT0 + 120000, instance("Test.Missing")->state.window_start_ms);
+    EXPECT_EQ(kT0 + 240000, mdm_engine_next_deadline(engine));
+    advance(240); // the restored count: the window was not empty
+    EXPECT_EQ(1u, changes.size());
+    // Down from 240 s to 1 h: the next window ended while down and fires at
+    // start, at its own end time; the later ones only repeat the state.
+    restart(dir);
+    advance(3600);
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
+    EXPECT_EQ(kT0 + 360000, changes[1].time_ms);
+    EXPECT_EQ(kT0 + 3720000, mdm_engine_next_deadline(engine));
+}
+
+TEST_F(TypesTest, MissingEventScheduleSettingsNotImplementedAreSkipReasons)
+{
+    struct Case {
+        std::string consolidator, reason;
+    } cases[] = {
+        {missing_consolidator(5, "Minutes", "OnNewItemTestOutputRestart_OnTimerRestart"),
+         "unsupported missing-event <CountMode> OnNewItemTestOutputRestart_OnTimerRestart"},
+        {missing_consolidator(5, "Minutes", "OnNewItemNOP_OnTimerOutputRestart",
+                              "<SyncTime>00:00</SyncTime>"),
+         "other than a <GenericSchedule><SimpleReccuringSchedule><Interval> without SyncTime"},
+        {missing_consolidator(5, "Weeks"), "unsupported <Interval Unit=\"Weeks\">"},
+    };
+    for (const auto &c : cases) {
+        mdm_pack *p = nullptr;
+        std::string xml = pack(missing_monitor(c.consolidator) + manual_reset_monitor());
+        ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "m.xml", &p, &err)) << err.msg;
+        ASSERT_EQ(1u, p->skip_count);
+        EXPECT_NE(std::string::npos, std::string(p->skips[0].reason).find(c.reason))
+            << p->skips[0].reason;
+        mdm_pack_free(p);
+    }
+    // The missing-event types whose configuration is not published stay skipped.
+    mdm_pack *p = nullptr;
+    std::string xml =
+        pack(unit_monitor("Test.MissingManual",
+                          "Microsoft.Windows.MissingEventLogManualReset2StateMonitorType",
+                          op_state("Bad", "MissingEventRaised", "Error"), detector("", 1)) +
+             manual_reset_monitor());
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "m.xml", &p, &err)) << err.msg;
+    ASSERT_EQ(1u, p->skip_count);
+    EXPECT_STREQ("type Microsoft.Windows.MissingEventLogManualReset2StateMonitorType: not "
+                 "supported yet",
+                 p->skips[0].reason);
+    mdm_pack_free(p);
+}
+
+// ---- timed correlation: System.CorrelatorAutoMissingCondition ------------------
+
+namespace
+{
+
+std::string event_filter(const std::string &id, const std::string &config_id)
+{
+    return "<ConditionDetection ID=\"" + id +
+           "\" TypeID=\"System!System.ExpressionFilter\"><Expression><SimpleExpression>"
+           "<ValueExpression><XPathQuery Type=\"UnsignedInteger\">EventDisplayNumber</XPathQuery>"
+           "</ValueExpression><Operator>Equal</Operator><ValueExpression><Value "
+           "Type=\"UnsignedInteger\">$Config/" +
+           config_id +
+           "$</Value></ValueExpression></SimpleExpression></Expression>"
+           "</ConditionDetection>";
+}
+
+std::string base_source(const std::string &id)
+{
+    return "<DataSource ID=\"" + id +
+           "\" TypeID=\"Windows!Microsoft.Windows.BaseEventProvider\"><ComputerName>.</"
+           "ComputerName><LogName>Application</LogName><Expression><SimpleExpression>"
+           "<ValueExpression><XPathQuery>PublisherName</XPathQuery></ValueExpression>"
+           "<Operator>Equal</Operator><ValueExpression><Value>App</Value></ValueExpression>"
+           "</SimpleExpression></Expression></DataSource>";
+}
+
+// The composition of Microsoft.SystemCenter.ManagementConfigurationService.
+// 2SingleEventLogTimed2StateUnitMonitorType (systemcenter.wiki, docs/monitor.md):
+// member module IDs and types, states and configuration as published; the
+// module configurations and the detections' Node trees are written here as
+// that composition implies (the page's excerpt does not show them).
+std::string timed_type(const std::string &policy = "OldestItem")
+{
+    return composed_type(
+        "Test.Timed.MT",
+        "<MonitorTypeState ID=\"SecondEventRaised\" NoDetection=\"false\"/>"
+        "<MonitorTypeState ID=\"FirstEventRaisedAndNoSecondEventRaisedInTimeInterval\" "
+        "NoDetection=\"false\"/>",
+        base_source("CorrelatorFirstDataSource") + base_source("CorrelatorSecondDataSource") +
+            base_source("SecondDataSource") +
+            event_filter("CorrelatorFirstFilterCondition", "FirstEventId") +
+            event_filter("CorrelatorSecondFilterCondition", "SecondEventId") +
+            "<ConditionDetection ID=\"MissingEventCorrelator\" "
+            "TypeID=\"System!System.CorrelatorAutoMissingCondition\"><Correlator>"
+            "<CorrelationExpression/><Count>1</Count><Interval>$Config/TimeIntervalSeconds$"
+            "</Interval><CorrelationOrder>InSequence</CorrelationOrder><CorrelationItemPolicy>" +
+            policy + "</CorrelationItemPolicy></Correlator></ConditionDetection>" +
+            event_filter("SecondFilterCondition", "SecondEventId"),
+        "<RegularDetection MonitorTypeStateID=\"SecondEventRaised\"><Node "
+        "ID=\"SecondFilterCondition\"><Node ID=\"SecondDataSource\"/></Node></RegularDetection>"
+        "<RegularDetection MonitorTypeStateID=\"FirstEventRaisedAndNoSecondEventRaisedInTimeInte"
+        "rval\"><Node ID=\"MissingEventCorrelator\"><Node ID=\"CorrelatorFirstFilterCondition\">"
+        "<Node ID=\"CorrelatorFirstDataSource\"/></Node><Node "
+        "ID=\"CorrelatorSecondFilterCondition\"><Node ID=\"CorrelatorSecondDataSource\"/></Node>"
+        "</Node></RegularDetection>");
+}
+
+std::string timed_monitor(unsigned seconds)
+{
+    return "<UnitMonitor ID=\"Test.Timed\" Accessibility=\"Public\" Enabled=\"true\" "
+           "Target=\"Windows!Microsoft.Windows.Computer\" TypeID=\"Test.Timed.MT\">"
+           "<AlertSettings AlertMessage=\"Test.Timed.Alert\"><AlertOnState>Error</AlertOnState>"
+           "<AutoResolve>true</AutoResolve><AlertPriority>Normal</AlertPriority><AlertSeverity>"
+           "Error</AlertSeverity></AlertSettings><OperationalStates>" +
+           op_state("Ok", "SecondEventRaised", "Success") +
+           op_state("Late", "FirstEventRaisedAndNoSecondEventRaisedInTimeInterval", "Error") +
+           "</OperationalStates><Configuration><FirstEventId>710</FirstEventId><SecondEventId>711"
+           "</SecondEventId><TimeIntervalSeconds>" +
+           std::to_string(seconds) + "</TimeIntervalSeconds></Configuration></UnitMonitor>\n";
+}
+
+} // namespace
+
+TEST_F(TypesTest, TimedCorrelationFirstEventNotFollowedInTimeIsUnhealthy)
+{
+    std::string xml = composed_pack(timed_type(), timed_monitor(60));
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "timed.xml", &pack_, &err))
+        << err.msg;
+    ASSERT_EQ(1u, pack_->monitor_count) << (pack_->skip_count ? pack_->skips[0].reason : "");
+    const mdm_monitor_def &def = pack_->monitors[0];
+    ASSERT_EQ(3u, def.detector_count);
+    EXPECT_EQ(MDM_CONDITION_CORRELATOR_MISSING, def.detectors[1].condition);
+    EXPECT_EQ(60000, def.detectors[1].repeat_interval_ms);
+    EXPECT_TRUE(def.detectors[2].correlated_input);
+    EXPECT_EQ(1u, def.detectors[2].partner);
+    ASSERT_EQ(0, mdm_engine_new(pack_, true, &engine, &err));
+
+    feed(710, 0, 1); // the first event opens the 60 s window
+    EXPECT_TRUE(changes.empty());
+    EXPECT_EQ(kT0 + 60000, mdm_engine_next_deadline(engine));
+    feed(710, 30, 2); // OldestItem: the open window keeps its start
+    EXPECT_EQ(kT0 + 60000, mdm_engine_next_deadline(engine));
+    advance(59);
+    EXPECT_TRUE(changes.empty());
+    advance(60);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[0].to);
+    EXPECT_EQ(MDM_CAUSE_TIMER, changes[0].cause);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[0].alert);
+    EXPECT_EQ(kT0 + 60000, changes[0].time_ms);
+    feed(711, 70, 3); // SecondEventRaised
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[1].to);
+    // First followed by second within the interval: no detection.
+    feed(710, 100, 4);
+    feed(711, 130, 5);
+    EXPECT_EQ(INT64_MAX, mdm_engine_next_deadline(engine));
+    advance(400);
+    EXPECT_EQ(2u, changes.size());
+    // In sequence only: a second event before the first does not count.
+    feed(711, 500, 6);
+    feed(710, 501, 7);
+    advance(561);
+    ASSERT_EQ(3u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[2].to);
+    EXPECT_EQ(kT0 + 561000, changes[2].time_ms);
+}
+
+TEST_F(TypesTest, TimedCorrelationWindowSurvivesARestart)
+{
+    std::string xml = composed_pack(timed_type("MostRecentItem"), timed_monitor(60));
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_memory(xml.data(), xml.size(), "timed.xml", &pack_, &err))
+        << err.msg;
+    ASSERT_EQ(1u, pack_->monitor_count) << (pack_->skip_count ? pack_->skips[0].reason : "");
+    EXPECT_TRUE(pack_->monitors[0].detectors[1].restart_on_new);
+    ASSERT_EQ(0, mdm_engine_new(pack_, true, &engine, &err));
+    feed(710, 0, 1);
+    feed(710, 20, 2); // MostRecentItem: the window starts again
+    EXPECT_EQ(kT0 + 80000, mdm_engine_next_deadline(engine));
+    std::string dir = mdmtest::make_temp_dir("types");
+    restart(dir);
+    EXPECT_EQ(kT0 + 80000, mdm_engine_next_deadline(engine));
+    EXPECT_EQ(kT0 + 20000, instance("Test.Timed")->state.window_start_ms);
+    feed(711, 50, 3); // the second event, after the restart, still closes it
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[0].to);
+    advance(100);
+    EXPECT_EQ(1u, changes.size());
+    // A window open at a restart that ends while the agent is down fires at start.
+    feed(710, 200, 4);
+    restart(dir);
+    advance(3600);
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
+    EXPECT_EQ(kT0 + 260000, changes[1].time_ms);
+}
+
+TEST_F(TypesTest, CorrelatorSettingsNotImplementedAreSkipReasons)
+{
+    std::string type = timed_type("LeastRecentItem");
+    std::string xml = composed_pack(type, timed_monitor(60));
+    mdm_err_clear(&err);
+    // Nothing evaluable: the load fails, naming the setting.
+    EXPECT_EQ(MDM_EUNSUPPORTED,
+              mdm_pack_load_memory(xml.data(), xml.size(), "timed.xml", &pack_, &err));
+    EXPECT_EQ(nullptr, pack_);
+    EXPECT_NE(std::string::npos,
+              std::string(err.msg).find("correlator <CorrelationItemPolicy> LeastRecentItem"))
+        << err.msg;
+}
+
+// ---- CheckNTServiceStateMonitorType: the service probe (a unit test of the
+// ---- engine with a fake probe; run wires the Service Control Manager) --------
+
+namespace
+{
+
+struct FakeProbe {
+    mdm_service_status answer{};
+    int rc = 0;
+    std::vector<std::string> calls;
+
+    static int probe(const char *computer, const char *service, mdm_service_status *out, void *ctx)
+    {
+        auto *self = static_cast<FakeProbe *>(ctx);
+        self->calls.push_back(std::string(computer) + "/" + service);
+        *out = self->answer;
+        return self->rc;
+    }
+    void set(mdm_service_state state, bool automatic = true)
+    {
+        answer.state = state;
+        answer.automatic_start = automatic;
+        snprintf(answer.detail, sizeof(answer.detail), "%s",
+                 state == MDM_SERVICE_STATE_RUNNING ? "running" : "stopped");
+    }
+};
+
+// As Microsoft's Remote Access pack writes it (tests/data/packs).
+std::string service_monitor(const std::string &check_startup = "")
+{
+    return unit_monitor(
+        "Test.Service", "Microsoft.Windows.CheckNTServiceStateMonitorType",
+        op_state("Running", "Running", "Success") + op_state("NotRunning", "NotRunning", "Error"),
+        "<ComputerName>$Target/Host/Host/Property[Type=\"Windows!Microsoft."
+        "Windows.Computer\"]/NetworkName$</ComputerName><ServiceName>RemoteAccess"
+        "</ServiceName>" +
+            (check_startup.empty() ? std::string("<CheckStartupType />")
+                                   : "<CheckStartupType>" + check_startup + "</CheckStartupType>"),
+        "$MPElement$");
+}
+
+} // namespace
+
+TEST_F(TypesTest, ServiceStateFollowsTheProbeOnItsInterval)
+{
+    load(service_monitor());
+    const mdm_monitor_def &def = pack_->monitors[0];
+    EXPECT_EQ(0u, def.detector_count);
+    EXPECT_STREQ("RemoteAccess", def.service_name);
+    EXPECT_EQ(30000, def.probe_interval_ms);
+    ASSERT_EQ(0, mdm_engine_add_target(engine, "DM01", nullptr));
+
+    // No probe (replay): not evaluated, and nothing is scheduled.
+    advance(0);
+    EXPECT_EQ(1u, mdm_engine_service_monitors_waiting(engine));
+    EXPECT_EQ(INT64_MAX, mdm_engine_next_deadline(engine));
+
+    FakeProbe probe;
+    probe.set(MDM_SERVICE_STATE_RUNNING);
+    mdm_engine_set_service_probe(engine, FakeProbe::probe, &probe);
+    EXPECT_EQ(0u, mdm_engine_service_monitors_waiting(engine));
+    advance(1); // probed at once
+    ASSERT_EQ(1u, probe.calls.size());
+    EXPECT_EQ("DM01/RemoteAccess", probe.calls[0]);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[0].to);
+    EXPECT_EQ(MDM_CAUSE_TIMER, changes[0].cause);
+    EXPECT_EQ(kT0 + 31000, mdm_engine_next_deadline(engine));
+
+    probe.set(MDM_SERVICE_STATE_NOT_RUNNING);
+    advance(30);
+    EXPECT_EQ(1u, changes.size());
+    advance(31);
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[1].alert);
+    // No alert message text in this pack: the alert text is the description.
+    EXPECT_EQ("NotRunning: service RemoteAccess is not running: stopped", changes[1].alert_text);
+
+    // A failed probe or an unknown answer changes nothing.
+    probe.rc = MDM_EIO;
+    advance(61);
+    probe.rc = 0;
+    probe.set(MDM_SERVICE_STATE_UNKNOWN);
+    advance(91);
+    EXPECT_EQ(2u, changes.size());
+    EXPECT_EQ(2u, mdm_engine_stats(engine)->probe_failures);
+
+    // Restart: the next probe's due time is in the state.
+    std::string dir = mdmtest::make_temp_dir("types");
+    restart(dir);
+    EXPECT_EQ(kT0 + 121000, mdm_engine_next_deadline(engine));
+    probe.set(MDM_SERVICE_STATE_RUNNING);
+    mdm_engine_set_service_probe(engine, FakeProbe::probe, &probe);
+    advance(120);
+    EXPECT_EQ(2u, changes.size());
+    advance(121);
+    ASSERT_EQ(3u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[2].to);
+    EXPECT_EQ(MDM_ALERT_RESOLVED, changes[2].alert);
+}
+
+TEST_F(TypesTest, ServiceStateCheckStartupTypeIgnoresAServiceNotStartedAutomatically)
+{
+    load(service_monitor("true"));
+    EXPECT_TRUE(pack_->monitors[0].check_startup_type);
+    ASSERT_EQ(0, mdm_engine_add_target(engine, "DM01", nullptr));
+    FakeProbe probe;
+    probe.set(MDM_SERVICE_STATE_NOT_RUNNING, false);
+    mdm_engine_set_service_probe(engine, FakeProbe::probe, &probe);
+    advance(0);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_HEALTHY, changes[0].to);
+    probe.set(MDM_SERVICE_STATE_NOT_RUNNING, true);
+    advance(30);
+    ASSERT_EQ(2u, changes.size());
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[1].to);
+}
+
+TEST_F(TypesTest, ServiceMonitorOfMicrosoftsRemoteAccessPackFollowsTheProbe)
+{
+    // The real pack (tests/data/packs/SOURCES.md): its one
+    // CheckNTServiceStateMonitorType monitor loads and runs on the probe.
+    mdm_err_clear(&err);
+    ASSERT_EQ(0, mdm_pack_load_file(MDM_TEST_DATA_DIR "/packs/kevinholman-Microsoft.Windows."
+                                                      "RemoteAccess.xml",
+                                    &pack_, &err))
+        << err.msg;
+    const mdm_monitor_def *svc = nullptr;
+    for (size_t i = 0; i < pack_->monitor_count; i++)
+        if (std::string(pack_->monitors[i].id) == "Microsoft.Windows.RemoteAccess.VPNServer."
+                                                  "ServiceMonitor")
+            svc = &pack_->monitors[i];
+    ASSERT_NE(nullptr, svc);
+    EXPECT_STREQ("RemoteAccess", svc->service_name);
+    EXPECT_FALSE(svc->check_startup_type); // <CheckStartupType /> is empty
+    EXPECT_EQ(MDM_PARAM_TARGET_NAME, svc->detectors[0].computer.kind);
+    ASSERT_EQ(0, mdm_engine_new(pack_, false, &engine, &err));
+    ASSERT_EQ(0, mdm_engine_add_target(engine, "RAS01", nullptr));
+    FakeProbe probe;
+    probe.set(MDM_SERVICE_STATE_NOT_RUNNING);
+    mdm_engine_set_service_probe(engine, FakeProbe::probe, &probe);
+    advance(0);
+    ASSERT_EQ(1u, probe.calls.size());
+    EXPECT_EQ("RAS01/RemoteAccess", probe.calls[0]);
+    ASSERT_EQ(1u, changes.size());
+    EXPECT_EQ("Microsoft.Windows.RemoteAccess.VPNServer.ServiceMonitor", changes[0].monitor);
+    EXPECT_EQ(MDM_HEALTH_ERROR, changes[0].to);
+    EXPECT_EQ(MDM_ALERT_RAISED, changes[0].alert);
 }

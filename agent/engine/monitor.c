@@ -37,7 +37,106 @@ struct mdm_engine {
      * be early (a timer cleared by a reset), never late.
      */
     int64_t next_due;
+    /* Instances whose schedule (missing event) or probe (service) has not
+     * been started yet: started at the next known time (arm_instances). */
+    bool arm_pending;
+    size_t arm_from; /* instances before this index need no arming */
+    mdm_service_probe_fn probe;
+    void *probe_ctx;
 };
+
+int mdm_monitor_def_timed_detector(const struct mdm_monitor_def *def)
+{
+    for (size_t d = 0; d < def->detector_count; d++)
+        if (def->detectors[d].condition == MDM_CONDITION_MISSING ||
+            def->detectors[d].condition == MDM_CONDITION_CORRELATOR_MISSING)
+            return (int)d;
+    return -1;
+}
+
+bool mdm_monitor_def_timed(const struct mdm_monitor_def *def)
+{
+    return def->reset == MDM_RESET_TIMER || def->service_name != NULL ||
+           mdm_monitor_def_timed_detector(def) >= 0;
+}
+
+/* The missing-event detector of def, or NULL. */
+static const struct mdm_detector *missing_detector(const struct mdm_monitor_def *def)
+{
+    int d = mdm_monitor_def_timed_detector(def);
+    return d >= 0 && def->detectors[d].condition == MDM_CONDITION_MISSING ? &def->detectors[d]
+                                                                          : NULL;
+}
+
+/*
+ * Starts, at time now, what runs on its own from the start: a missing-event
+ * monitor's first schedule window, and (with a probe) a service monitor's
+ * first probe, for each instance that has none pending.
+ */
+static void arm_instances(struct mdm_engine *engine, int64_t now)
+{
+    if (!engine->arm_pending || now <= 0)
+        return;
+    engine->arm_pending = false;
+    /* Only the instances added since the last arming (a new target's), unless
+     * everything may need it (a restore, a reset, a probe set): a new target
+     * costs no scan of every instance. */
+    for (size_t i = engine->arm_from; i < engine->instance_count; i++) {
+        struct mdm_instance *inst = &engine->instances[i];
+        const struct mdm_detector *miss = missing_detector(inst->def);
+        if (inst->state.timer_due_ms != 0)
+            continue;
+        if (miss != NULL) {
+            inst->state.window_start_ms = now;
+            inst->state.window_count = 0;
+            inst->state.timer_due_ms = now + miss->repeat_interval_ms;
+        } else if (inst->def->service_name != NULL && engine->probe != NULL) {
+            inst->state.timer_due_ms = now;
+        } else {
+            continue;
+        }
+        engine->next_due = INT64_MIN; /* rescan */
+    }
+    engine->arm_from = engine->instance_count;
+}
+
+/* Everything may need arming again at the next known time. */
+static void arm_all(struct mdm_engine *engine)
+{
+    engine->arm_pending = true;
+    engine->arm_from = 0;
+}
+
+/* True when def has something arm_instances starts. */
+static bool needs_arming(const struct mdm_engine *engine, const struct mdm_monitor_def *def)
+{
+    return missing_detector(def) != NULL || (def->service_name != NULL && engine->probe != NULL);
+}
+
+void mdm_engine_set_service_probe(struct mdm_engine *engine, mdm_service_probe_fn fn, void *ctx)
+{
+    engine->probe = fn;
+    engine->probe_ctx = ctx;
+    if (fn != NULL) {
+        arm_all(engine);
+        return;
+    }
+    for (size_t i = 0; i < engine->instance_count; i++)
+        if (engine->instances[i].def->service_name != NULL)
+            engine->instances[i].state.timer_due_ms = 0;
+    engine->next_due = INT64_MIN;
+}
+
+size_t mdm_engine_service_monitors_waiting(const struct mdm_engine *engine)
+{
+    size_t n = 0;
+
+    if (engine->probe != NULL)
+        return 0;
+    for (size_t m = 0; m < engine->def_count; m++)
+        n += engine->defs[m]->service_name != NULL;
+    return n;
+}
 
 bool mdm_computer_matches(const char *a, const char *b)
 {
@@ -138,6 +237,8 @@ static int append_target(struct mdm_engine *engine, const char *computer, size_t
         inst->def = engine->defs[m];
         inst->target = engine->target_count;
         engine->instance_count++;
+        if (needs_arming(engine, inst->def))
+            engine->arm_pending = true;
     }
     engine->targets[engine->target_count] = name;
     if (index_out != NULL)
@@ -419,7 +520,7 @@ static void synthetic_event(struct mdm_event *ev, struct mdm_engine *engine,
     mdm_format_iso8601(time_ms, engine->synth_time, sizeof(engine->synth_time));
     ev->time_created = engine->synth_time;
     ev->time_unix_ms = time_ms;
-    ev->channel = inst->def->detectors[0].log_name;
+    ev->channel = inst->def->detectors[0].log_name ? inst->def->detectors[0].log_name : "";
     ev->computer = engine->targets[inst->target];
     ev->description = text;
 }
@@ -440,6 +541,111 @@ static int64_t scan_next_due(const struct mdm_engine *engine)
 void mdm_engine_invalidate_deadline(struct mdm_engine *engine)
 {
     engine->next_due = INT64_MIN;
+    arm_all(engine); /* instances restored without a pending schedule */
+}
+
+/*
+ * A service monitor's probe is due: asks the probe and moves the instance
+ * to Running's or NotRunning's health; the next probe is armed.
+ */
+static int fire_probe(struct mdm_engine *engine, struct mdm_instance *inst, int64_t due,
+                      int64_t now, mdm_transition_cb cb, void *ctx)
+{
+    const struct mdm_monitor_def *def = inst->def;
+    const char *target = engine->targets[inst->target];
+    const char *computer = target;
+    struct mdm_service_status status;
+    struct mdm_event synth;
+    enum mdm_health health;
+    char text[300];
+    int rc;
+
+    if (engine->probe == NULL)
+        return 0; /* removed meanwhile: nothing more is armed */
+    inst->state.timer_due_ms = due + def->probe_interval_ms;
+    if (inst->state.timer_due_ms <= now) /* down for a while: one probe now, not one per period */
+        inst->state.timer_due_ms = now + def->probe_interval_ms;
+    if (def->detectors[0].computer.kind == MDM_PARAM_LITERAL &&
+        def->detectors[0].computer.text != NULL &&
+        strcmp(def->detectors[0].computer.text, ".") != 0 &&
+        def->detectors[0].computer.text[0] != '\0')
+        computer = def->detectors[0].computer.text;
+    memset(&status, 0, sizeof(status));
+    engine->stats.probes++;
+    rc = engine->probe(computer, def->service_name, &status, engine->probe_ctx);
+    status.detail[sizeof(status.detail) - 1] = '\0';
+    if (rc != 0 || status.state == MDM_SERVICE_STATE_UNKNOWN) {
+        engine->stats.probe_failures++;
+        return 0;
+    }
+    if (status.state == MDM_SERVICE_STATE_RUNNING ||
+        (def->check_startup_type && !status.automatic_start)) {
+        health = def->detectors[0].health;
+        snprintf(text, sizeof(text), "%s: service %s %s%s%s", "Running", def->service_name,
+                 status.state == MDM_SERVICE_STATE_RUNNING ? "is running"
+                                                           : "is not running and does not start "
+                                                             "automatically (CheckStartupType)",
+                 status.detail[0] ? ": " : "", status.detail);
+    } else {
+        health = def->detectors[1].health;
+        snprintf(text, sizeof(text), "%s: service %s is not running%s%s", "NotRunning",
+                 def->service_name, status.detail[0] ? ": " : "", status.detail);
+    }
+    synthetic_event(&synth, engine, inst, due, text);
+    return change_state(engine, inst, health, &synth, MDM_CAUSE_TIMER, due, cb, ctx);
+}
+
+/*
+ * A missing-event schedule window or a correlator window ends at due. Returns
+ * 1 when handled (0: not such a monitor), or the callback's negative return.
+ */
+static int fire_window(struct mdm_engine *engine, struct mdm_instance *inst, int64_t due,
+                       int64_t now, mdm_transition_cb cb, void *ctx)
+{
+    struct mdm_monitor_state *st = &inst->state;
+    int idx = mdm_monitor_def_timed_detector(inst->def);
+    const struct mdm_detector *det;
+    struct mdm_event synth;
+    char text[300];
+    bool detected;
+    int rc;
+
+    if (idx < 0)
+        return 0;
+    det = &inst->def->detectors[idx];
+    if (det->condition == MDM_CONDITION_MISSING) {
+        /* OnNewItemNOP_OnTimerOutputRestart: the count of the window is output
+         * and restarts; a window without the expected event is the detection. */
+        detected = st->window_count == 0;
+        st->window_start_ms = due;
+        st->window_count = 0;
+        st->timer_due_ms = due + det->repeat_interval_ms;
+        /* Windows that ended before now saw no event either (advance runs
+         * before any later event is evaluated): they only repeat the state. */
+        if (detected && st->timer_due_ms <= now) {
+            int64_t skip = (now - st->timer_due_ms) / det->repeat_interval_ms + 1;
+            st->window_start_ms += skip * det->repeat_interval_ms;
+            st->timer_due_ms += skip * det->repeat_interval_ms;
+            st->repeat_count += (uint64_t)skip;
+        }
+        snprintf(text, sizeof(text), "%s: no matching event in %s within %" PRId64 " s",
+                 det->state_id ? det->state_id : "MissingEventRaised",
+                 det->log_name ? det->log_name : "", det->repeat_interval_ms / 1000);
+    } else {
+        /* System.CorrelatorAutoMissingCondition: the window that the primary
+         * event opened ends with fewer than Count correlated events. */
+        detected = st->window_count < det->repeat_count;
+        st->timer_due_ms = 0;
+        st->window_count = 0;
+        st->window_start_ms = 0;
+        snprintf(text, sizeof(text), "%s: the correlated event did not follow within %" PRId64 " s",
+                 det->state_id ? det->state_id : "correlator", det->repeat_interval_ms / 1000);
+    }
+    if (!detected)
+        return 1;
+    synthetic_event(&synth, engine, inst, due, text);
+    rc = change_state(engine, inst, det->health, &synth, MDM_CAUSE_TIMER, due, cb, ctx);
+    return rc < 0 ? rc : 1;
 }
 
 /* Fires the timers due at or before now, in due order (row order on ties). */
@@ -447,6 +653,7 @@ int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition
                        struct mdm_err *err)
 {
     (void)err;
+    arm_instances(engine, now_ms > engine->now_ms ? now_ms : engine->now_ms);
     if (engine->next_due == INT64_MIN)
         engine->next_due = scan_next_due(engine);
     while (engine->next_due <= now_ms) {
@@ -471,6 +678,14 @@ int mdm_engine_advance(struct mdm_engine *engine, int64_t now_ms, mdm_transition
         if (due > engine->now_ms)
             engine->now_ms = due;
         engine->stats.timers_fired++;
+        if (next->def->service_name != NULL || mdm_monitor_def_timed_detector(next->def) >= 0) {
+            rc = next->def->service_name != NULL ? fire_probe(engine, next, due, now_ms, cb, ctx)
+                                                 : fire_window(engine, next, due, now_ms, cb, ctx);
+            engine->next_due = scan_next_due(engine);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         snprintf(text, sizeof(text), "%s: TimerWaitInSeconds (%" PRId64 " s) elapsed",
                  next->def->reset_state_id ? next->def->reset_state_id : "TimerEventRaised",
                  next->def->timer_ms / 1000);
@@ -539,6 +754,9 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
         inst->state.timer_due_ms = 0;
         inst->state.window_count = 0;
         inst->state.window_start_ms = 0;
+        /* A missing-event schedule and a service probe start again from now. */
+        if (needs_arming(engine, def))
+            arm_all(engine);
         if (def->reset == MDM_RESET_MANUAL) {
             health = def->reset_health;
             snprintf(text, sizeof(text), "%s: manual reset",
@@ -552,11 +770,56 @@ int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const ch
         if (rc != 0)
             return rc;
     }
+    arm_instances(engine, engine->now_ms);
     if (!target_found)
         return mdm_err_set(err, MDM_ENOTFOUND, "monitor %s has no target %s%s", monitor_id,
                            target ? target : "",
                            engine->target_count == 0 ? " (no target has been seen yet)" : "");
     return 0;
+}
+
+/*
+ * A match that is not a detection by itself: counted in a missing-event
+ * window, or opening (primary) or filling (correlated input) a correlator
+ * window. The detection, if any, comes when the window ends (fire_window).
+ */
+static void count_match(struct mdm_engine *engine, struct mdm_instance *inst,
+                        const struct mdm_detector *det)
+{
+    struct mdm_monitor_state *st = &inst->state;
+    int64_t now = engine->now_ms;
+
+    engine->stats.matched++;
+    if (det->condition == MDM_CONDITION_MISSING) {
+        if (st->window_count < UINT32_MAX)
+            st->window_count++;
+        return;
+    }
+    if (det->condition == MDM_CONDITION_CORRELATOR_MISSING) {
+        /* CorrelationItemPolicy OldestItem: an open window keeps its start;
+         * MostRecentItem: the newest primary event starts it again. */
+        if (st->timer_due_ms != 0 && !det->restart_on_new)
+            return;
+        if (st->timer_due_ms != 0)
+            engine->next_due = INT64_MIN; /* moved later: rescan */
+        st->window_start_ms = now;
+        st->window_count = 0;
+        st->timer_due_ms = now + det->repeat_interval_ms;
+        if (engine->next_due != INT64_MIN && st->timer_due_ms < engine->next_due)
+            engine->next_due = st->timer_due_ms;
+        return;
+    }
+    /* The correlated input: in sequence, it only counts in an open window. */
+    if (st->timer_due_ms == 0)
+        return;
+    st->window_count++;
+    if (st->window_count >= inst->def->detectors[det->partner].repeat_count) {
+        /* The correlated event followed in time: the window closes without output. */
+        st->timer_due_ms = 0;
+        engine->next_due = INT64_MIN; /* rescan when next asked */
+        st->window_count = 0;
+        st->window_start_ms = 0;
+    }
 }
 
 int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, mdm_transition_cb cb,
@@ -595,6 +858,8 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
         if (rc != 0)
             return mdm_err_set(err, rc, "out of memory");
         target = (long)added;
+        /* A new target's schedules start with its first event. */
+        arm_instances(engine, engine->now_ms);
     }
     for (size_t m = 0; m < engine->def_count; m++) {
         struct mdm_instance *inst = &engine->instances[(size_t)target * engine->def_count + m];
@@ -609,6 +874,11 @@ int mdm_engine_process(struct mdm_engine *engine, const struct mdm_event *ev, md
             if (!detector_sees(det, def, name, ev) || !mdm_expr_eval(det->expr, ev) ||
                 (det->filter != NULL && !mdm_expr_eval(det->filter, ev)))
                 continue;
+            if (det->correlated_input || det->condition == MDM_CONDITION_MISSING ||
+                det->condition == MDM_CONDITION_CORRELATOR_MISSING) {
+                count_match(engine, inst, det);
+                continue;
+            }
             if (det->condition == MDM_CONDITION_CONSOLIDATOR) {
                 rc = consolidate(inst, det, engine->now_ms);
                 if (rc < 0)

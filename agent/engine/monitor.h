@@ -77,7 +77,8 @@ struct mdm_instance {
 /* What caused a transition. */
 enum mdm_cause {
     MDM_CAUSE_EVENT = 0, /* a matching event (or the Count-th repeat of one) */
-    MDM_CAUSE_TIMER,     /* TimerWaitInSeconds elapsed (TimerEventRaised) */
+    MDM_CAUSE_TIMER,     /* time: TimerEventRaised, a missing event's schedule, a correlator
+                            window's end, a service probe */
     MDM_CAUSE_RESET,     /* mdm_engine_reset (ManualResetEventRaised / Reset Health) */
 };
 
@@ -115,9 +116,42 @@ struct mdm_engine_stats {
     uint64_t alerts_raised;
     uint64_t alerts_resolved;
     uint64_t targets_dropped; /* events from computers beyond MDM_TARGETS_MAX */
-    uint64_t timers_fired;    /* TimerEventRaised detections */
+    uint64_t timers_fired;    /* timers that fired: resets, schedule periods, correlator windows,
+                                 service probes */
     uint64_t resets;          /* mdm_engine_reset calls that reached an instance */
+    uint64_t probes;          /* service probes made (CheckNTServiceStateMonitorType) */
+    uint64_t probe_failures;  /* probes that failed or answered "unknown": no state change */
 };
+
+/*
+ * The service-state monitor type (Microsoft.Windows.CheckNTServiceStateMonitorType)
+ * asks whether a service runs. The engine makes no OS call: the program gives
+ * it a probe (run: the Service Control Manager through agent/os; replay sets
+ * none, and such monitors are then not evaluated, see
+ * mdm_engine_service_monitors_waiting).
+ */
+enum mdm_service_state {
+    MDM_SERVICE_STATE_UNKNOWN = 0, /* could not be asked: no state change */
+    MDM_SERVICE_STATE_RUNNING,
+    MDM_SERVICE_STATE_NOT_RUNNING, /* stopped, paused, pending, or not installed */
+};
+
+struct mdm_service_status {
+    enum mdm_service_state state;
+    bool automatic_start; /* its start type is Automatic (for CheckStartupType) */
+    char detail[128];     /* e.g. "stopped", "access denied": goes into the description */
+};
+
+/*
+ * Called from mdm_engine_advance when a service monitor's probe is due (every
+ * mdm_monitor_def.probe_interval_ms per monitor x target). computer is the
+ * target computer (or the monitor's literal ComputerName), service the
+ * <ServiceName> (the SCM key name, e.g. "RemoteAccess"). Fills *out and
+ * returns 0, or a negative code (treated as unknown). Must not call back into
+ * the engine.
+ */
+typedef int (*mdm_service_probe_fn)(const char *computer, const char *service,
+                                    struct mdm_service_status *out, void *ctx);
 
 struct mdm_engine;
 
@@ -188,6 +222,25 @@ int64_t mdm_engine_now(const struct mdm_engine *engine);
  */
 int mdm_engine_reset(struct mdm_engine *engine, const char *monitor_id, const char *target,
                      int64_t now_ms, mdm_transition_cb cb, void *ctx, struct mdm_err *err);
+
+/*
+ * Sets (or, with fn NULL, removes) the service probe. With a probe, every
+ * service monitor x target is probed at the next mdm_engine_advance and then
+ * every probe_interval_ms through the engine's timers (its due time is part
+ * of the saved state like any timer). A probe's result moves the monitor to
+ * the health of Running or NotRunning (cause MDM_CAUSE_TIMER).
+ */
+void mdm_engine_set_service_probe(struct mdm_engine *engine, mdm_service_probe_fn fn, void *ctx);
+
+/* Service monitors that are not evaluated because no probe is set (replay). */
+size_t mdm_engine_service_monitors_waiting(const struct mdm_engine *engine);
+
+/* True when def has time-driven work (a reset timer, a missing-event schedule,
+ * a correlator window, a service probe): its due time is saved with the state. */
+bool mdm_monitor_def_timed(const struct mdm_monitor_def *def);
+
+/* The detector of def with a time-driven condition (missing event, correlator), or -1. */
+int mdm_monitor_def_timed_detector(const struct mdm_monitor_def *def);
 
 /* "event", "timer", "reset". */
 const char *mdm_cause_name(enum mdm_cause cause);

@@ -79,6 +79,15 @@ struct mdm_param {
 enum mdm_condition {
     MDM_CONDITION_NONE = 0,     /* every matching event is a detection */
     MDM_CONDITION_CONSOLIDATOR, /* System.ConsolidatorCondition: Count matches within Interval */
+    /* The missing-event types' consolidator (OnNewItemNOP_OnTimerOutputRestart
+     * on a recurring schedule): matches are counted; at the end of every
+     * Interval with none, the detection. */
+    MDM_CONDITION_MISSING,
+    /* System.CorrelatorAutoMissingCondition: a match of this (primary) source
+     * opens a window of Interval; fewer than Count matches of the correlated
+     * (secondary) source, detector `partner`, within it is the detection at
+     * its end. */
+    MDM_CONDITION_CORRELATOR_MISSING,
 };
 
 /* System.ConsolidatorCondition CountMode values mdmhealth implements. */
@@ -113,6 +122,14 @@ struct mdm_detector {
     unsigned repeat_count;      /* consolidator: Count */
     int64_t repeat_interval_ms; /* consolidator: Interval (seconds in the pack) */
     enum mdm_count_mode count_mode;
+    /*
+     * A correlator's secondary input (System.CorrelatorAutoMissingCondition's
+     * second Node): not a detection of its own; its matches count in the
+     * window of detector `partner`.
+     */
+    bool correlated_input;
+    unsigned partner;
+    bool restart_on_new; /* correlator: CorrelationItemPolicy MostRecentItem */
 };
 
 #define MDM_ALERT_PARAMS_MAX 10
@@ -134,6 +151,17 @@ struct mdm_monitor_def {
     enum mdm_health reset_health; /* health of TimerEventRaised / ManualResetEventRaised */
     char *reset_state_id;         /* OperationalState/@ID of that state */
     int64_t timer_ms;             /* MDM_RESET_TIMER: TimerWaitInSeconds */
+
+    /*
+     * Microsoft.Windows.CheckNTServiceStateMonitorType: not an event monitor
+     * (detector_count 0). detectors[0] holds the health and state ID of
+     * "Running", detectors[1] those of "NotRunning"; the engine asks its
+     * service probe (mdm_engine_set_service_probe) every probe_interval_ms.
+     */
+    char *service_name;      /* <ServiceName>, or NULL for an event monitor */
+    bool check_startup_type; /* <CheckStartupType>true: a stopped service that does
+                                not start automatically is not "NotRunning" */
+    int64_t probe_interval_ms;
 
     bool alert_generate; /* <AlertSettings> present */
     enum mdm_health alert_on_state;

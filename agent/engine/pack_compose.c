@@ -12,8 +12,13 @@
  *
  * Supported modules (anything else skips the monitor, naming the module):
  *   DataSource        Microsoft.Windows.EventProvider, BaseEventProvider
- *   ConditionDetection System.ExpressionFilter, System.ConsolidatorCondition
+ *   ConditionDetection System.ExpressionFilter, System.ConsolidatorCondition,
+ *                     System.CorrelatorAutoMissingCondition (two input Nodes)
  *   ProbeAction       System.PassThroughProbe (OnDemandDetections only)
+ *
+ * Also here: the <Configuration> of the library types that are not plain
+ * event detectors (pack_load_special_configuration): the missing-event type
+ * and the service-state type.
  */
 #include "agent/engine/pack_internal.h"
 
@@ -22,6 +27,7 @@
 #include <libxml/tree.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define COMPOSE_DEPTH_MAX 8 /* modules in one detection chain */
@@ -162,13 +168,164 @@ static int unsupported_module(struct loader *ld, const xmlNode *um, const char *
     return pack_fail(ld, um, MDM_EUNSUPPORTED, msg);
 }
 
+/* A whole number from 0 to max in node's text; an error naming it otherwise. */
+static int whole_number(struct loader *ld, const xmlNode *node, unsigned long long max,
+                        unsigned long long *out)
+{
+    char msg[300];
+    char *text = pack_text_of(node);
+    char *end = NULL;
+    unsigned long long v;
+    int rc = 0;
+
+    if (text == NULL)
+        return MDM_ENOMEM;
+    v = strtoull(text, &end, 10);
+    if (text[0] == '\0' || text[0] == '-' || end == NULL || *end != '\0' || v > max) {
+        snprintf(msg, sizeof(msg), "<%.64s> must be a whole number from 0 to %llu, not \"%.64s\"",
+                 node->name, max, text);
+        rc = pack_fail(ld, node, MDM_EPARSE, msg);
+    } else {
+        *out = v;
+    }
+    mdm_free(text);
+    return rc;
+}
+
+#define INTERVAL_MAX_S (366ull * 86400) /* longest window, schedule or correlation interval */
+
+/*
+ * Reads a System.CorrelatorAutoMissingCondition's <Correlator> (CorrelatorType:
+ * Count, Interval, CorrelationOrder, CorrelationItemPolicy; Latency and
+ * DrainWait have no effect on one computer's ordered event stream) into d.
+ * Correlation by an expression over both items and InputPorts time queries
+ * are not implemented (skip reasons).
+ */
+static int load_correlator(struct loader *ld, const xmlNode *um, const xmlNode *cor,
+                           struct mdm_detector *d)
+{
+    char msg[300];
+    unsigned long long v;
+    bool has_count = false, has_interval = false;
+    int rc = 0;
+
+    for (const xmlNode *c = cor->children; c != NULL && rc == 0; c = c->next) {
+        char *text;
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (pack_is_element(c, "Count")) {
+            rc = whole_number(ld, c, MDM_REPEAT_COUNT_MAX, &v);
+            if (rc == 0 && v == 0)
+                rc = pack_fail(ld, c, MDM_EPARSE, "a correlator <Count> must be at least 1");
+            d->repeat_count = (unsigned)v;
+            has_count = true;
+        } else if (pack_is_element(c, "Interval")) {
+            rc = whole_number(ld, c, INTERVAL_MAX_S, &v);
+            if (rc == 0 && v == 0)
+                rc = pack_fail(ld, c, MDM_EPARSE,
+                               "a correlator <Interval> must be at least 1 second");
+            d->repeat_interval_ms = (int64_t)v * 1000;
+            has_interval = true;
+        } else if (pack_is_element(c, "Latency") || pack_is_element(c, "DrainWait")) {
+            continue;
+        } else if (pack_is_element(c, "CorrelationExpression")) {
+            for (const xmlNode *e = c->children; e != NULL && rc == 0; e = e->next)
+                if (e->type == XML_ELEMENT_NODE)
+                    rc = pack_fail(ld, e, MDM_EUNSUPPORTED,
+                                   "composed type: a correlator <CorrelationExpression> over both "
+                                   "items is not supported");
+        } else if (pack_is_element(c, "CorrelationOrder") ||
+                   pack_is_element(c, "CorrelationItemPolicy")) {
+            bool order = pack_is_element(c, "CorrelationOrder");
+            if ((text = pack_text_of(c)) == NULL)
+                return MDM_ENOMEM;
+            if (order && strcmp(text, "InSequence") != 0) {
+                snprintf(msg, sizeof(msg),
+                         "composed type: correlator <CorrelationOrder> %.64s is not supported "
+                         "(only InSequence)",
+                         text);
+                rc = pack_fail(ld, c, MDM_EUNSUPPORTED, msg);
+            } else if (!order && strcmp(text, "MostRecentItem") == 0) {
+                d->restart_on_new = true;
+            } else if (!order && strcmp(text, "OldestItem") != 0) {
+                snprintf(msg, sizeof(msg),
+                         "composed type: correlator <CorrelationItemPolicy> %.64s is not supported",
+                         text);
+                rc = pack_fail(ld, c, MDM_EUNSUPPORTED, msg);
+            }
+            mdm_free(text);
+        } else {
+            snprintf(msg, sizeof(msg), "composed type: unsupported element <%.64s> in <Correlator>",
+                     c->name);
+            rc = pack_fail(ld, c, MDM_EUNSUPPORTED, msg);
+        }
+    }
+    if (rc == 0 && (!has_count || !has_interval))
+        rc = pack_fail(ld, um, MDM_EPARSE,
+                       "composed type: a <Correlator> without <Count> or <Interval>");
+    return rc;
+}
+
+static int compile_chain(struct loader *ld, const xmlNode *um, const xmlNode *config,
+                         const xmlNode *members, const xmlNode *node, const char *state,
+                         struct mdm_monitor_def *def, struct mdm_detector *d);
+
+/*
+ * System.CorrelatorAutoMissingCondition at node, whose two child Nodes are its
+ * inputs in document order: the first (primary, Item0) is compiled into d,
+ * which becomes the detection; the second into a new detector marked as the
+ * correlated input of d.
+ */
+static int compile_correlator(struct loader *ld, const xmlNode *um, const xmlNode *config,
+                              const xmlNode *members, const xmlNode *node, const xmlNode *copy,
+                              const char *state, struct mdm_monitor_def *def,
+                              struct mdm_detector *d)
+{
+    const xmlNode *inputs[2] = {NULL, NULL};
+    const xmlNode *cor = pack_child(copy, "Correlator");
+    size_t n = 0;
+    struct mdm_detector *second;
+    int rc;
+
+    for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        if (pack_is_element(c, "Node")) {
+            if (n == 2)
+                return pack_fail(ld, um, MDM_EUNSUPPORTED,
+                                 "composed type: a correlator with more than two inputs");
+            inputs[n++] = c;
+        }
+    if (n != 2 || cor == NULL)
+        return pack_fail(ld, um, MDM_EUNSUPPORTED,
+                         "composed type: a System.CorrelatorAutoMissingCondition needs two input "
+                         "Nodes and a <Correlator>");
+    if (def->detector_count == MDM_DETECTORS_MAX)
+        return pack_fail(ld, um, MDM_EUNSUPPORTED,
+                         "composed type: more event sources than mdmhealth evaluates");
+    for (size_t i = 0; i < def->detector_count; i++)
+        if (def->detectors[i].condition == MDM_CONDITION_CORRELATOR_MISSING)
+            return pack_fail(ld, um, MDM_EUNSUPPORTED,
+                             "composed type: more than one correlator in a monitor type");
+    rc = load_correlator(ld, um, cor, d);
+    if (rc != 0)
+        return rc;
+    d->condition = MDM_CONDITION_CORRELATOR_MISSING;
+    rc = compile_chain(ld, um, config, members, inputs[0], state, def, d);
+    if (rc != 0)
+        return rc;
+    second = &def->detectors[def->detector_count++];
+    second->correlated_input = true;
+    second->partner = (unsigned)(d - def->detectors);
+    return compile_chain(ld, um, config, members, inputs[1], state, def, second);
+}
+
 /*
  * Compiles one detection chain (the Node tree of a RegularDetection) into
- * detector d. Each Node has at most one child Node (a linear chain).
+ * detector d. Each Node has at most one child Node (a linear chain), except
+ * a correlator's (two inputs).
  */
 static int compile_chain(struct loader *ld, const xmlNode *um, const xmlNode *config,
                          const xmlNode *members, const xmlNode *node, const char *state,
-                         struct mdm_detector *d)
+                         struct mdm_monitor_def *def, struct mdm_detector *d)
 {
     const struct pack_doc *doc = ld->composed_doc;
     int rc = 0;
@@ -187,6 +344,19 @@ static int compile_chain(struct loader *ld, const xmlNode *um, const xmlNode *co
                            "define, or is longer than mdmhealth interprets");
             goto next;
         }
+        if (module_type(doc, m, &pack, &name, &tid) && pack_is_element(m, "ConditionDetection") &&
+            is_library(pack, "System.Library") &&
+            strcmp(name, "System.CorrelatorAutoMissingCondition") == 0) {
+            copy = xmlDocCopyNode((xmlNode *)m, m->doc, 1);
+            if (copy == NULL || substitute(copy, config, 0) != 0)
+                rc = MDM_ENOMEM;
+            else
+                rc = compile_correlator(ld, um, config, members, node, copy, state, def, d);
+            next = NULL; /* the correlator compiled both of its input chains */
+            goto next;
+        }
+        xmlFree(tid);
+        tid = NULL;
         for (const xmlNode *c = node->children; c != NULL; c = c->next)
             if (c->type == XML_ELEMENT_NODE) {
                 if (next != NULL) {
@@ -340,7 +510,8 @@ int pack_compose_monitor(struct loader *ld, const xmlNode *um, const xmlNode *co
                            "<OperationalStates> does not map a MonitorTypeStateID of the type's "
                            "RegularDetections");
         if (rc == 0)
-            rc = compile_chain(ld, um, config, members, root, state ? (const char *)state : "?", d);
+            rc = compile_chain(ld, um, config, members, root, state ? (const char *)state : "?",
+                               def, d);
         xmlFree(state);
     }
     for (const xmlNode *o = ondemand ? ondemand->children : NULL; o != NULL && rc == 0;
@@ -374,5 +545,194 @@ int pack_compose_monitor(struct loader *ld, const xmlNode *um, const xmlNode *co
     }
     if (rc == 0 && def->detector_count == 0)
         rc = pack_fail(ld, um, MDM_EUNSUPPORTED, "composed type: no RegularDetection");
+    /* A correlator and a consolidator would share the instance's one window. */
+    for (size_t i = 0; rc == 0 && i < def->detector_count; i++)
+        for (size_t j = 0; rc == 0 && j < def->detector_count; j++)
+            if (def->detectors[i].condition == MDM_CONDITION_CONSOLIDATOR &&
+                def->detectors[j].condition == MDM_CONDITION_CORRELATOR_MISSING)
+                rc = pack_fail(ld, um, MDM_EUNSUPPORTED,
+                               "composed type: a correlator and a consolidator in one monitor type "
+                               "are not supported");
     return rc;
+}
+
+/* ---- library types that are not plain event detectors ---------------------- */
+
+/*
+ * The <Consolidator> of MissingEventLogSingleEventLog2StateMonitorType:
+ * <ConsolidationProperties/> (empty), <TimeControl><GenericSchedule>
+ * <SimpleReccuringSchedule><Interval Unit="Seconds|Minutes|Hours|Days">N
+ * </Interval></SimpleReccuringSchedule><ExcludeDates/></GenericSchedule>
+ * </TimeControl> and <CountingCondition><CountMode>
+ * OnNewItemNOP_OnTimerOutputRestart</CountMode></CountingCondition>, as the
+ * public monitors of this type write it. Anything else (a SyncTime, daily
+ * windows, excluded dates, another count mode) is a skip reason.
+ */
+static int load_missing_consolidator(struct loader *ld, const xmlNode *cons, struct mdm_detector *d)
+{
+    char msg[300];
+    int rc = 0;
+
+    for (const xmlNode *s = cons->children; s != NULL && rc == 0; s = s->next) {
+        if (s->type != XML_ELEMENT_NODE)
+            continue;
+        if (pack_is_element(s, "ConsolidationProperties")) {
+            for (const xmlNode *p = s->children; p != NULL && rc == 0; p = p->next)
+                if (p->type == XML_ELEMENT_NODE)
+                    rc = pack_fail(ld, p, MDM_EUNSUPPORTED,
+                                   "consolidation by event properties (<ConsolidationProperties> "
+                                   "not empty) is not supported");
+        } else if (pack_is_element(s, "TimeControl")) {
+            const xmlNode *gen = pack_child(s, "GenericSchedule");
+            const xmlNode *rec = gen ? pack_child(gen, "SimpleReccuringSchedule") : NULL;
+            const xmlNode *iv = rec ? pack_child(rec, "Interval") : NULL;
+            const xmlNode *ex = gen ? pack_child(gen, "ExcludeDates") : NULL;
+            unsigned long long v = 0, unit = 1;
+            char *u;
+            if (iv == NULL || (rec != NULL && pack_child(rec, "SyncTime") != NULL) ||
+                (ex != NULL && ex->children != NULL && xmlFirstElementChild((xmlNode *)ex))) {
+                rc = pack_fail(ld, s, MDM_EUNSUPPORTED,
+                               "a missing-event <TimeControl> other than a <GenericSchedule>"
+                               "<SimpleReccuringSchedule><Interval> without SyncTime or excluded "
+                               "dates is not supported");
+                break;
+            }
+            u = pack_attr_of(iv, "Unit");
+            if (u == NULL || strcmp(u, "Seconds") == 0)
+                unit = 1;
+            else if (strcmp(u, "Minutes") == 0)
+                unit = 60;
+            else if (strcmp(u, "Hours") == 0)
+                unit = 3600;
+            else if (strcmp(u, "Days") == 0)
+                unit = 86400;
+            else {
+                snprintf(msg, sizeof(msg), "unsupported <Interval Unit=\"%.32s\">", u);
+                rc = pack_fail(ld, iv, MDM_EUNSUPPORTED, msg);
+            }
+            mdm_free(u);
+            if (rc == 0)
+                rc = whole_number(ld, iv, INTERVAL_MAX_S / unit, &v);
+            if (rc == 0 && v == 0)
+                rc = pack_fail(ld, iv, MDM_EPARSE, "<Interval> must be at least 1");
+            d->repeat_interval_ms = (int64_t)(v * unit * 1000);
+        } else if (pack_is_element(s, "CountingCondition")) {
+            const xmlNode *mode = pack_child(s, "CountMode");
+            char *text = mode ? pack_text_of(mode) : NULL;
+            if (mode != NULL && text == NULL)
+                return MDM_ENOMEM;
+            if (text == NULL || strcmp(text, "OnNewItemNOP_OnTimerOutputRestart") != 0) {
+                snprintf(msg, sizeof(msg), "unsupported missing-event <CountMode> %.64s",
+                         text ? text : "(none)");
+                rc = pack_fail(ld, s, MDM_EUNSUPPORTED, msg);
+            } else if (pack_child(s, "Count") != NULL) {
+                rc = pack_fail(ld, s, MDM_EUNSUPPORTED,
+                               "a missing-event <CountingCondition><Count> is not supported");
+            }
+            mdm_free(text);
+        } else {
+            snprintf(msg, sizeof(msg), "unsupported element <%.64s> in <Consolidator>", s->name);
+            rc = pack_fail(ld, s, MDM_EUNSUPPORTED, msg);
+        }
+    }
+    if (rc == 0 && d->repeat_interval_ms == 0)
+        rc = pack_fail(ld, cons, MDM_EPARSE,
+                       "<Consolidator> lacks <TimeControl><GenericSchedule>"
+                       "<SimpleReccuringSchedule><Interval>");
+    return rc;
+}
+
+/* One [PREFIX]ComputerName / LogName / Expression element into detector d. */
+static int load_detector_element(struct loader *ld, const xmlNode *c, const char *rest,
+                                 struct mdm_detector *d)
+{
+    char *text;
+    int rc;
+
+    if (strcmp(rest, "Expression") == 0)
+        return mdm_expr_compile((xmlNode *)c, ld->origin, &d->expr, ld->err);
+    if ((text = pack_text_of(c)) == NULL)
+        return MDM_ENOMEM;
+    if (strcmp(rest, "LogName") == 0) {
+        d->log_name = text;
+        return 0;
+    }
+    rc = pack_parse_param(ld, c, text, &d->computer);
+    mdm_free(text);
+    return rc;
+}
+
+#define SERVICE_PROBE_INTERVAL_MS 30000 /* see docs/monitor.md, service state */
+
+int pack_load_special_configuration(struct loader *ld, const xmlNode *config,
+                                    const struct pack_type_spec *spec, struct mdm_monitor_def *def)
+{
+    bool service = spec->detectors == 0;
+    bool has_consolidator = false;
+    char msg[300];
+    int rc = 0;
+
+    def->detector_count = spec->detectors;
+    def->reset = spec->reset;
+    if (!service)
+        def->detectors[0].condition = MDM_CONDITION_MISSING;
+    for (const xmlNode *c = config->children; c != NULL && rc == 0; c = c->next) {
+        const char *name = (const char *)c->name;
+        char *text;
+
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (service && strcmp(name, "ComputerName") == 0) {
+            if ((text = pack_text_of(c)) == NULL)
+                return MDM_ENOMEM;
+            /* The service's computer: the target (its NetworkName, or "."). */
+            rc = pack_parse_param(ld, c, text, &def->detectors[0].computer);
+            mdm_free(text);
+        } else if (service && strcmp(name, "ServiceName") == 0) {
+            if ((text = pack_text_of(c)) == NULL)
+                return MDM_ENOMEM;
+            mdm_free(def->service_name);
+            def->service_name = text;
+        } else if (service && strcmp(name, "CheckStartupType") == 0) {
+            if ((text = pack_text_of(c)) == NULL)
+                return MDM_ENOMEM;
+            def->check_startup_type = strcmp(text, "true") == 0;
+            mdm_free(text);
+        } else if (!service && strcmp(name, "Consolidator") == 0) {
+            rc = load_missing_consolidator(ld, c, &def->detectors[0]);
+            has_consolidator = true;
+        } else if (!service && strncmp(name, "Missing", 7) == 0 &&
+                   (strcmp(name + 7, "ComputerName") == 0 || strcmp(name + 7, "LogName") == 0 ||
+                    strcmp(name + 7, "Expression") == 0)) {
+            rc = load_detector_element(ld, c, name + 7, &def->detectors[0]);
+        } else if (!service && (strcmp(name, "ComputerName") == 0 || strcmp(name, "LogName") == 0 ||
+                                strcmp(name, "Expression") == 0)) {
+            rc = load_detector_element(ld, c, name, &def->detectors[1]);
+        } else {
+            snprintf(msg, sizeof(msg),
+                     "unsupported configuration element <%.64s> for monitor type %s", name,
+                     spec->name);
+            rc = pack_fail(ld, c, MDM_EUNSUPPORTED, msg);
+        }
+    }
+    if (rc != 0)
+        return rc;
+    if (service) {
+        if (def->service_name == NULL || def->service_name[0] == '\0')
+            return pack_fail(ld, config, MDM_EPARSE, "<Configuration> lacks <ServiceName>");
+        def->probe_interval_ms = SERVICE_PROBE_INTERVAL_MS;
+        return 0;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        const char *p = i == 0 ? "Missing" : "";
+        if (def->detectors[i].expr == NULL || def->detectors[i].log_name == NULL ||
+            def->detectors[i].computer.text == NULL) {
+            snprintf(msg, sizeof(msg),
+                     "<Configuration> lacks %sComputerName, %sLogName or %sExpression", p, p, p);
+            return pack_fail(ld, config, MDM_EPARSE, msg);
+        }
+    }
+    if (!has_consolidator)
+        return pack_fail(ld, config, MDM_EPARSE, "<Configuration> lacks <Consolidator>");
+    return 0;
 }

@@ -72,6 +72,9 @@ struct loader {
     struct mdm_err *err;
 };
 
+/* pack_compose.c: the <Configuration> of a library type with spec->special. */
+int pack_load_special_configuration(struct loader *ld, const xmlNode *config,
+                                    const struct pack_type_spec *spec, struct mdm_monitor_def *def);
 /* pack_monitor.c */
 bool pack_is_element(const xmlNode *node, const char *name);
 /* pack_monitor.c */
@@ -102,6 +105,9 @@ struct pack_type_spec {
     enum mdm_reset_kind reset;
     const char *prefixes[2];  /* of the detectors' ComputerName, LogName, Expression */
     const char *state_ids[3]; /* MonitorTypeStateID of: detector 0, detector 1, the reset */
+    /* A type whose <Configuration> pack_load_special_configuration reads
+     * (pack_compose.c): the missing-event and the service-state types. */
+    bool special;
 };
 
 /* pack_types.c: the implemented library type called name, or NULL. */

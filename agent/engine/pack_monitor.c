@@ -616,7 +616,8 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
         if (pack_is_element(c, "Configuration")) {
             rc = check_config_references(ld, c);
             if (rc == 0 && spec != NULL)
-                rc = load_configuration(ld, c, spec, def);
+                rc = spec->special ? pack_load_special_configuration(ld, c, spec, def)
+                                   : load_configuration(ld, c, spec, def);
             config = c;
         } else if (pack_is_element(c, "OperationalStates")) {
             if (spec != NULL)
@@ -638,7 +639,7 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
                              "<UnitMonitor> has no <Configuration> or <OperationalStates>");
         rc = pack_compose_monitor(ld, um, config, states, def);
     }
-    if (rc == 0 && def->detectors[0].expr == NULL)
+    if (rc == 0 && def->detectors[0].expr == NULL && def->service_name == NULL)
         rc = pack_fail(ld, um, MDM_EPARSE, "<UnitMonitor> has no <Configuration>");
     if (rc == 0 && def->detectors[0].state_id == NULL)
         rc = pack_fail(ld, um, MDM_EPARSE, "<UnitMonitor> has no <OperationalStates>");
@@ -748,6 +749,7 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
         mdm_free(def->detectors[d].state_id);
     }
     mdm_free(def->reset_state_id);
+    mdm_free(def->service_name);
     mdm_free(def->alert_message_id);
     mdm_free(def->alert_name);
     mdm_free(def->alert_description);

@@ -230,8 +230,15 @@ static int parse_pending(struct mdm_engine *engine, char **tok, size_t n, size_t
     if (inst == NULL)
         return 0; /* the monitor left the pack: its row was dropped too */
     det = &inst->def->detectors[0];
-    inst->state.timer_due_ms = inst->def->reset == MDM_RESET_TIMER ? due : 0;
+    inst->state.timer_due_ms = mdm_monitor_def_timed(inst->def) ? due : 0;
     mdm_engine_invalidate_deadline(engine);
+    if (mdm_monitor_def_timed_detector(inst->def) >= 0) {
+        /* A missing-event schedule window or a correlator window: its start
+         * and the matches counted in it. */
+        inst->state.window_count = count;
+        inst->state.window_start_ms = start;
+        return 0;
+    }
     if (det->condition != MDM_CONDITION_CONSOLIDATOR)
         return 0;
     if (count >= det->repeat_count)
