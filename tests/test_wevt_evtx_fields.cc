@@ -53,7 +53,7 @@ std::string str(const char *s)
 }
 
 // Every field of the event model, as text, for a readable comparison.
-std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
+[[maybe_unused]] std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
 {
     std::vector<std::pair<std::string, std::string>> f = {
         {"provider", str(ev.provider)},
