@@ -238,6 +238,10 @@ int mdm_cmd_replay(int argc, char **argv)
                       "%s); --until TIME lets them fire",
                       due);
     }
+    if (!quiet && mdm_engine_service_monitors_waiting(engine) > 0)
+        mdm_cli_error("note: %zu service-state monitor row(s) not evaluated: they ask the "
+                      "Service Control Manager, which only the running agent does",
+                      mdm_engine_service_monitors_waiting(engine));
     if (fflush(stdout) != 0 || ctx.write_failed) {
         mdm_cli_error("replay: cannot write the output");
         goto out;

@@ -22,6 +22,7 @@
 #include "agent/common/mdm_text.h"
 #include "agent/os/mdm_log.h"
 #include "agent/os/mdm_os.h"
+#include "agent/os/mdm_services.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -91,6 +92,37 @@ int mdm_run_reset(struct agent *a, const char *monitor_id, const char *target, c
         else
             snprintf(text, text_size, "%s: %s%s", monitor_id, r.text, r.changes > 4 ? "; ..." : "");
     }
+    return 0;
+}
+
+/*
+ * A service monitor's probe is due: ask the Service Control Manager of the
+ * target (this computer's own without RPC). Runs on the loop's thread, so a
+ * remote computer that does not answer holds the loop for the RPC timeout;
+ * service monitors on remote targets are rare (SCOM runs them locally). On
+ * Linux there is no SCM: the state is unknown, with the reason.
+ */
+int mdm_run_service_probe(const char *computer, const char *service, struct mdm_service_status *out,
+                          void *ctx)
+{
+    struct mdm_service_query q;
+    char host[256], why[sizeof(out->detail)];
+    bool local;
+    int rc;
+
+    (void)ctx;
+    local = computer == NULL || computer[0] == '\0' || strcmp(computer, ".") == 0 ||
+            (mdm_os_host_name(host, sizeof(host)) == 0 && mdm_computer_matches(computer, host));
+    memset(&q, 0, sizeof(q));
+    rc = mdm_services_query(local ? NULL : computer, service, &q, why, sizeof(why));
+    if (rc != 0) {
+        out->state = MDM_SERVICE_STATE_UNKNOWN;
+        snprintf(out->detail, sizeof(out->detail), "%s", why);
+        return rc;
+    }
+    out->state = q.running ? MDM_SERVICE_STATE_RUNNING : MDM_SERVICE_STATE_NOT_RUNNING;
+    out->automatic_start = q.automatic_start;
+    snprintf(out->detail, sizeof(out->detail), "%s", q.state);
     return 0;
 }
 

@@ -205,6 +205,9 @@ int64_t mdm_run_engine_now(const struct agent *a);
  * and a SET of mdmMonitorReset ask. On success text (if not NULL) says what
  * changed, one line. Returns 0 or a negative MDM_E* code with err set.
  */
+/* The engine's service probe (CheckNTServiceStateMonitorType): the SCM, mdm_services.h. */
+int mdm_run_service_probe(const char *computer, const char *service, struct mdm_service_status *out,
+                          void *ctx);
 int mdm_run_reset(struct agent *a, const char *monitor_id, const char *target, char *text,
                   size_t text_size, struct mdm_err *err);
 

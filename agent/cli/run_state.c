@@ -293,6 +293,7 @@ int mdm_run_new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack 
         memcpy(a->saved_main, position, len);
         a->saved_main[len] = '\0';
     }
+    mdm_engine_set_service_probe(engine, mdm_run_service_probe, a);
     *out = engine;
     return 0;
 }

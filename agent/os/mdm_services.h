@@ -30,6 +30,23 @@ struct mdm_service_info {
 int mdm_services_find(const char *machine, const char *words, struct mdm_service_info *out,
                       size_t max, size_t *count, char *why, size_t why_size);
 
+/* One service by its key name (mdm_services_query). */
+struct mdm_service_query {
+    bool running;
+    bool automatic_start; /* start type Automatic (incl. delayed) */
+    char state[32];       /* as mdm_service_info.state */
+};
+
+/*
+ * Asks the Service Control Manager on `machine` (NULL or "" = this computer)
+ * for the service whose key name is `name` (e.g. "RemoteAccess"). Returns 0,
+ * MDM_ENOTFOUND (no such service), MDM_EUNSUPPORTED (no SCM here), or
+ * MDM_EIO; why says what failed. A remote computer's SCM is asked over RPC
+ * and can take seconds to answer when it is unreachable.
+ */
+int mdm_services_query(const char *machine, const char *name, struct mdm_service_query *out,
+                       char *why, size_t why_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,3 +17,14 @@ int mdm_services_find(const char *machine, const char *words, struct mdm_service
         snprintf(why, why_size, "there is no Windows Service Control Manager on this system");
     return MDM_EUNSUPPORTED;
 }
+
+int mdm_services_query(const char *machine, const char *name, struct mdm_service_query *out,
+                       char *why, size_t why_size)
+{
+    (void)machine;
+    (void)name;
+    (void)out;
+    if (why_size > 0)
+        snprintf(why, why_size, "there is no Windows Service Control Manager on this system");
+    return MDM_EUNSUPPORTED;
+}

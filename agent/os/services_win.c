@@ -193,3 +193,73 @@ out:
         CloseServiceHandle(scm);
     return rc;
 }
+
+int mdm_services_query(const char *machine, const char *name, struct mdm_service_query *out,
+                       char *why, size_t why_size)
+{
+    wchar_t wmachine[MACHINE_MAX], wname[256];
+    const char *where = machine != NULL && machine[0] != '\0' ? machine : "this computer";
+    char text[256];
+    SC_HANDLE scm = NULL, svc = NULL;
+    SERVICE_STATUS st;
+    QUERY_SERVICE_CONFIGW *cfg = NULL;
+    DWORD needed = 0, e;
+    int rc;
+
+    if (why != NULL && why_size > 0)
+        why[0] = '\0';
+    if ((machine != NULL && machine[0] != '\0' &&
+         machine_name(machine, wmachine, sizeof(wmachine) / sizeof(wmachine[0])) != 0) ||
+        mdm_win_utf8_to_wide(name, wname, sizeof(wname) / sizeof(wname[0])) != 0) {
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "%s / %s: not a usable computer or service name", where, name);
+        rc = MDM_EINVAL;
+        goto out;
+    }
+    scm = OpenSCManagerW(machine != NULL && machine[0] != '\0' ? wmachine : NULL, NULL,
+                         SC_MANAGER_CONNECT);
+    if (scm == NULL) {
+        mdm_win_error_text(GetLastError(), text, sizeof(text));
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "cannot open the Service Control Manager on %s: %s", where,
+                     text);
+        rc = MDM_EIO;
+        goto out;
+    }
+    svc = OpenServiceW(scm, wname, SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG);
+    if (svc == NULL) {
+        e = GetLastError();
+        mdm_win_error_text(e, text, sizeof(text));
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "service %s on %s: %s", name, where, text);
+        rc = e == ERROR_SERVICE_DOES_NOT_EXIST ? MDM_ENOTFOUND : MDM_EIO;
+        goto out;
+    }
+    if (!QueryServiceStatus(svc, &st)) {
+        mdm_win_error_text(GetLastError(), text, sizeof(text));
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "service %s on %s: %s", name, where, text);
+        rc = MDM_EIO;
+        goto out;
+    }
+    /* The configuration's size is asked first; 8 KiB is far more than it takes. */
+    QueryServiceConfigW(svc, NULL, 0, &needed);
+    if (needed == 0 || needed > 8192 || (cfg = mdm_malloc(needed)) == NULL ||
+        !QueryServiceConfigW(svc, cfg, needed, &needed)) {
+        if (why != NULL && why_size > 0)
+            snprintf(why, why_size, "service %s on %s: its start type cannot be read", name, where);
+        rc = MDM_EIO;
+        goto out;
+    }
+    out->running = st.dwCurrentState == SERVICE_RUNNING;
+    out->automatic_start = cfg->dwStartType == SERVICE_AUTO_START;
+    snprintf(out->state, sizeof(out->state), "%s", state_name(st.dwCurrentState));
+    rc = 0;
+out:
+    mdm_free(cfg);
+    if (svc != NULL)
+        CloseServiceHandle(svc);
+    if (scm != NULL)
+        CloseServiceHandle(scm);
+    return rc;
+}
