@@ -377,6 +377,35 @@ static int read_manifest(struct pack_doc *doc)
 }
 
 /*
+ * Indexes the DisplayStrings of the document's LanguagePacks once, so that a
+ * monitor's names are found by a binary search rather than a walk of every
+ * DisplayString (which made loading quadratic in the number of monitors).
+ */
+static int index_display_strings(struct pack_doc *doc)
+{
+    const xmlNode *lps = pack_child(doc->root, "LanguagePacks");
+    int rc;
+
+    for (const xmlNode *lp = lps ? lps->children : NULL; lp != NULL; lp = lp->next) {
+        const xmlNode *strings;
+        bool preferred;
+        if (!pack_is_element(lp, "LanguagePack") ||
+            (strings = pack_child(lp, "DisplayStrings")) == NULL)
+            continue;
+        preferred = pack_language_pack_preferred(lp);
+        for (const xmlNode *ds = strings->children; ds != NULL; ds = ds->next) {
+            if (!pack_is_element(ds, "DisplayString"))
+                continue;
+            rc = pack_add_display_string(doc, ds, preferred);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    pack_sort_display_strings(doc);
+    return 0;
+}
+
+/*
  * Parses one source. libxml2 reads the encoding from the byte order mark or
  * the XML declaration (no encoding is forced), so UTF-16 LE/BE exports load
  * like UTF-8 ones; CRLF line ends are normalised by the parser.
@@ -422,7 +451,8 @@ static int parse_source(const struct mdm_pack_source *src, struct pack_doc *doc,
         rc = mdm_err_set(err, MDM_EPARSE, "%s: empty document", src->origin);
         goto out;
     }
-    if (pack_is_element(doc->root, "ManagementPack") && read_manifest(doc) != 0)
+    if ((pack_is_element(doc->root, "ManagementPack") && read_manifest(doc) != 0) ||
+        index_display_strings(doc) != 0)
         rc = mdm_err_set(err, MDM_ENOMEM, "%s: out of memory", src->origin);
 out:
     xmlFreeParserCtxt(ctxt);
@@ -439,6 +469,7 @@ static void free_doc(struct pack_doc *doc)
         mdm_free(doc->aliases[i].pack_id);
     }
     mdm_free(doc->aliases);
+    pack_free_display_strings(doc);
 }
 
 static int compare_monitor_ids(const void *a, const void *b)

@@ -33,6 +33,18 @@ struct pack_alias {
     char *pack_id;
 };
 
+/*
+ * One DisplayString of a document's LanguagePacks (ElementID without
+ * SubElementID), with its texts copied: the index outlives the tree.
+ */
+struct pack_display_string {
+    char *element_id;
+    char *name;        /* <Name>, or NULL */
+    char *description; /* <Description>, or NULL */
+    size_t seq;        /* document order */
+    bool preferred;    /* in the default (IsDefault="true") or the ENU LanguagePack */
+};
+
 /* One parsed pack file of the set. */
 struct pack_doc {
     const char *origin; /* borrowed from the caller's source list */
@@ -41,6 +53,9 @@ struct pack_doc {
     char *pack_id; /* Manifest/Identity/ID; NULL for a fragment */
     struct pack_alias *aliases;
     size_t alias_count;
+    /* Sorted by element_id, preferred first, then document order (pack_index_display_strings). */
+    struct pack_display_string *strings;
+    size_t string_count, string_cap;
 };
 
 /* An override of a monitor property or configuration parameter, resolved. */
@@ -85,6 +100,14 @@ int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what
 /* pack_monitor.c */
 int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pack_type_spec *spec,
                            struct mdm_monitor_def *def);
+/* pack_monitor.c: appends one DisplayString to doc's index (the texts are copied). */
+int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred);
+/* pack_monitor.c: whether a LanguagePack element is the preferred one. */
+bool pack_language_pack_preferred(const xmlNode *lp);
+/* pack_monitor.c: sorts doc's DisplayString index for look-ups. */
+void pack_sort_display_strings(struct pack_doc *doc);
+/* pack_monitor.c */
+void pack_free_display_strings(struct pack_doc *doc);
 /* pack_monitor.c */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def);
 /* pack_monitor.c */

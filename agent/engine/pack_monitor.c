@@ -393,7 +393,7 @@ static int load_operational_states(struct loader *ld, const xmlNode *states,
 
     for (const xmlNode *c = states->children; c != NULL; c = c->next) {
         char *id = NULL, *type_state = NULL, *health = NULL;
-        enum mdm_health h;
+        enum mdm_health h = MDM_HEALTH_HEALTHY; /* set by pack_parse_health */
         int which = -1;
 
         if (c->type != XML_ELEMENT_NODE)
@@ -645,47 +645,107 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
     return rc;
 }
 
-/* Finds the default LanguagePack's DisplayString for element id in one document, or NULL. */
-static const xmlNode *display_string_in(const xmlNode *root, const char *id)
+bool pack_language_pack_preferred(const xmlNode *lp)
 {
-    const xmlNode *lps = pack_child(root, "LanguagePacks");
-    const xmlNode *found = NULL;
+    const xmlAttr *is_default = xmlHasProp(lp, (const xmlChar *)"IsDefault");
+    const xmlAttr *lang = xmlHasProp(lp, (const xmlChar *)"ID");
+    const xmlChar *v;
 
-    if (lps == NULL || id == NULL)
-        return NULL;
-    for (const xmlNode *lp = lps->children; lp != NULL; lp = lp->next) {
-        xmlChar *lang, *is_default;
-        bool preferred;
-        const xmlNode *strings;
+    /* An attribute's value is its text child; compared in place, not copied. */
+    v = is_default && is_default->children ? is_default->children->content : NULL;
+    if (v != NULL && is_default->children->next == NULL && strcmp((const char *)v, "true") == 0)
+        return true;
+    v = lang && lang->children ? lang->children->content : NULL;
+    return v != NULL && lang->children->next == NULL && strcmp((const char *)v, "ENU") == 0;
+}
 
-        if (!pack_is_element(lp, "LanguagePack"))
-            continue;
-        lang = xmlGetProp(lp, (const xmlChar *)"ID");
-        is_default = xmlGetProp(lp, (const xmlChar *)"IsDefault");
-        preferred = (is_default && strcmp((const char *)is_default, "true") == 0) ||
-                    (lang && strcmp((const char *)lang, "ENU") == 0);
-        xmlFree(lang);
-        xmlFree(is_default);
-        strings = pack_child(lp, "DisplayStrings");
-        if (strings == NULL)
-            continue;
-        for (const xmlNode *ds = strings->children; ds != NULL; ds = ds->next) {
-            xmlChar *element;
-            bool match;
-            if (!pack_is_element(ds, "DisplayString"))
-                continue;
-            element = xmlGetProp(ds, (const xmlChar *)"ElementID");
-            match = element && strcmp((const char *)element, id) == 0 &&
-                    !xmlHasProp(ds, (const xmlChar *)"SubElementID");
-            xmlFree(element);
-            if (match && (preferred || found == NULL)) {
-                found = ds;
-                if (preferred)
-                    return found;
-            }
-        }
+/*
+ * Indexes one <DisplayString> of doc (ignored when it has a SubElementID or
+ * no ElementID). The texts are copied so that the tree can be freed.
+ */
+int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred)
+{
+    struct pack_display_string *e;
+    const xmlNode *n;
+
+    if (xmlHasProp(ds, (const xmlChar *)"SubElementID") != NULL ||
+        xmlHasProp(ds, (const xmlChar *)"ElementID") == NULL)
+        return 0;
+    if (doc->string_count == doc->string_cap) {
+        size_t cap = doc->string_cap ? doc->string_cap * 2 : 64;
+        struct pack_display_string *grown = mdm_realloc(doc->strings, cap * sizeof(*grown));
+        if (grown == NULL)
+            return MDM_ENOMEM;
+        doc->strings = grown;
+        doc->string_cap = cap;
     }
-    return found;
+    e = &doc->strings[doc->string_count];
+    memset(e, 0, sizeof(*e));
+    e->seq = doc->string_count;
+    e->preferred = preferred;
+    e->element_id = pack_attr_of(ds, "ElementID");
+    if (e->element_id == NULL)
+        return MDM_ENOMEM;
+    doc->string_count++;
+    if ((n = pack_child(ds, "Name")) != NULL && (e->name = pack_text_of(n)) == NULL)
+        return MDM_ENOMEM;
+    if ((n = pack_child(ds, "Description")) != NULL && (e->description = pack_text_of(n)) == NULL)
+        return MDM_ENOMEM;
+    return 0;
+}
+
+static int compare_display_strings(const void *a, const void *b)
+{
+    const struct pack_display_string *x = a, *y = b;
+    int c = strcmp(x->element_id, y->element_id);
+
+    if (c != 0)
+        return c;
+    if (x->preferred != y->preferred)
+        return x->preferred ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void pack_sort_display_strings(struct pack_doc *doc)
+{
+    if (doc->string_count > 1)
+        qsort(doc->strings, doc->string_count, sizeof(*doc->strings), compare_display_strings);
+}
+
+void pack_free_display_strings(struct pack_doc *doc)
+{
+    for (size_t i = 0; i < doc->string_count; i++) {
+        mdm_free(doc->strings[i].element_id);
+        mdm_free(doc->strings[i].name);
+        mdm_free(doc->strings[i].description);
+    }
+    mdm_free(doc->strings);
+    doc->strings = NULL;
+    doc->string_count = doc->string_cap = 0;
+}
+
+/*
+ * The DisplayString for element id in one document's index, or NULL: the
+ * first of the preferred LanguagePack (IsDefault="true" or ENU) in document
+ * order, else the first of any. A binary search for the first entry of id.
+ */
+static const struct pack_display_string *display_string_in(const struct pack_doc *doc,
+                                                           const char *id)
+{
+    size_t lo = 0, hi = doc->string_count;
+
+    if (id == NULL)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(doc->strings[mid].element_id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < doc->string_count && strcmp(doc->strings[lo].element_id, id) == 0)
+        return &doc->strings[lo];
+    return NULL;
 }
 
 /*
@@ -693,38 +753,37 @@ static const xmlNode *display_string_in(const xmlNode *root, const char *id)
  * other files of the set (a VSAE project keeps its LanguagePacks in a
  * fragment of their own).
  */
-static const xmlNode *display_string(const struct loader *ld, const char *id)
+static const struct pack_display_string *display_string(const struct loader *ld, const char *id)
 {
-    const xmlNode *ds = display_string_in(ld->cur->root, id);
+    const struct pack_display_string *ds = display_string_in(ld->cur, id);
 
     for (size_t i = 0; ds == NULL && i < ld->doc_count; i++)
         if (&ld->docs[i] != ld->cur)
-            ds = display_string_in(ld->docs[i].root, id);
+            ds = display_string_in(&ld->docs[i], id);
     return ds;
 }
 
 /* Fills display names and alert text from the packs' LanguagePacks. */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def)
 {
-    const xmlNode *ds = display_string(ld, def->id);
-    const xmlNode *n;
+    const struct pack_display_string *ds = display_string(ld, def->id);
 
-    if (ds != NULL && (n = pack_child(ds, "Name")) != NULL) {
-        def->display_name = pack_text_of(n);
+    if (ds != NULL && ds->name != NULL) {
+        def->display_name = mdm_strdup(ds->name);
         if (def->display_name == NULL)
             return MDM_ENOMEM;
     }
     if (!def->alert_generate)
         return 0;
     ds = display_string(ld, def->alert_message_id);
-    if (ds != NULL && (n = pack_child(ds, "Name")) != NULL)
-        def->alert_name = pack_text_of(n);
+    if (ds != NULL && ds->name != NULL)
+        def->alert_name = mdm_strdup(ds->name);
     else
         def->alert_name = mdm_strdup(def->alert_message_id ? def->alert_message_id : def->id);
     if (def->alert_name == NULL)
         return MDM_ENOMEM;
-    if (ds != NULL && (n = pack_child(ds, "Description")) != NULL) {
-        def->alert_description = pack_text_of(n);
+    if (ds != NULL && ds->description != NULL) {
+        def->alert_description = mdm_strdup(ds->description);
         if (def->alert_description == NULL)
             return MDM_ENOMEM;
     }
