@@ -95,6 +95,12 @@ xmlNode *pack_child(const xmlNode *parent, const char *name);
 char *pack_text_of(const xmlNode *node);
 /* pack_monitor.c */
 char *pack_attr_of(const xmlNode *node, const char *name);
+/*
+ * pack_monitor.c: the line where node's start tag begins (the loader records
+ * it while parsing; libxml2's own line is where the start tag ends, and stops
+ * at 65535).
+ */
+long pack_line_of(const xmlNode *node);
 /* pack_monitor.c */
 int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what);
 /* pack_monitor.c */

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,17 @@ char *pack_attr_of(const xmlNode *node, const char *name)
 }
 
 /* ---- pack loading ---------------------------------------------------------- */
+long pack_line_of(const xmlNode *node)
+{
+    /* pack.c's start-element handler keeps the start line of each element in psvi. */
+    if (node->type == XML_ELEMENT_NODE && node->psvi != NULL)
+        return (long)(uintptr_t)node->psvi;
+    return xmlGetLineNo(node);
+}
+
 int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what)
 {
-    return mdm_err_set(ld->err, code, "%s:%ld: %s", ld->origin, node ? xmlGetLineNo(node) : 0L,
+    return mdm_err_set(ld->err, code, "%s:%ld: %s", ld->origin, node ? pack_line_of(node) : 0L,
                        what);
 }
 
@@ -153,7 +162,7 @@ int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
     }
     rc = mdm_field_parse(field, &param->field, ld->err);
     if (rc != 0) {
-        mdm_err_prefix(ld->err, "%s:%ld: in %s: ", ld->origin, xmlGetLineNo(node), text);
+        mdm_err_prefix(ld->err, "%s:%ld: in %s: ", ld->origin, pack_line_of(node), text);
         return rc;
     }
     param->kind = MDM_PARAM_EVENT_FIELD;
