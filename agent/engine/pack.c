@@ -416,7 +416,15 @@ static int read_file_piece(void *context, char *buf, int len)
     return (int)n;
 }
 
-/* Frees what an element holds (children and attributes), keeping the element. */
+/* node->extra of an element emptied by the loader (libxml2 uses extra only in its xmlTextReader).
+ */
+#define PACK_NODE_EMPTIED 0x4d44u
+
+/*
+ * Frees what an element holds (children and attributes), keeping the element
+ * itself: it is still its parent's last child, where the tree builder may
+ * look (remove_emptied_siblings frees it once a sibling starts).
+ */
 static void empty_element(xmlNode *node)
 {
     if (node->children != NULL) {
@@ -426,6 +434,38 @@ static void empty_element(xmlNode *node)
     if (node->properties != NULL) {
         xmlFreePropList(node->properties);
         node->properties = NULL;
+    }
+    node->extra = PACK_NODE_EMPTIED;
+}
+
+static bool is_blank_text(const xmlNode *node)
+{
+    if (node->type != XML_TEXT_NODE || node->content == NULL)
+        return false;
+    for (const xmlChar *c = node->content; *c != '\0'; c++)
+        if (*c != ' ' && *c != '\t' && *c != '\r' && *c != '\n')
+            return false;
+    return true;
+}
+
+/*
+ * Called as an element starts in parent: frees the emptied elements that end
+ * parent's children (and the blank text between them), so that neither pass
+ * keeps one node per monitor. The tree builder only appends to parent->last,
+ * which is a finished node here.
+ */
+static void remove_emptied_siblings(xmlNode *parent)
+{
+    while (parent != NULL && parent->last != NULL) {
+        xmlNode *last = parent->last;
+        bool blank_after_emptied = is_blank_text(last) && last->prev != NULL &&
+                                   last->prev->type == XML_ELEMENT_NODE &&
+                                   last->prev->extra == PACK_NODE_EMPTIED;
+        if (!blank_after_emptied &&
+            !(last->type == XML_ELEMENT_NODE && last->extra == PACK_NODE_EMPTIED))
+            return;
+        xmlUnlinkNode(last);
+        xmlFreeNode(last);
     }
 }
 
@@ -503,6 +543,8 @@ static void pack_start_element(void *ctx, const xmlChar *localname, const xmlCha
     xmlNode *before = ctxt->node;
     long line = start_tag_line(ctxt);
 
+    if (before != NULL && before->type == XML_ELEMENT_NODE)
+        remove_emptied_siblings(before);
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
                           nb_defaulted, attributes);
     if (ctxt->node != NULL && ctxt->node != before && line > 0) {
@@ -524,6 +566,7 @@ static void pack_end_element(void *ctx, const xmlChar *localname, const xmlChar 
         return;
     if (st->pass == PASS_STRUCTURE) {
         if (pack_is_element(node, "UnitMonitor") && is_monitor_position(node)) {
+            st->ld->monitors_seen++;
             empty_element(node);
         } else if (pack_is_element(node, "DisplayString") &&
                    (lp = indexed_language_pack(node)) != NULL) {
@@ -782,6 +825,14 @@ static int load_set(const struct pack_input *sources, size_t count,
     /* Overrides of every file first: an override pack may come before or after its monitors. */
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = pack_collect_overrides(&ld, &ld.docs[i], ld.docs[i].root, 0, &override_cap);
+    /* The monitor array is allocated once, for every monitor the first pass saw. */
+    if (rc == 0 && ld.monitors_seen > 0) {
+        ld.pack->monitors = mdm_calloc(ld.monitors_seen, sizeof(*ld.pack->monitors));
+        if (ld.pack->monitors == NULL)
+            rc = MDM_ENOMEM;
+        else
+            ld.monitor_cap = ld.monitors_seen;
+    }
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = load_monitors(&ld, &sources[i], &ld.docs[i], err);
     if (rc == MDM_ENOMEM)

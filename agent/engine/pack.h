@@ -144,7 +144,9 @@ struct mdm_monitor_def {
     char *alert_message_id;  /* AlertSettings/@AlertMessage */
     char *alert_name;        /* its DisplayString Name, or the ID */
     char *alert_description; /* its DisplayString Description, or NULL */
-    struct mdm_param alert_params[MDM_ALERT_PARAMS_MAX];
+    /* AlertParameter1..N (N <= MDM_ALERT_PARAMS_MAX), sized to the highest given; NULL when none.
+     */
+    struct mdm_param *alert_params;
     size_t alert_param_count;
 };
 

@@ -84,6 +84,7 @@ struct loader {
     size_t override_count;
     struct mdm_pack *pack;
     size_t monitor_cap, skip_cap;
+    size_t monitors_seen; /* <UnitMonitor>s of the set (the first pass counts them) */
     struct mdm_err *err;
 };
 

@@ -462,6 +462,61 @@ static int load_operational_states(struct loader *ld, const xmlNode *states,
     return 0;
 }
 
+/*
+ * Reads <AlertParameters> into def->alert_params, an array sized to the
+ * highest AlertParameterN given (most monitors have one or two of the ten).
+ */
+static int load_alert_parameters(struct loader *ld, const xmlNode *list,
+                                 struct mdm_monitor_def *def)
+{
+    struct mdm_param params[MDM_ALERT_PARAMS_MAX];
+    size_t count = 0;
+    char *text;
+    int rc = 0;
+
+    memset(params, 0, sizeof(params));
+    for (const xmlNode *p = list->children; p != NULL && rc == 0; p = p->next) {
+        unsigned n;
+        char tail;
+        if (p->type != XML_ELEMENT_NODE)
+            continue;
+        if (sscanf((const char *)p->name, "AlertParameter%u%c", &n, &tail) != 1 || n < 1 ||
+            n > MDM_ALERT_PARAMS_MAX) {
+            rc = pack_fail(ld, p, MDM_EUNSUPPORTED,
+                           "alert parameters must be AlertParameter1 ... AlertParameter10");
+            break;
+        }
+        if (params[n - 1].text != NULL) {
+            rc = pack_fail(ld, p, MDM_EPARSE, "alert parameter given twice");
+            break;
+        }
+        text = pack_text_of(p);
+        if (text == NULL) {
+            rc = MDM_ENOMEM;
+            break;
+        }
+        rc = pack_parse_param(ld, p, text, &params[n - 1]);
+        mdm_free(text);
+        if (n > count)
+            count = n;
+    }
+    if (rc == 0 && count > 0 && def->alert_params == NULL) {
+        def->alert_params = mdm_calloc(count, sizeof(*def->alert_params));
+        if (def->alert_params == NULL)
+            rc = MDM_ENOMEM;
+    } else if (rc == 0 && count > 0) {
+        rc = pack_fail(ld, list, MDM_EPARSE, "<AlertParameters> given twice");
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < MDM_ALERT_PARAMS_MAX; i++)
+            mdm_free(params[i].text);
+        return rc;
+    }
+    memcpy(def->alert_params, params, count * sizeof(*params));
+    def->alert_param_count = count;
+    return 0;
+}
+
 static int load_alert_settings(struct loader *ld, const xmlNode *settings,
                                struct mdm_monitor_def *def)
 {
@@ -480,28 +535,9 @@ static int load_alert_settings(struct loader *ld, const xmlNode *settings,
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (pack_is_element(c, "AlertParameters")) {
-            for (const xmlNode *p = c->children; p != NULL; p = p->next) {
-                unsigned n;
-                char tail;
-                if (p->type != XML_ELEMENT_NODE)
-                    continue;
-                if (sscanf((const char *)p->name, "AlertParameter%u%c", &n, &tail) != 1 || n < 1 ||
-                    n > MDM_ALERT_PARAMS_MAX)
-                    return pack_fail(
-                        ld, p, MDM_EUNSUPPORTED,
-                        "alert parameters must be AlertParameter1 ... AlertParameter10");
-                if (def->alert_params[n - 1].text != NULL)
-                    return pack_fail(ld, p, MDM_EPARSE, "alert parameter given twice");
-                text = pack_text_of(p);
-                if (text == NULL)
-                    return MDM_ENOMEM;
-                rc = pack_parse_param(ld, p, text, &def->alert_params[n - 1]);
-                mdm_free(text);
-                if (rc != 0)
-                    return rc;
-                if (n > def->alert_param_count)
-                    def->alert_param_count = n;
-            }
+            rc = load_alert_parameters(ld, c, def);
+            if (rc != 0)
+                return rc;
             continue;
         }
         text = pack_text_of(c);
@@ -819,7 +855,8 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->alert_message_id);
     mdm_free(def->alert_name);
     mdm_free(def->alert_description);
-    for (size_t p = 0; p < MDM_ALERT_PARAMS_MAX; p++)
+    for (size_t p = 0; p < def->alert_param_count; p++)
         mdm_free(def->alert_params[p].text);
+    mdm_free(def->alert_params);
     memset(def, 0, sizeof(*def));
 }
