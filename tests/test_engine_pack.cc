@@ -67,7 +67,8 @@ TEST(Pack, DefaultPackIsTheSeedMonitor)
     EXPECT_STREQ("{0}", m.alert_description);
     ASSERT_EQ(1u, m.alert_param_count);
     EXPECT_EQ(MDM_PARAM_EVENT_FIELD, m.alert_params[0].kind);
-    EXPECT_EQ(MDM_FIELD_EVENT_DESCRIPTION, m.alert_params[0].field.id);
+    ASSERT_NE(nullptr, m.alert_params[0].field);
+    EXPECT_EQ(MDM_FIELD_EVENT_DESCRIPTION, m.alert_params[0].field->id);
     EXPECT_STREQ("Enrollment Connection Health Monitor (Mobile Device Manager Log)",
                  m.display_name);
     mdm_pack_free(pack);

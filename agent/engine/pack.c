@@ -362,8 +362,10 @@ static int read_manifest(struct pack_doc *doc)
  *
  *   PASS_STRUCTURE keeps the document's skeleton: the Manifest, the type
  *   definitions, the overrides and everything else a monitor may refer to.
- *   Each <UnitMonitor> is emptied as soon as it ends, and each DisplayString
- *   of the LanguagePacks is copied into the document's index and emptied.
+ *   Each <UnitMonitor> is emptied as soon as it ends, each DisplayString of
+ *   the LanguagePacks is copied into the document's index and emptied, and
+ *   the rest of Presentation and LanguagePacks (string resources, knowledge
+ *   articles) is emptied too: the loader does not read them.
  *
  *   PASS_MONITORS, once the skeletons and overrides of every file of the set
  *   are known, compiles each <UnitMonitor> when its end tag is read, in
@@ -483,6 +485,26 @@ static bool is_monitor_position(const xmlNode *um)
     return true;
 }
 
+/*
+ * Whether the first pass may empty node as it ends: what the loader never
+ * reads, inside Presentation, and the parts of a LanguagePack (DisplayStrings,
+ * KnowledgeArticles) and their children, which it reads only through the
+ * DisplayString index (a DisplayString's own children are read when it ends,
+ * before it is emptied).
+ */
+static bool unread_presentation(const xmlNode *node)
+{
+    const xmlNode *parent = node->parent;
+    const xmlNode *grandparent = parent != NULL ? parent->parent : NULL;
+
+    if (pack_is_element(parent, "LanguagePack") || pack_is_element(grandparent, "LanguagePack"))
+        return true;
+    for (const xmlNode *p = parent; p != NULL && p->type == XML_ELEMENT_NODE; p = p->parent)
+        if (pack_is_element(p, "Presentation"))
+            return true;
+    return false;
+}
+
 static bool inside_unit_monitor(const xmlNode *node)
 {
     for (const xmlNode *p = node->parent; p != NULL && p->type == XML_ELEMENT_NODE; p = p->parent)
@@ -571,6 +593,8 @@ static void pack_end_element(void *ctx, const xmlChar *localname, const xmlChar 
         } else if (pack_is_element(node, "DisplayString") &&
                    (lp = indexed_language_pack(node)) != NULL) {
             st->rc = pack_add_display_string(st->doc, node, pack_language_pack_preferred(lp));
+            empty_element(node);
+        } else if (unread_presentation(node)) {
             empty_element(node);
         }
     } else if (pack_is_element(node, "UnitMonitor") && is_monitor_position(node)) {

@@ -66,7 +66,7 @@ enum mdm_param_kind {
 struct mdm_param {
     enum mdm_param_kind kind;
     char *text; /* MDM_PARAM_LITERAL: the text; otherwise the reference as written */
-    struct mdm_field_ref field;
+    struct mdm_field_ref *field; /* MDM_PARAM_EVENT_FIELD: the field (owned); NULL otherwise */
 };
 
 /*

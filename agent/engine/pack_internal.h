@@ -38,9 +38,9 @@ struct pack_alias {
  * SubElementID), with its texts copied: the index outlives the tree.
  */
 struct pack_display_string {
-    char *element_id;
-    char *name;        /* <Name>, or NULL */
-    char *description; /* <Description>, or NULL */
+    char *element_id;  /* one allocation holding the three strings */
+    char *name;        /* <Name>, or NULL; points into element_id's allocation */
+    char *description; /* <Description>, or NULL; likewise */
     size_t seq;        /* document order */
     bool preferred;    /* in the default (IsDefault="true") or the ENU LanguagePack */
 };
@@ -117,6 +117,8 @@ void pack_sort_display_strings(struct pack_doc *doc);
 void pack_free_display_strings(struct pack_doc *doc);
 /* pack_monitor.c */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def);
+/* pack_monitor.c: frees what a parameter owns (its text and field). */
+void pack_free_param(struct mdm_param *param);
 /* pack_monitor.c */
 void pack_free_monitor_def(struct mdm_monitor_def *def);
 /* pack_types.c */

@@ -160,7 +160,10 @@ int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
         snprintf(msg, sizeof(msg), "unsupported reference \"%.200s\"", text);
         return pack_fail(ld, node, MDM_EUNSUPPORTED, msg);
     }
-    rc = mdm_field_parse(field, &param->field, ld->err);
+    param->field = mdm_calloc(1, sizeof(*param->field));
+    if (param->field == NULL)
+        return MDM_ENOMEM;
+    rc = mdm_field_parse(field, param->field, ld->err);
     if (rc != 0) {
         mdm_err_prefix(ld->err, "%s:%ld: in %s: ", ld->origin, pack_line_of(node), text);
         return rc;
@@ -509,7 +512,7 @@ static int load_alert_parameters(struct loader *ld, const xmlNode *list,
     }
     if (rc != 0) {
         for (size_t i = 0; i < MDM_ALERT_PARAMS_MAX; i++)
-            mdm_free(params[i].text);
+            pack_free_param(&params[i]);
         return rc;
     }
     memcpy(def->alert_params, params, count * sizeof(*params));
@@ -711,7 +714,11 @@ bool pack_language_pack_preferred(const xmlNode *lp)
 int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred)
 {
     struct pack_display_string *e;
-    const xmlNode *n;
+    const xmlNode *name_node = pack_child(ds, "Name");
+    const xmlNode *description_node = pack_child(ds, "Description");
+    char *id = NULL, *name = NULL, *description = NULL;
+    size_t id_len, name_len, description_len;
+    int rc = 0;
 
     if (xmlHasProp(ds, (const xmlChar *)"SubElementID") != NULL ||
         xmlHasProp(ds, (const xmlChar *)"ElementID") == NULL)
@@ -724,19 +731,40 @@ int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool prefer
         doc->strings = grown;
         doc->string_cap = cap;
     }
+    id = pack_attr_of(ds, "ElementID");
+    if (id == NULL || (name_node != NULL && (name = pack_text_of(name_node)) == NULL) ||
+        (description_node != NULL && (description = pack_text_of(description_node)) == NULL)) {
+        rc = MDM_ENOMEM;
+        goto out;
+    }
+    /* One allocation per entry, "ID\0NAME\0DESCRIPTION\0": a pack has thousands of them. */
+    id_len = strlen(id) + 1;
+    name_len = name ? strlen(name) + 1 : 0;
+    description_len = description ? strlen(description) + 1 : 0;
     e = &doc->strings[doc->string_count];
     memset(e, 0, sizeof(*e));
+    e->element_id = mdm_malloc(id_len + name_len + description_len);
+    if (e->element_id == NULL) {
+        rc = MDM_ENOMEM;
+        goto out;
+    }
+    memcpy(e->element_id, id, id_len);
+    if (name != NULL) {
+        e->name = e->element_id + id_len;
+        memcpy(e->name, name, name_len);
+    }
+    if (description != NULL) {
+        e->description = e->element_id + id_len + name_len;
+        memcpy(e->description, description, description_len);
+    }
     e->seq = doc->string_count;
     e->preferred = preferred;
-    e->element_id = pack_attr_of(ds, "ElementID");
-    if (e->element_id == NULL)
-        return MDM_ENOMEM;
     doc->string_count++;
-    if ((n = pack_child(ds, "Name")) != NULL && (e->name = pack_text_of(n)) == NULL)
-        return MDM_ENOMEM;
-    if ((n = pack_child(ds, "Description")) != NULL && (e->description = pack_text_of(n)) == NULL)
-        return MDM_ENOMEM;
-    return 0;
+out:
+    mdm_free(id);
+    mdm_free(name);
+    mdm_free(description);
+    return rc;
 }
 
 static int compare_display_strings(const void *a, const void *b)
@@ -753,17 +781,23 @@ static int compare_display_strings(const void *a, const void *b)
 
 void pack_sort_display_strings(struct pack_doc *doc)
 {
+    /* The index is complete: give back what the doubling left unused. */
+    if (doc->string_count > 0 && doc->string_count < doc->string_cap) {
+        struct pack_display_string *fit =
+            mdm_realloc(doc->strings, doc->string_count * sizeof(*fit));
+        if (fit != NULL) {
+            doc->strings = fit;
+            doc->string_cap = doc->string_count;
+        }
+    }
     if (doc->string_count > 1)
         qsort(doc->strings, doc->string_count, sizeof(*doc->strings), compare_display_strings);
 }
 
 void pack_free_display_strings(struct pack_doc *doc)
 {
-    for (size_t i = 0; i < doc->string_count; i++) {
-        mdm_free(doc->strings[i].element_id);
-        mdm_free(doc->strings[i].name);
-        mdm_free(doc->strings[i].description);
-    }
+    for (size_t i = 0; i < doc->string_count; i++)
+        mdm_free(doc->strings[i].element_id); /* holds the name and description too */
     mdm_free(doc->strings);
     doc->strings = NULL;
     doc->string_count = doc->string_cap = 0;
@@ -837,6 +871,14 @@ int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *d
 
 /* ---- references ------------------------------------------------------------ */
 
+void pack_free_param(struct mdm_param *param)
+{
+    mdm_free(param->text);
+    mdm_free(param->field);
+    param->text = NULL;
+    param->field = NULL;
+}
+
 void pack_free_monitor_def(struct mdm_monitor_def *def)
 {
     mdm_free(def->id);
@@ -846,7 +888,7 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->type_id);
     for (size_t d = 0; d < MDM_DETECTORS_MAX; d++) {
         mdm_expr_free(def->detectors[d].filter);
-        mdm_free(def->detectors[d].computer.text);
+        pack_free_param(&def->detectors[d].computer);
         mdm_free(def->detectors[d].log_name);
         mdm_expr_free(def->detectors[d].expr);
         mdm_free(def->detectors[d].state_id);
@@ -856,7 +898,7 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->alert_name);
     mdm_free(def->alert_description);
     for (size_t p = 0; p < def->alert_param_count; p++)
-        mdm_free(def->alert_params[p].text);
+        pack_free_param(&def->alert_params[p]);
     mdm_free(def->alert_params);
     memset(def, 0, sizeof(*def));
 }
