@@ -152,6 +152,22 @@ TEST(Pack, LinesBeyond65535AreReported)
     ASSERT_EQ(MDM_EUNSUPPORTED, l.rc);
     EXPECT_NE(std::string::npos, std::string(l.err.msg).find(std::to_string(want))) << l.err.msg;
     EXPECT_NE(std::string::npos, std::string(l.err.msg).find(std::to_string(frob))) << l.err.msg;
+    // And in an error of the expression compiler: libxml2's own line, which past 65535 it
+    // takes from the text next to an element (so within a line of it), not 65535.
+    std::string expr = xml;
+    size_t a = expr.find("<FirstExpression>") + strlen("<FirstExpression>");
+    expr.replace(a, expr.find("</FirstExpression>") - a, "\n<DayTimeExpression/>\n");
+    long day = 1;
+    for (size_t i = 0; i < expr.find("<DayTimeExpression/>"); i++)
+        day += expr[i] == '\n';
+    Loaded le(expr);
+    ASSERT_EQ(MDM_EUNSUPPORTED, le.rc);
+    std::string msg = le.err.msg;
+    size_t at_line = msg.find("(line ");
+    ASSERT_NE(std::string::npos, at_line) << msg;
+    long reported = std::stol(msg.substr(at_line + 6));
+    EXPECT_GE(reported, day - 1) << msg;
+    EXPECT_LE(reported, day + 1) << msg;
 }
 
 // A monitor's name comes from the preferred LanguagePack (IsDefault="true", or ENU), wherever

@@ -621,7 +621,10 @@ static int run_pass(const struct pack_input *in, struct pack_pass_state *st, xml
     struct pack_file_reader reader;
     xmlDoc *doc = NULL;
     int rc = 0;
-    const int options = XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR;
+    /* BIG_LINES: past line 65535, xmlGetLineNo (the expression compiler's messages) reads
+     * the line libxml2 keeps in text nodes. */
+    const int options =
+        XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR | XML_PARSE_BIG_LINES;
 
     memset(&first, 0, sizeof(first));
     memset(&reader, 0, sizeof(reader));
