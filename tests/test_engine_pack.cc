@@ -10,6 +10,7 @@
 #include <future>
 #endif
 
+#include <cstring>
 #include <string>
 
 #include "engine_fixtures.h"
@@ -66,7 +67,8 @@ TEST(Pack, DefaultPackIsTheSeedMonitor)
     EXPECT_STREQ("{0}", m.alert_description);
     ASSERT_EQ(1u, m.alert_param_count);
     EXPECT_EQ(MDM_PARAM_EVENT_FIELD, m.alert_params[0].kind);
-    EXPECT_EQ(MDM_FIELD_EVENT_DESCRIPTION, m.alert_params[0].field.id);
+    ASSERT_NE(nullptr, m.alert_params[0].field);
+    EXPECT_EQ(MDM_FIELD_EVENT_DESCRIPTION, m.alert_params[0].field->id);
     EXPECT_STREQ("Enrollment Connection Health Monitor (Mobile Device Manager Log)",
                  m.display_name);
     mdm_pack_free(pack);
@@ -91,6 +93,104 @@ TEST(Pack, BareUnitMonitorFragmentLoads)
     // Without DisplayStrings the alert name falls back to the message ID.
     EXPECT_STREQ("Test.Monitor.AlertMessage", l.pack->monitors[0].alert_name);
     EXPECT_EQ(nullptr, l.pack->monitors[0].alert_description);
+}
+
+// The line of a monitor is where "<UnitMonitor" begins, also when its start tag spans
+// several lines (libxml2's own line is that of the tag's '>'), in UTF-8 and UTF-16.
+TEST(Pack, MonitorLineIsWhereAMultiLineStartTagBegins)
+{
+    PackOptions o;
+    std::string xml = mdmtest::pack_xml(o);
+    size_t at = xml.find("<UnitMonitor");
+    ASSERT_NE(std::string::npos, at);
+    xml.insert(at + strlen("<UnitMonitor"), "\n\n   \n");
+    long want = 1;
+    for (size_t i = 0; i < at; i++)
+        want += xml[i] == '\n';
+    {
+        Loaded l(xml);
+        ASSERT_EQ(0, l.rc) << l.err.msg;
+        EXPECT_EQ(want, l.pack->monitors[0].line);
+    }
+    // The same document as UTF-16 LE with a byte order mark (ASCII text: one zero byte each).
+    std::string utf16 = "\xff\xfe";
+    std::string declared = xml;
+    declared.replace(0, declared.find("?>"), "<?xml version=\"1.0\" encoding=\"utf-16\"");
+    for (char c : declared) {
+        utf16 += c;
+        utf16 += '\0';
+    }
+    Loaded l16(utf16);
+    ASSERT_EQ(0, l16.rc) << l16.err.msg;
+    EXPECT_EQ(want, l16.pack->monitors[0].line);
+}
+
+// libxml2 keeps at most 65535 as an element's line; the loader's FILE:LINE goes on.
+TEST(Pack, LinesBeyond65535AreReported)
+{
+    PackOptions o;
+    std::string xml = mdmtest::pack_xml(o);
+    size_t at = xml.find("<UnitMonitor");
+    ASSERT_NE(std::string::npos, at);
+    xml.insert(at, std::string(70000, '\n'));
+    long want = 1;
+    for (size_t i = 0; i < at + 70000; i++)
+        want += xml[i] == '\n';
+    {
+        Loaded l(xml);
+        ASSERT_EQ(0, l.rc) << l.err.msg;
+        EXPECT_EQ(want, l.pack->monitors[0].line);
+    }
+    // And in an error inside the monitor: the <Frobnicate/> is on the monitor's last line.
+    std::string bad = xml;
+    bad.replace(bad.find("<Category>"), 0, "<Frobnicate/>");
+    long frob = 1;
+    for (size_t i = 0; i < bad.find("<Frobnicate/>"); i++)
+        frob += bad[i] == '\n';
+    ASSERT_GT(frob, 65535);
+    Loaded l(bad);
+    ASSERT_EQ(MDM_EUNSUPPORTED, l.rc);
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find(std::to_string(want))) << l.err.msg;
+    EXPECT_NE(std::string::npos, std::string(l.err.msg).find(std::to_string(frob))) << l.err.msg;
+    // And in an error of the expression compiler: libxml2's own line, which past 65535 it
+    // takes from the text next to an element (so within a line of it), not 65535.
+    std::string expr = xml;
+    size_t a = expr.find("<FirstExpression>") + strlen("<FirstExpression>");
+    expr.replace(a, expr.find("</FirstExpression>") - a, "\n<DayTimeExpression/>\n");
+    long day = 1;
+    for (size_t i = 0; i < expr.find("<DayTimeExpression/>"); i++)
+        day += expr[i] == '\n';
+    Loaded le(expr);
+    ASSERT_EQ(MDM_EUNSUPPORTED, le.rc);
+    std::string msg = le.err.msg;
+    size_t at_line = msg.find("(line ");
+    ASSERT_NE(std::string::npos, at_line) << msg;
+    long reported = std::stol(msg.substr(at_line + 6));
+    EXPECT_GE(reported, day - 1) << msg;
+    EXPECT_LE(reported, day + 1) << msg;
+}
+
+// A monitor's name comes from the preferred LanguagePack (IsDefault="true", or ENU), wherever
+// it is among the LanguagePacks, and from the first such DisplayString.
+TEST(Pack, DisplayNameFromThePreferredLanguagePack)
+{
+    PackOptions o;
+    std::string xml = mdmtest::pack_xml(o);
+    size_t at = xml.find("<LanguagePack ID=\"ENU\" IsDefault=\"true\">");
+    ASSERT_NE(std::string::npos, at);
+    xml.replace(at, strlen("<LanguagePack ID=\"ENU\" IsDefault=\"true\">"),
+                "<LanguagePack ID=\"DEU\"><DisplayStrings><DisplayString ElementID=\"" + o.id +
+                    "\"><Name>Testmonitor</Name></DisplayString></DisplayStrings></LanguagePack>"
+                    "<LanguagePack ID=\"ENU\">");
+    size_t end = xml.find("</DisplayStrings></LanguagePack></LanguagePacks>");
+    ASSERT_NE(std::string::npos, end);
+    xml.insert(end,
+               "<DisplayString ElementID=\"" + o.id + "\"><Name>Second</Name></DisplayString>");
+    Loaded l(xml);
+    ASSERT_EQ(0, l.rc) << l.err.msg;
+    EXPECT_STREQ("Test Monitor", l.pack->monitors[0].display_name);
+    EXPECT_STREQ("Test Alert", l.pack->monitors[0].alert_name);
+    EXPECT_STREQ("Problem: {0}", l.pack->monitors[0].alert_description);
 }
 
 TEST(Pack, UnsupportedMonitorTypeNamesElementAndLine)

@@ -46,6 +46,10 @@ const std::vector<std::string> kRealPacks = {
     "qnd-Hyperv2012R2.xml",
     "qnd-DPM2012-Monitors.mptg.mpx",
     "spa5603-GenericServiceMonitoring.xml",
+    // Start tags that span several lines (the skip lines name where each begins).
+    "kevinholman-Microsoft.Windows.RemoteAccess.xml",
+    "qnd-oms-AADConnectHealth.mpx",
+    "qnd-oms-QND.OMS.Workspace.mpx",
 };
 
 // Kevin Holman's fragment is a VSAE snippet template: its ##Placeholders##
@@ -195,10 +199,16 @@ void check_skip_line(const std::string &line, const std::string &path,
     size_t n = std::stoul(m[1]);
     ASSERT_GE(n, 1u);
     ASSERT_LE(n, file_lines.size());
-    EXPECT_NE(std::string::npos, file_lines[n - 1].find("<UnitMonitor")) << line;
+    size_t at = file_lines[n - 1].find("<UnitMonitor");
+    ASSERT_NE(std::string::npos, at) << line;
+    // The start tag from its '<' (the reported line) to its '>', over several lines if need be.
+    std::string tag = file_lines[n - 1].substr(at);
+    for (size_t k = n; tag.find('>') == std::string::npos && k < file_lines.size(); k++)
+        tag += " " + file_lines[k];
+    tag = tag.substr(0, tag.find('>'));
     EXPECT_EQ(std::string::npos, m[2].find(' ')) << line;
-    EXPECT_NE(std::string::npos, file_lines[n - 1].find("ID=\"" + m[2] + "\"")) << line;
-    EXPECT_NE(std::string::npos, file_lines[n - 1].find("TypeID=\"" + m[3] + "\"")) << line;
+    EXPECT_NE(std::string::npos, tag.find(" ID=\"" + m[2] + "\"")) << line;
+    EXPECT_NE(std::string::npos, tag.find("TypeID=\"" + m[3] + "\"")) << line;
     EXPECT_FALSE(m[4].empty());
     *id_out = m[2];
 }
@@ -271,8 +281,12 @@ TEST(PackSet, AllRealPacksAsOneSet)
     ASSERT_EQ(0, l.rc) << l.err.msg;
     EXPECT_EQ(paths.size(), l.pack->file_count);
     EXPECT_EQ(count, l.pack->monitor_count + l.pack->skip_count);
-    // The three 2-state monitors and the repeated-event one.
-    EXPECT_EQ(4u, l.pack->monitor_count);
+    // The three 2-state monitors and the repeated-event one, and what the Remote Access
+    // pack loads on its own (its event-log monitors: tests/test_packs_scmdm.cc).
+    Loaded remote_access({kPacks + "kevinholman-Microsoft.Windows.RemoteAccess.xml"});
+    ASSERT_EQ(0, remote_access.rc) << remote_access.err.msg;
+    EXPECT_GE(remote_access.pack->monitor_count, 2u);
+    EXPECT_EQ(4u + remote_access.pack->monitor_count, l.pack->monitor_count);
     // The overrides of the DPM and Hyper-V packs target skipped monitors or a
     // pack that is not loaded: reported, not applied, and not counted as
     // "cannot be applied" (their monitors are not evaluated anyway).

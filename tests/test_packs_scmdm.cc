@@ -471,13 +471,11 @@ TEST(FamilyPacks, LoaderReportMatchesAnIndependentCountPerType)
     }
 }
 
-// KNOWN DEFECT, disabled until agent/engine/pack.c is fixed (reported to the lead): when a
-// <UnitMonitor> start tag spans several lines, the loader reports the line of the tag's
-// '>' (libxml2's node line), not the line where "<UnitMonitor" begins, e.g.
-// qnd-oms-AADConnectHealth.mpx:73 for the tag that begins on line 72. The contract
-// (docs/monitor.md, "FILE:LINE") is the line of the <UnitMonitor>. Run with
-// --gtest_also_run_disabled_tests to see it fail.
-TEST(FamilyPacks, DISABLED_SkipLineIsWhereAMultiLineStartTagBegins)
+// When a <UnitMonitor> start tag spans several lines, the loader reports the line where
+// "<UnitMonitor" begins (libxml2's own node line is the line of the tag's '>'), e.g.
+// qnd-oms-AADConnectHealth.mpx:72, not :73. The contract (docs/monitor.md, "FILE:LINE") is
+// the line of the <UnitMonitor>.
+TEST(FamilyPacks, SkipLineIsWhereAMultiLineStartTagBegins)
 {
     NEED_LINUX_TOOLS();
     for (const auto &name : kFamilyPacks) {

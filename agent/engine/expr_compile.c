@@ -45,6 +45,9 @@ void mdm_expr_free(struct mdm_expr *expr)
     mdm_free(expr->kids);
     mdm_free(expr->cmp.left.text);
     mdm_free(expr->cmp.right.text);
+    mdm_free(expr->cmp.left.ref);
+    mdm_free(expr->cmp.right.ref);
+    mdm_free(expr->field);
     mdm_free(expr->cmp.glob.toks);
     mdm_free(expr->cmp.glob.ranges);
     expr_regex_free(&expr->cmp.re);
@@ -257,7 +260,12 @@ static int compile_value_expression(const struct compiler *cc, xmlNode *ve, stru
         rc = text_content(cc, child, true, &text);
         if (rc != 0)
             goto out;
-        rc = mdm_field_parse(text, &o->ref, cc->err);
+        o->ref = mdm_calloc(1, sizeof(*o->ref));
+        if (o->ref == NULL) {
+            rc = expr_fail_nomem(cc, child);
+            goto out;
+        }
+        rc = mdm_field_parse(text, o->ref, cc->err);
         if (rc != 0) {
             mdm_err_prefix(cc->err, "%s:%ld: ", cc->file, xmlGetLineNo(child));
             goto out;
@@ -504,8 +512,10 @@ static int compile_exists(const struct compiler *cc, xmlNode *node, struct mdm_e
     }
     e->kind = EXPR_EXISTS;
     e->field = o.ref;
+    o.ref = NULL;
 out:
     mdm_free(o.text);
+    mdm_free(o.ref);
     return rc;
 }
 

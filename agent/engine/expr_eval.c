@@ -207,7 +207,7 @@ static bool operand_text(const struct operand *o, const struct mdm_event *ev, ch
         *out = o->text;
         return true;
     }
-    if (mdm_event_get(ev, &o->ref, &v) != 0)
+    if (mdm_event_get(ev, o->ref, &v) != 0)
         return false;
     *out = value_text(&v, buf);
     return true;
@@ -223,7 +223,7 @@ static bool operand_typed(const struct operand *o, enum value_type t, const stru
         *out = o->value;
         return true;
     }
-    if (mdm_event_get(ev, &o->ref, &v) != 0)
+    if (mdm_event_get(ev, o->ref, &v) != 0)
         return false;
     if (v.kind == MDM_VALUE_STRING || t == TYPE_STRING)
         return expr_convert_text(value_text(&v, buf), t, out);
@@ -366,7 +366,7 @@ bool mdm_expr_eval(const struct mdm_expr *expr, const struct mdm_event *ev)
     case EXPR_NOT:
         return !mdm_expr_eval(expr->kids[0], ev);
     case EXPR_EXISTS:
-        return mdm_event_get(ev, &expr->field, &v) == 0;
+        return mdm_event_get(ev, expr->field, &v) == 0;
     case EXPR_COMPARE:
         return eval_compare(&expr->cmp, ev);
     default:

@@ -150,9 +150,10 @@ struct typed {
 
 struct operand {
     bool is_field;
-    struct mdm_field_ref ref; /* is_field */
-    char *text;               /* constant text (owned), NULL for fields */
-    struct typed value;       /* constant converted to the comparison type */
+    struct mdm_field_ref *ref; /* is_field: owned (allocated only for fields: a pack of
+                                  thousands of monitors holds thousands of constants) */
+    char *text;                /* constant text (owned), NULL for fields */
+    struct typed value;        /* constant converted to the comparison type */
 };
 
 /* One position of a compiled Like or MatchesWildcard pattern. */
@@ -203,8 +204,8 @@ struct mdm_expr {
     enum expr_kind kind;
     struct mdm_expr **kids; /* And, Or, Not */
     size_t nkids;
-    struct compare cmp;         /* EXPR_COMPARE */
-    struct mdm_field_ref field; /* EXPR_EXISTS */
+    struct compare cmp;          /* EXPR_COMPARE */
+    struct mdm_field_ref *field; /* EXPR_EXISTS: owned */
 };
 /* ------------------------------------------------------------------------- */
 /* Text helpers shared by the three parts                                      */

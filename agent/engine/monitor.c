@@ -314,7 +314,7 @@ static const char *resolve_param(const struct mdm_param *param, const struct mdm
     case MDM_PARAM_MONITOR_ID:
         return def->id;
     case MDM_PARAM_EVENT_FIELD:
-        if (mdm_event_get(ev, &param->field, &value) != 0)
+        if (mdm_event_get(ev, param->field, &value) != 0)
             return "";
         /* Strings (descriptions) are used in place: scratch is only for numbers and times. */
         if (value.kind == MDM_VALUE_STRING)

@@ -66,7 +66,7 @@ enum mdm_param_kind {
 struct mdm_param {
     enum mdm_param_kind kind;
     char *text; /* MDM_PARAM_LITERAL: the text; otherwise the reference as written */
-    struct mdm_field_ref field;
+    struct mdm_field_ref *field; /* MDM_PARAM_EVENT_FIELD: the field (owned); NULL otherwise */
 };
 
 /*
@@ -172,7 +172,9 @@ struct mdm_monitor_def {
     char *alert_message_id;  /* AlertSettings/@AlertMessage */
     char *alert_name;        /* its DisplayString Name, or the ID */
     char *alert_description; /* its DisplayString Description, or NULL */
-    struct mdm_param alert_params[MDM_ALERT_PARAMS_MAX];
+    /* AlertParameter1..N (N <= MDM_ALERT_PARAMS_MAX), sized to the highest given; NULL when none.
+     */
+    struct mdm_param *alert_params;
     size_t alert_param_count;
 };
 

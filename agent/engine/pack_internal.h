@@ -33,6 +33,18 @@ struct pack_alias {
     char *pack_id;
 };
 
+/*
+ * One DisplayString of a document's LanguagePacks (ElementID without
+ * SubElementID), with its texts copied: the index outlives the tree.
+ */
+struct pack_display_string {
+    char *element_id;  /* one allocation holding the three strings */
+    char *name;        /* <Name>, or NULL; points into element_id's allocation */
+    char *description; /* <Description>, or NULL; likewise */
+    size_t seq;        /* document order */
+    bool preferred;    /* in the default (IsDefault="true") or the ENU LanguagePack */
+};
+
 /* One parsed pack file of the set. */
 struct pack_doc {
     const char *origin; /* borrowed from the caller's source list */
@@ -41,6 +53,9 @@ struct pack_doc {
     char *pack_id; /* Manifest/Identity/ID; NULL for a fragment */
     struct pack_alias *aliases;
     size_t alias_count;
+    /* Sorted by element_id, preferred first, then document order (pack_index_display_strings). */
+    struct pack_display_string *strings;
+    size_t string_count, string_cap;
 };
 
 /* An override of a monitor property or configuration parameter, resolved. */
@@ -69,6 +84,7 @@ struct loader {
     size_t override_count;
     struct mdm_pack *pack;
     size_t monitor_cap, skip_cap;
+    size_t monitors_seen; /* <UnitMonitor>s of the set (the first pass counts them) */
     struct mdm_err *err;
 };
 
@@ -83,13 +99,29 @@ xmlNode *pack_child(const xmlNode *parent, const char *name);
 char *pack_text_of(const xmlNode *node);
 /* pack_monitor.c */
 char *pack_attr_of(const xmlNode *node, const char *name);
+/*
+ * pack_monitor.c: the line where node's start tag begins (the loader records
+ * it while parsing; libxml2's own line is where the start tag ends, and stops
+ * at 65535).
+ */
+long pack_line_of(const xmlNode *node);
 /* pack_monitor.c */
 int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what);
 /* pack_monitor.c */
 int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pack_type_spec *spec,
                            struct mdm_monitor_def *def);
+/* pack_monitor.c: appends one DisplayString to doc's index (the texts are copied). */
+int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred);
+/* pack_monitor.c: whether a LanguagePack element is the preferred one. */
+bool pack_language_pack_preferred(const xmlNode *lp);
+/* pack_monitor.c: sorts doc's DisplayString index for look-ups. */
+void pack_sort_display_strings(struct pack_doc *doc);
+/* pack_monitor.c */
+void pack_free_display_strings(struct pack_doc *doc);
 /* pack_monitor.c */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def);
+/* pack_monitor.c: frees what a parameter owns (its text and field). */
+void pack_free_param(struct mdm_param *param);
 /* pack_monitor.c */
 void pack_free_monitor_def(struct mdm_monitor_def *def);
 /* pack_types.c */

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,17 @@ char *pack_attr_of(const xmlNode *node, const char *name)
 }
 
 /* ---- pack loading ---------------------------------------------------------- */
+long pack_line_of(const xmlNode *node)
+{
+    /* pack.c's start-element handler keeps the start line of each element in psvi. */
+    if (node->type == XML_ELEMENT_NODE && node->psvi != NULL)
+        return (long)(uintptr_t)node->psvi;
+    return xmlGetLineNo(node);
+}
+
 int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what)
 {
-    return mdm_err_set(ld->err, code, "%s:%ld: %s", ld->origin, node ? xmlGetLineNo(node) : 0L,
+    return mdm_err_set(ld->err, code, "%s:%ld: %s", ld->origin, node ? pack_line_of(node) : 0L,
                        what);
 }
 
@@ -151,9 +160,12 @@ int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
         snprintf(msg, sizeof(msg), "unsupported reference \"%.200s\"", text);
         return pack_fail(ld, node, MDM_EUNSUPPORTED, msg);
     }
-    rc = mdm_field_parse(field, &param->field, ld->err);
+    param->field = mdm_calloc(1, sizeof(*param->field));
+    if (param->field == NULL)
+        return MDM_ENOMEM;
+    rc = mdm_field_parse(field, param->field, ld->err);
     if (rc != 0) {
-        mdm_err_prefix(ld->err, "%s:%ld: in %s: ", ld->origin, xmlGetLineNo(node), text);
+        mdm_err_prefix(ld->err, "%s:%ld: in %s: ", ld->origin, pack_line_of(node), text);
         return rc;
     }
     param->kind = MDM_PARAM_EVENT_FIELD;
@@ -393,7 +405,7 @@ static int load_operational_states(struct loader *ld, const xmlNode *states,
 
     for (const xmlNode *c = states->children; c != NULL; c = c->next) {
         char *id = NULL, *type_state = NULL, *health = NULL;
-        enum mdm_health h;
+        enum mdm_health h = MDM_HEALTH_HEALTHY; /* set by pack_parse_health */
         int which = -1;
 
         if (c->type != XML_ELEMENT_NODE)
@@ -453,6 +465,61 @@ static int load_operational_states(struct loader *ld, const xmlNode *states,
     return 0;
 }
 
+/*
+ * Reads <AlertParameters> into def->alert_params, an array sized to the
+ * highest AlertParameterN given (most monitors have one or two of the ten).
+ */
+static int load_alert_parameters(struct loader *ld, const xmlNode *list,
+                                 struct mdm_monitor_def *def)
+{
+    struct mdm_param params[MDM_ALERT_PARAMS_MAX];
+    size_t count = 0;
+    char *text;
+    int rc = 0;
+
+    memset(params, 0, sizeof(params));
+    for (const xmlNode *p = list->children; p != NULL && rc == 0; p = p->next) {
+        unsigned n;
+        char tail;
+        if (p->type != XML_ELEMENT_NODE)
+            continue;
+        if (sscanf((const char *)p->name, "AlertParameter%u%c", &n, &tail) != 1 || n < 1 ||
+            n > MDM_ALERT_PARAMS_MAX) {
+            rc = pack_fail(ld, p, MDM_EUNSUPPORTED,
+                           "alert parameters must be AlertParameter1 ... AlertParameter10");
+            break;
+        }
+        if (params[n - 1].text != NULL) {
+            rc = pack_fail(ld, p, MDM_EPARSE, "alert parameter given twice");
+            break;
+        }
+        text = pack_text_of(p);
+        if (text == NULL) {
+            rc = MDM_ENOMEM;
+            break;
+        }
+        rc = pack_parse_param(ld, p, text, &params[n - 1]);
+        mdm_free(text);
+        if (n > count)
+            count = n;
+    }
+    if (rc == 0 && count > 0 && def->alert_params == NULL) {
+        def->alert_params = mdm_calloc(count, sizeof(*def->alert_params));
+        if (def->alert_params == NULL)
+            rc = MDM_ENOMEM;
+    } else if (rc == 0 && count > 0) {
+        rc = pack_fail(ld, list, MDM_EPARSE, "<AlertParameters> given twice");
+    }
+    if (rc != 0) {
+        for (size_t i = 0; i < MDM_ALERT_PARAMS_MAX; i++)
+            pack_free_param(&params[i]);
+        return rc;
+    }
+    memcpy(def->alert_params, params, count * sizeof(*params));
+    def->alert_param_count = count;
+    return 0;
+}
+
 static int load_alert_settings(struct loader *ld, const xmlNode *settings,
                                struct mdm_monitor_def *def)
 {
@@ -471,28 +538,9 @@ static int load_alert_settings(struct loader *ld, const xmlNode *settings,
         if (c->type != XML_ELEMENT_NODE)
             continue;
         if (pack_is_element(c, "AlertParameters")) {
-            for (const xmlNode *p = c->children; p != NULL; p = p->next) {
-                unsigned n;
-                char tail;
-                if (p->type != XML_ELEMENT_NODE)
-                    continue;
-                if (sscanf((const char *)p->name, "AlertParameter%u%c", &n, &tail) != 1 || n < 1 ||
-                    n > MDM_ALERT_PARAMS_MAX)
-                    return pack_fail(
-                        ld, p, MDM_EUNSUPPORTED,
-                        "alert parameters must be AlertParameter1 ... AlertParameter10");
-                if (def->alert_params[n - 1].text != NULL)
-                    return pack_fail(ld, p, MDM_EPARSE, "alert parameter given twice");
-                text = pack_text_of(p);
-                if (text == NULL)
-                    return MDM_ENOMEM;
-                rc = pack_parse_param(ld, p, text, &def->alert_params[n - 1]);
-                mdm_free(text);
-                if (rc != 0)
-                    return rc;
-                if (n > def->alert_param_count)
-                    def->alert_param_count = n;
-            }
+            rc = load_alert_parameters(ld, c, def);
+            if (rc != 0)
+                return rc;
             continue;
         }
         text = pack_text_of(c);
@@ -646,47 +694,138 @@ int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pa
     return rc;
 }
 
-/* Finds the default LanguagePack's DisplayString for element id in one document, or NULL. */
-static const xmlNode *display_string_in(const xmlNode *root, const char *id)
+bool pack_language_pack_preferred(const xmlNode *lp)
 {
-    const xmlNode *lps = pack_child(root, "LanguagePacks");
-    const xmlNode *found = NULL;
+    const xmlAttr *is_default = xmlHasProp(lp, (const xmlChar *)"IsDefault");
+    const xmlAttr *lang = xmlHasProp(lp, (const xmlChar *)"ID");
+    const xmlChar *v;
 
-    if (lps == NULL || id == NULL)
-        return NULL;
-    for (const xmlNode *lp = lps->children; lp != NULL; lp = lp->next) {
-        xmlChar *lang, *is_default;
-        bool preferred;
-        const xmlNode *strings;
+    /* An attribute's value is its text child; compared in place, not copied. */
+    v = is_default && is_default->children ? is_default->children->content : NULL;
+    if (v != NULL && is_default->children->next == NULL && strcmp((const char *)v, "true") == 0)
+        return true;
+    v = lang && lang->children ? lang->children->content : NULL;
+    return v != NULL && lang->children->next == NULL && strcmp((const char *)v, "ENU") == 0;
+}
 
-        if (!pack_is_element(lp, "LanguagePack"))
-            continue;
-        lang = xmlGetProp(lp, (const xmlChar *)"ID");
-        is_default = xmlGetProp(lp, (const xmlChar *)"IsDefault");
-        preferred = (is_default && strcmp((const char *)is_default, "true") == 0) ||
-                    (lang && strcmp((const char *)lang, "ENU") == 0);
-        xmlFree(lang);
-        xmlFree(is_default);
-        strings = pack_child(lp, "DisplayStrings");
-        if (strings == NULL)
-            continue;
-        for (const xmlNode *ds = strings->children; ds != NULL; ds = ds->next) {
-            xmlChar *element;
-            bool match;
-            if (!pack_is_element(ds, "DisplayString"))
-                continue;
-            element = xmlGetProp(ds, (const xmlChar *)"ElementID");
-            match = element && strcmp((const char *)element, id) == 0 &&
-                    !xmlHasProp(ds, (const xmlChar *)"SubElementID");
-            xmlFree(element);
-            if (match && (preferred || found == NULL)) {
-                found = ds;
-                if (preferred)
-                    return found;
-            }
+/*
+ * Indexes one <DisplayString> of doc (ignored when it has a SubElementID or
+ * no ElementID). The texts are copied so that the tree can be freed.
+ */
+int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred)
+{
+    struct pack_display_string *e;
+    const xmlNode *name_node = pack_child(ds, "Name");
+    const xmlNode *description_node = pack_child(ds, "Description");
+    char *id = NULL, *name = NULL, *description = NULL;
+    size_t id_len, name_len, description_len;
+    int rc = 0;
+
+    if (xmlHasProp(ds, (const xmlChar *)"SubElementID") != NULL ||
+        xmlHasProp(ds, (const xmlChar *)"ElementID") == NULL)
+        return 0;
+    if (doc->string_count == doc->string_cap) {
+        size_t cap = doc->string_cap ? doc->string_cap * 2 : 64;
+        struct pack_display_string *grown = mdm_realloc(doc->strings, cap * sizeof(*grown));
+        if (grown == NULL)
+            return MDM_ENOMEM;
+        doc->strings = grown;
+        doc->string_cap = cap;
+    }
+    id = pack_attr_of(ds, "ElementID");
+    if (id == NULL || (name_node != NULL && (name = pack_text_of(name_node)) == NULL) ||
+        (description_node != NULL && (description = pack_text_of(description_node)) == NULL)) {
+        rc = MDM_ENOMEM;
+        goto out;
+    }
+    /* One allocation per entry, "ID\0NAME\0DESCRIPTION\0": a pack has thousands of them. */
+    id_len = strlen(id) + 1;
+    name_len = name ? strlen(name) + 1 : 0;
+    description_len = description ? strlen(description) + 1 : 0;
+    e = &doc->strings[doc->string_count];
+    memset(e, 0, sizeof(*e));
+    e->element_id = mdm_malloc(id_len + name_len + description_len);
+    if (e->element_id == NULL) {
+        rc = MDM_ENOMEM;
+        goto out;
+    }
+    memcpy(e->element_id, id, id_len);
+    if (name != NULL) {
+        e->name = e->element_id + id_len;
+        memcpy(e->name, name, name_len);
+    }
+    if (description != NULL) {
+        e->description = e->element_id + id_len + name_len;
+        memcpy(e->description, description, description_len);
+    }
+    e->seq = doc->string_count;
+    e->preferred = preferred;
+    doc->string_count++;
+out:
+    mdm_free(id);
+    mdm_free(name);
+    mdm_free(description);
+    return rc;
+}
+
+static int compare_display_strings(const void *a, const void *b)
+{
+    const struct pack_display_string *x = a, *y = b;
+    int c = strcmp(x->element_id, y->element_id);
+
+    if (c != 0)
+        return c;
+    if (x->preferred != y->preferred)
+        return x->preferred ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void pack_sort_display_strings(struct pack_doc *doc)
+{
+    /* The index is complete: give back what the doubling left unused. */
+    if (doc->string_count > 0 && doc->string_count < doc->string_cap) {
+        struct pack_display_string *fit =
+            mdm_realloc(doc->strings, doc->string_count * sizeof(*fit));
+        if (fit != NULL) {
+            doc->strings = fit;
+            doc->string_cap = doc->string_count;
         }
     }
-    return found;
+    if (doc->string_count > 1)
+        qsort(doc->strings, doc->string_count, sizeof(*doc->strings), compare_display_strings);
+}
+
+void pack_free_display_strings(struct pack_doc *doc)
+{
+    for (size_t i = 0; i < doc->string_count; i++)
+        mdm_free(doc->strings[i].element_id); /* holds the name and description too */
+    mdm_free(doc->strings);
+    doc->strings = NULL;
+    doc->string_count = doc->string_cap = 0;
+}
+
+/*
+ * The DisplayString for element id in one document's index, or NULL: the
+ * first of the preferred LanguagePack (IsDefault="true" or ENU) in document
+ * order, else the first of any. A binary search for the first entry of id.
+ */
+static const struct pack_display_string *display_string_in(const struct pack_doc *doc,
+                                                           const char *id)
+{
+    size_t lo = 0, hi = doc->string_count;
+
+    if (id == NULL)
+        return NULL;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(doc->strings[mid].element_id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < doc->string_count && strcmp(doc->strings[lo].element_id, id) == 0)
+        return &doc->strings[lo];
+    return NULL;
 }
 
 /*
@@ -694,38 +833,37 @@ static const xmlNode *display_string_in(const xmlNode *root, const char *id)
  * other files of the set (a VSAE project keeps its LanguagePacks in a
  * fragment of their own).
  */
-static const xmlNode *display_string(const struct loader *ld, const char *id)
+static const struct pack_display_string *display_string(const struct loader *ld, const char *id)
 {
-    const xmlNode *ds = display_string_in(ld->cur->root, id);
+    const struct pack_display_string *ds = display_string_in(ld->cur, id);
 
     for (size_t i = 0; ds == NULL && i < ld->doc_count; i++)
         if (&ld->docs[i] != ld->cur)
-            ds = display_string_in(ld->docs[i].root, id);
+            ds = display_string_in(&ld->docs[i], id);
     return ds;
 }
 
 /* Fills display names and alert text from the packs' LanguagePacks. */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def)
 {
-    const xmlNode *ds = display_string(ld, def->id);
-    const xmlNode *n;
+    const struct pack_display_string *ds = display_string(ld, def->id);
 
-    if (ds != NULL && (n = pack_child(ds, "Name")) != NULL) {
-        def->display_name = pack_text_of(n);
+    if (ds != NULL && ds->name != NULL) {
+        def->display_name = mdm_strdup(ds->name);
         if (def->display_name == NULL)
             return MDM_ENOMEM;
     }
     if (!def->alert_generate)
         return 0;
     ds = display_string(ld, def->alert_message_id);
-    if (ds != NULL && (n = pack_child(ds, "Name")) != NULL)
-        def->alert_name = pack_text_of(n);
+    if (ds != NULL && ds->name != NULL)
+        def->alert_name = mdm_strdup(ds->name);
     else
         def->alert_name = mdm_strdup(def->alert_message_id ? def->alert_message_id : def->id);
     if (def->alert_name == NULL)
         return MDM_ENOMEM;
-    if (ds != NULL && (n = pack_child(ds, "Description")) != NULL) {
-        def->alert_description = pack_text_of(n);
+    if (ds != NULL && ds->description != NULL) {
+        def->alert_description = mdm_strdup(ds->description);
         if (def->alert_description == NULL)
             return MDM_ENOMEM;
     }
@@ -733,6 +871,14 @@ int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *d
 }
 
 /* ---- references ------------------------------------------------------------ */
+
+void pack_free_param(struct mdm_param *param)
+{
+    mdm_free(param->text);
+    mdm_free(param->field);
+    param->text = NULL;
+    param->field = NULL;
+}
 
 void pack_free_monitor_def(struct mdm_monitor_def *def)
 {
@@ -743,7 +889,7 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->type_id);
     for (size_t d = 0; d < MDM_DETECTORS_MAX; d++) {
         mdm_expr_free(def->detectors[d].filter);
-        mdm_free(def->detectors[d].computer.text);
+        pack_free_param(&def->detectors[d].computer);
         mdm_free(def->detectors[d].log_name);
         mdm_expr_free(def->detectors[d].expr);
         mdm_free(def->detectors[d].state_id);
@@ -753,7 +899,8 @@ void pack_free_monitor_def(struct mdm_monitor_def *def)
     mdm_free(def->alert_message_id);
     mdm_free(def->alert_name);
     mdm_free(def->alert_description);
-    for (size_t p = 0; p < MDM_ALERT_PARAMS_MAX; p++)
-        mdm_free(def->alert_params[p].text);
+    for (size_t p = 0; p < def->alert_param_count; p++)
+        pack_free_param(&def->alert_params[p]);
+    mdm_free(def->alert_params);
     memset(def, 0, sizeof(*def));
 }

@@ -200,7 +200,7 @@ static int add_override(struct loader *ld, struct pack_doc *doc, const xmlNode *
     o->is_config = is_config;
     o->report = r;
     r->outcome = MDM_OVERRIDE_UNUSED;
-    r->line = xmlGetLineNo(node);
+    r->line = pack_line_of(node);
     r->file = mdm_strdup(doc->origin);
     r->id = pack_attr_of(node, "ID");
     monitor = pack_attr_of(node, "Monitor");
