@@ -1,0 +1,43 @@
+// test_snmp_footprint.cc - what an idle `mdmhealth run` does not carry.
+//
+// The libraries only some features use are loaded when that feature first
+// runs, not at start (issue 15, bench/results.md): libevtx with libbfio
+// (reading an .evtx file; wevt/libevtx_load.h) and libldap with its TLS
+// stack (the diagnoser's ad-group check; agent/os/ldap_posix.c). The real
+// binary runs with one xml-follow source and a trap destination, as the
+// memory bench measures it; its /proc/PID/maps must name neither library.
+// (Each feature itself, with the library loaded, is tested where it is: the
+// evtx source and `replay`, the ad-group check against a real slapd.)
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "snmp_fixtures.h"
+#include "test_util.h"
+
+namespace
+{
+
+TEST(Footprint, IdleAgentMapsNeitherLibevtxNorLibldap)
+{
+    std::string dir = mdmtest::make_temp_dir("footprint");
+    snmptest::MdmAgent agent(dir);
+    agent.configure("trap2sink 127.0.0.1:" + std::to_string(snmptest::free_udp_port()) +
+                    " public\n");
+    std::string why = agent.start();
+    ASSERT_EQ("", why);
+
+    std::ifstream maps("/proc/" + std::to_string(agent.process().pid()) + "/maps");
+    std::stringstream text;
+    text << maps.rdbuf();
+    agent.stop();
+    ASSERT_NE(std::string::npos, text.str().find("libnetsnmp")) << text.str();
+    EXPECT_EQ(std::string::npos, text.str().find("libevtx")) << text.str();
+    EXPECT_EQ(std::string::npos, text.str().find("libbfio")) << text.str();
+    EXPECT_EQ(std::string::npos, text.str().find("libldap")) << text.str();
+    snmptest::remove_tree(dir);
+}
+
+} // namespace
