@@ -48,9 +48,8 @@
 #include "wevt/source_impl.h"
 
 #include "wevt/evtx_reader.h"
+#include "wevt/libevtx_load.h" /* libevtx, loaded on the first open */
 #include "agent/common/mdm_alloc.h"
-
-#include <libevtx.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -454,6 +453,11 @@ static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *e
         goto out;
     }
     fclose(probe);
+    rc = mdm_libevtx_load(err);
+    if (rc != 0) {
+        mdm_err_prefix(err, "%s: ", path);
+        goto out;
+    }
     if (libevtx_file_initialize(&x->file, &error) != 1) {
         rc = mdm_err_set(err, MDM_ENOMEM, "%s: %s", path,
                          evtx_error_text(&error, text, sizeof(text)));

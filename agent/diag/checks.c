@@ -6,6 +6,7 @@
  * The OS specifics live behind mdm_net.h, mdm_services.h and mdm_registry.h.
  */
 #include "agent/diag/checks.h"
+#include "agent/diag/tls_texts.h"
 
 #include "agent/os/mdm_net.h"
 #include "agent/os/mdm_registry.h"
@@ -199,6 +200,7 @@ static void https_check(const char *host, unsigned port, const char *role, int t
         set(r, MDM_CHECK_FAIL, "%s: TCP stage: %s", role, why);
         return;
     }
+    mdm_tls_load_error_texts(); /* the agent defers them: see tls_texts.h */
     ctx = SSL_CTX_new(TLS_client_method());
     ssl = ctx ? SSL_new(ctx) : NULL;
     if (ssl == NULL) {

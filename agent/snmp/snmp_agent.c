@@ -5,8 +5,10 @@
 #include "agent/snmp/snmp_internal.h"
 
 #include "agent/config/config.h"
+#include "agent/diag/tls_texts.h"
 #include "agent/common/mdm_buf.h"
 #include "agent/os/mdm_log.h"
+#include "agent/os/mdm_memory.h"
 #include "mdm_select.h"
 #include "agent/common/mdm_text.h"
 #include "agent/os/mdm_fs.h"
@@ -200,8 +202,37 @@ out:
     return rc;
 }
 
+/*
+ * Whether a Net-SNMP line of cfg names a TLS transport ("tlstcp:",
+ * "dtlsudp:", any case), whose errors Net-SNMP reports with OpenSSL's texts.
+ */
+static bool uses_tls_transport(const struct mdm_config *cfg)
+{
+    static const char *const prefixes[] = {"tlstcp:", "dtlsudp:"};
+
+    for (size_t i = 0; cfg != NULL && i < cfg->snmp_line_count; i++)
+        for (const char *p = cfg->snmp_lines[i].value; p != NULL && *p != '\0'; p++)
+            for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++) {
+                size_t n = strlen(prefixes[k]), j = 0;
+                while (j < n && p[j] != '\0' &&
+                       (p[j] | 0x20) == prefixes[k][j] /* the prefixes are lower case */)
+                    j++;
+                if (j == n)
+                    return true;
+            }
+    return false;
+}
+
 static void setup_library(const struct mdm_snmp_options *opt, bool subagent)
 {
+    /*
+     * OpenSSL's error texts are left for the diagnoser's TLS check to load
+     * when it runs (agent/diag/tls_texts.h: 0.47 MiB of an idle agent's RSS,
+     * loaded by the RAND_bytes of Net-SNMP's start otherwise), unless
+     * Net-SNMP itself speaks TLS here and reports OpenSSL's errors.
+     */
+    if (!uses_tls_transport(opt->config))
+        mdm_tls_defer_error_texts();
     /*
      * Read only our file and Net-SNMP's persistent data in persist_dir: not
      * /etc/snmp or ~/.snmp, which belong to other programs. No MIB files are
@@ -332,6 +363,18 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
                 netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET));
     } else {
         mdm_log(MDM_LOG_INFO, "no agentaddress or agentXSocket: not answering SNMP requests");
+    }
+    /*
+     * Start-up is over: the code and read-only data it touched, in the
+     * program and in the libraries (Net-SNMP's and OpenSSL's set-up above all),
+     * is given back; what the running agent uses comes back on use
+     * (agent/os/mdm_memory.h).
+     */
+    {
+        size_t released = 0;
+        if (mdm_memory_release_clean_pages(&released) == 0 && released > 0)
+            mdm_log(MDM_LOG_DEBUG, "start-up done: %zu KiB of clean file pages released",
+                    released / 1024);
     }
     return 0;
 }
