@@ -8,7 +8,6 @@
 #include "agent/diag/tls_texts.h"
 #include "agent/common/mdm_buf.h"
 #include "agent/os/mdm_log.h"
-#include "agent/os/mdm_memory.h"
 #include "mdm_select.h"
 #include "agent/common/mdm_text.h"
 #include "agent/os/mdm_fs.h"
@@ -363,18 +362,6 @@ int mdm_snmp_start(const struct mdm_snmp_options *opt, struct mdm_engine *engine
                 netsnmp_ds_get_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET));
     } else {
         mdm_log(MDM_LOG_INFO, "no agentaddress or agentXSocket: not answering SNMP requests");
-    }
-    /*
-     * Start-up is over: the code and read-only data it touched, in the
-     * program and in the libraries (Net-SNMP's and OpenSSL's set-up above all),
-     * is given back; what the running agent uses comes back on use
-     * (agent/os/mdm_memory.h).
-     */
-    {
-        size_t released = 0;
-        if (mdm_memory_release_clean_pages(&released) == 0 && released > 0)
-            mdm_log(MDM_LOG_DEBUG, "start-up done: %zu KiB of clean file pages released",
-                    released / 1024);
     }
     return 0;
 }
