@@ -19,6 +19,9 @@ namespace
 
 TEST(CliPackEncoding, APackInAnEncodingOnlyIcuKnowsIsReadThroughIcu)
 {
+    if (mdmtest::running_under_wine())
+        GTEST_SKIP() << "the Windows build's libxml2 (scripts/cross-deps) has no ICU: an encoding "
+                        "only ICU knows is refused there, with the file named";
     std::string pack = mdmtest::read_file(MDM_PACKS_DIR "/enrollment-connection.xml");
     const std::string decl = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
     const std::string name = "<Name>Enrollment Connection Health Monitor";

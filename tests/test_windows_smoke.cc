@@ -246,6 +246,18 @@ TEST_F(WineTest, ServiceInstallAndUninstall)
 namespace
 {
 
+/*
+ * Waits until the state file holds no queued notice: a notice's sending is
+ * saved within 250 ms (docs/operators.md, "Delivery guarantees"), and a
+ * program stopped under Wine is killed, not stopped cleanly.
+ */
+bool sent_notices_saved(const std::string &state_file)
+{
+    return snmptest::wait_until(
+        [&] { return snmptest::state_file_notices(snmptest::read_text(state_file)) == 0; }, 10000,
+        50);
+}
+
 // The service's own event source: with no `source` line, mdmhealth.exe
 // subscribes to the "Mobile Device Manager" channel with EvtSubscribe. Real:
 // mdmhealth.exe, Wine, Winsock, snmptrapd. Double: wevtapi.dll
@@ -287,6 +299,9 @@ TEST_F(WineTest, AgentSubscribesToTheChannelAndResumesAfterRestart)
         << agent.log();
     EXPECT_NE(std::string::npos, agent.log().find("event source: channel Mobile Device Manager"))
         << agent.log();
+    // Stopping a program under Wine is a kill: wait until the sent notice is saved
+    // as sent (within 250 ms of sending, docs/operators.md), as a manager would.
+    EXPECT_TRUE(sent_notices_saved(dir_ + "/state/state"));
     agent.stop();
 
     // Restart: the bookmark (record 601) is resumed; only the new 1004 is evaluated.
@@ -364,6 +379,7 @@ TEST_F(WineTest, AgentFollowsTheChannelOfEveryTargetWithItsOwnPosition)
     EXPECT_NE(std::string::npos,
               agent.log().find("event source: channel \\\\DM02.contoso.com\\Mobile Device Manager"))
         << agent.log();
+    EXPECT_TRUE(sent_notices_saved(dir_ + "/state/state")); // a stop under Wine is a kill
     agent.stop();
     // Both positions are in the one state file: the local one as `position`.
     const std::string state = mdmtest::read_file(dir_ + "/state/state");
