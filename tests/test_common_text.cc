@@ -41,6 +41,19 @@ TEST(CommonText, CopyTerminatesAndCutsOnACharacterBoundary)
     EXPECT_STREQ(dst, "0123456");
 }
 
+// The case folding of the ASCII letters only: no locale, no other byte moved.
+TEST(CommonText, AsciiCaseFoldsLettersOnly)
+{
+    EXPECT_EQ('a', mdm_ascii_tolower('A'));
+    EXPECT_EQ('z', mdm_ascii_tolower('Z'));
+    EXPECT_EQ('A', mdm_ascii_toupper('a'));
+    EXPECT_EQ('Z', mdm_ascii_toupper('z'));
+    for (int c : {int('@'), int('['), int('`'), int('{'), int('0'), 0xC4, 0xE4, 0}) {
+        EXPECT_EQ(c, mdm_ascii_tolower(c)) << c;
+        EXPECT_EQ(c, mdm_ascii_toupper(c)) << c;
+    }
+}
+
 TEST(CommonText, IequalFoldsAsciiLettersOnly)
 {
     EXPECT_TRUE(mdm_ascii_iequal("MDM-SERVER01", "mdm-server01"));

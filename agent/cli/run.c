@@ -220,7 +220,7 @@ static int run_agent(void *ctx)
     struct agent a;
     struct mdm_snmp_options opt;
     struct mdm_err err;
-    char persist[SAVE_PATH_MAX];
+    char persist[MDM_PATH_MAX];
     const char *drop;
     int rc, status = MDM_EXIT_FAILURE;
 
