@@ -52,8 +52,8 @@ std::string str(const char *s)
     return s ? std::string("\"") + s + "\"" : std::string("(null)");
 }
 
-// Every field of the event model, as text, for a readable comparison.
-std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
+// Every field of the event model, as text, for a readable comparison (with libevtx only).
+[[maybe_unused]] std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
 {
     std::vector<std::pair<std::string, std::string>> f = {
         {"provider", str(ev.provider)},
