@@ -67,18 +67,6 @@ TEST(CheckCommand, DirectivesListsTheTable)
     EXPECT_EQ("", line) << "a line the table does not have";
 }
 
-// The stderr text as lines, without empty ones.
-std::vector<std::string> stderr_lines(const std::string &err)
-{
-    std::vector<std::string> lines;
-    std::istringstream in(err);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty())
-            lines.push_back(line);
-    return lines;
-}
-
 // A configuration whose two SNMP lines only Net-SNMP refuses (its parser
 // checks the mask length), so that Net-SNMP's log reaches the operator.
 std::string net_snmp_refused_conf()
@@ -101,7 +89,7 @@ TEST(OperatorMessages, CheckSaysNetSnmpErrorsInTheCommandFormat)
     const std::string conf = net_snmp_refused_conf();
     auto r = run_program({kBinary, "check", "-c", conf});
     EXPECT_EQ(2, r.status) << r.out << r.err;
-    const auto lines = stderr_lines(r.err);
+    const auto lines = mdmtest::lines_of(r.err);
     ASSERT_EQ(2u, lines.size()) << r.err;
     for (const auto &line : lines)
         EXPECT_EQ(0u, line.find("mdmhealth: ")) << line;
@@ -116,7 +104,7 @@ TEST(OperatorMessages, AgentInTheForegroundLogsWithTimestamps)
     const std::string conf = net_snmp_refused_conf();
     auto r = run_program({kBinary, "run", "-f", "-c", conf});
     EXPECT_EQ(2, r.status) << r.out << r.err;
-    const auto lines = stderr_lines(r.err);
+    const auto lines = mdmtest::lines_of(r.err);
     ASSERT_FALSE(lines.empty());
     for (const auto &line : lines) {
         // 2026-01-02T03:04:05.678Z mdmhealth: LEVEL: ...
@@ -134,7 +122,7 @@ TEST(OperatorMessages, AgentStartErrorAlsoOnTheTerminalWhenTheLogIsNot)
     const std::string conf = net_snmp_refused_conf();
     auto r = run_program({kBinary, "run", "-c", conf});
     EXPECT_EQ(2, r.status) << r.out << r.err;
-    const auto lines = stderr_lines(r.err);
+    const auto lines = mdmtest::lines_of(r.err);
     ASSERT_FALSE(lines.empty()) << r.err;
     for (const auto &line : lines)
         EXPECT_EQ(0u, line.find("mdmhealth: ")) << line;
