@@ -1,5 +1,5 @@
 // config_snmp_cases.h - SNMP lines of mdmhealth.conf, malformed and valid, shared by
-// test_engine_config.cc (the validator, config_snmp.c) and test_snmp_agent.cc (the same
+// test_config_file.cc (the validator, config_snmp.c) and test_snmp_agent.cc (the same
 // lines through `mdmhealth check`, where Net-SNMP reads the file after the validator).
 #ifndef MDM_TESTS_CONFIG_SNMP_CASES_H
 #define MDM_TESTS_CONFIG_SNMP_CASES_H

@@ -21,43 +21,11 @@ const std::string kBinary = MDM_BINARY;
 const std::string kSequence = std::string(MDM_TEST_DATA_DIR) + "/mdm-enrollment-sequence.xml";
 const std::string kEvtxDir = mdmtest::shared_evtx_dir();
 
-std::vector<std::string> lines(const std::string &text)
-{
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty())
-            out.push_back(line);
-    return out;
-}
-
-/* The value of a top-level field of one of our flat JSON lines (strings unescaped minimally). */
-std::string field(const std::string &json, const std::string &name)
-{
-    std::string key = "\"" + name + "\":";
-    size_t p = json.find(key);
-    if (p == std::string::npos)
-        return "<absent>";
-    p += key.size();
-    if (json[p] == '"') {
-        std::string v;
-        for (size_t i = p + 1; i < json.size() && json[i] != '"'; i++) {
-            if (json[i] == '\\' && i + 1 < json.size())
-                i++;
-            v += json[i];
-        }
-        return v;
-    }
-    size_t e = json.find_first_of(",}", p);
-    return json.substr(p, e - p);
-}
-
 TEST(CliReplay, JsonReproducesTheMonitorOnTheAuthoredSequence)
 {
     auto r = run_program({kBinary, "replay", "--json", kSequence});
     ASSERT_EQ(0, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     struct Want {
         const char *computer, *from, *to, *alert, *severity, *record, *event, *row;
     } want[] = {
@@ -72,30 +40,30 @@ TEST(CliReplay, JsonReproducesTheMonitorOnTheAuthoredSequence)
     ASSERT_EQ(sizeof(want) / sizeof(want[0]), l.size()) << r.out;
     for (size_t i = 0; i < l.size(); i++) {
         SCOPED_TRACE(l[i]);
-        EXPECT_EQ(want[i].computer, field(l[i], "computer"));
-        EXPECT_EQ(want[i].from, field(l[i], "from"));
-        EXPECT_EQ(want[i].to, field(l[i], "to"));
-        EXPECT_EQ(want[i].alert, field(l[i], "alert"));
-        EXPECT_EQ(want[i].severity, field(l[i], "severity"));
-        EXPECT_EQ(want[i].record, field(l[i], "record_id"));
-        EXPECT_EQ(want[i].event, field(l[i], "event_id"));
-        EXPECT_EQ(want[i].row, field(l[i], "row"));
+        EXPECT_EQ(want[i].computer, mdmtest::json_field(l[i], "computer"));
+        EXPECT_EQ(want[i].from, mdmtest::json_field(l[i], "from"));
+        EXPECT_EQ(want[i].to, mdmtest::json_field(l[i], "to"));
+        EXPECT_EQ(want[i].alert, mdmtest::json_field(l[i], "alert"));
+        EXPECT_EQ(want[i].severity, mdmtest::json_field(l[i], "severity"));
+        EXPECT_EQ(want[i].record, mdmtest::json_field(l[i], "record_id"));
+        EXPECT_EQ(want[i].event, mdmtest::json_field(l[i], "event_id"));
+        EXPECT_EQ(want[i].row, mdmtest::json_field(l[i], "row"));
         EXPECT_EQ("Microsoft.SystemCenter.MobileDeviceManager.2008.1_0.WipeServiceDriver."
                   "EnrollmentConnection.MobileDeviceManager.EnrollmentConnection.EventBased."
                   "UnitMonitor",
-                  field(l[i], "monitor"));
-        EXPECT_EQ("normal", field(l[i], "priority"));
+                  mdmtest::json_field(l[i], "monitor"));
+        EXPECT_EQ("normal", mdmtest::json_field(l[i], "priority"));
     }
-    EXPECT_EQ("2026-11-20T09:15:02.123Z", field(l[1], "time"));
-    EXPECT_EQ("Enrollment Connection Alert", field(l[1], "alert_name"));
+    EXPECT_EQ("2026-11-20T09:15:02.123Z", mdmtest::json_field(l[1], "time"));
+    EXPECT_EQ("Enrollment Connection Alert", mdmtest::json_field(l[1], "alert_name"));
     const std::string failure =
         "The Device Management Server cannot connect to the Enrollment Server at "
         "https://enroll.contoso.com:8445/EnrollmentServer/. The remote server returned an "
         "error: (401) Unauthorized.";
-    EXPECT_EQ(failure, field(l[1], "description"));
-    EXPECT_EQ(failure, field(l[1], "alert_text")); // the pack's "{0}"
-    EXPECT_EQ("2", field(l[3], "repeats"));        // 102 and 103 ended by the 1004
-    EXPECT_EQ("<absent>", field(l[0], "alert_name"));
+    EXPECT_EQ(failure, mdmtest::json_field(l[1], "description"));
+    EXPECT_EQ(failure, mdmtest::json_field(l[1], "alert_text")); // the pack's "{0}"
+    EXPECT_EQ("2", mdmtest::json_field(l[3], "repeats"));        // 102 and 103 ended by the 1004
+    EXPECT_EQ("<absent>", mdmtest::json_field(l[0], "alert_name"));
     EXPECT_NE(std::string::npos, r.err.find("10 events read, 8 matched, 5 state changes, "
                                             "3 repeats, 3 alerts raised, 1 resolved, 2 targets"))
         << r.err;
@@ -105,7 +73,7 @@ TEST(CliReplay, TableIsAlignedAndReadable)
 {
     auto r = run_program({kBinary, "replay", kSequence});
     ASSERT_EQ(0, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     ASSERT_EQ(6u, l.size()) << r.out;
     EXPECT_EQ(0u, l[0].find("TIME"));
     size_t col = l[0].find("DESCRIPTION");
@@ -121,17 +89,17 @@ TEST(CliReplay, StdinAndFilesAreOneStream)
     std::string data = mdmtest::read_file(kSequence);
     auto r = run_program({kBinary, "replay", "--json", "--quiet", "-"}, data);
     ASSERT_EQ(0, r.status) << r.err;
-    EXPECT_EQ(5u, lines(r.out).size());
+    EXPECT_EQ(5u, mdmtest::lines_of(r.out).size());
     EXPECT_EQ("", r.err);
 
     // Replaying the sequence twice: the second copy starts from the first's end state.
     r = run_program({kBinary, "replay", "--json", "--quiet", kSequence, kSequence});
     ASSERT_EQ(0, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     // Second copy: 100 resolves, 101 raises, 106 repeats DM02's error, 107 resolves, 109 raises.
     ASSERT_EQ(9u, l.size()) << r.out;
-    EXPECT_EQ("error", field(l[5], "from"));
-    EXPECT_EQ("resolved", field(l[5], "alert"));
+    EXPECT_EQ("error", mdmtest::json_field(l[5], "from"));
+    EXPECT_EQ("resolved", mdmtest::json_field(l[5], "alert"));
 }
 
 TEST(CliReplay, TargetLinesRestrictComputers)
@@ -140,10 +108,10 @@ TEST(CliReplay, TargetLinesRestrictComputers)
     mdmtest::write_file(dir + "/mdmhealth.conf", "target DM02\n");
     auto r = run_program({kBinary, "replay", "--json", "-c", dir + "/mdmhealth.conf", kSequence});
     ASSERT_EQ(0, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     ASSERT_EQ(1u, l.size()) << r.out;
-    EXPECT_EQ("DM02", field(l[0], "computer"));
-    EXPECT_EQ("106", field(l[0], "record_id"));
+    EXPECT_EQ("DM02", mdmtest::json_field(l[0], "computer"));
+    EXPECT_EQ("106", mdmtest::json_field(l[0], "record_id"));
 }
 
 TEST(CliReplay, ReversedPackFromFileIsHonoured)
@@ -155,13 +123,13 @@ TEST(CliReplay, ReversedPackFromFileIsHonoured)
     mdmtest::write_file(dir + "/pack.xml", mdmtest::pack_xml(o));
     auto r = run_program({kBinary, "replay", "--json", "--pack", dir + "/pack.xml", kSequence});
     ASSERT_EQ(0, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     ASSERT_FALSE(l.empty());
-    EXPECT_EQ("error", field(l[0], "to")); // 1004 is the error event in this pack
-    EXPECT_EQ("raised", field(l[0], "alert"));
+    EXPECT_EQ("error", mdmtest::json_field(l[0], "to")); // 1004 is the error event in this pack
+    EXPECT_EQ("raised", mdmtest::json_field(l[0], "alert"));
     EXPECT_EQ("Problem: The Device Management Server connected to the Enrollment Server at "
               "https://enroll.contoso.com:8445/EnrollmentServer/.",
-              field(l[0], "alert_text"));
+              mdmtest::json_field(l[0], "alert_text"));
 }
 
 TEST(CliReplay, BrokenPackExitsTwoWithFileAndLine)
@@ -195,10 +163,10 @@ TEST(CliReplay, DamagedEventIsReportedAndTheOthersEvaluated)
     mdmtest::write_file(dir + "/events.xml", good1 + bad + good2);
     auto r = run_program({kBinary, "replay", "--json", dir + "/events.xml"});
     EXPECT_EQ(1, r.status) << r.err;
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     ASSERT_EQ(2u, l.size()) << r.out;
-    EXPECT_EQ("raised", field(l[0], "alert"));
-    EXPECT_EQ("resolved", field(l[1], "alert"));
+    EXPECT_EQ("raised", mdmtest::json_field(l[0], "alert"));
+    EXPECT_EQ("resolved", mdmtest::json_field(l[1], "alert"));
     EXPECT_NE(std::string::npos, r.err.find(dir + "/events.xml:2")) << r.err;
     EXPECT_NE(std::string::npos, r.err.find("1 damaged records")) << r.err;
 }
@@ -349,13 +317,13 @@ TEST(CliReplayEvtx, SystemLogMatchesAnIndependentReader)
             was = to;
         }
     }
-    auto l = lines(r.out);
+    auto l = mdmtest::lines_of(r.out);
     ASSERT_GE(expected.size(), 2u);
     ASSERT_EQ(expected.size(), l.size()) << r.out;
     for (size_t i = 0; i < l.size(); i++) {
-        EXPECT_EQ(expected[i].record, field(l[i], "record_id"));
-        EXPECT_EQ(expected[i].to, field(l[i], "to"));
-        EXPECT_EQ(expected[i].computer, field(l[i], "computer"));
+        EXPECT_EQ(expected[i].record, mdmtest::json_field(l[i], "record_id"));
+        EXPECT_EQ(expected[i].to, mdmtest::json_field(l[i], "to"));
+        EXPECT_EQ(expected[i].computer, mdmtest::json_field(l[i], "computer"));
     }
     // Both computers of this log appear, so per-target state is really exercised.
     EXPECT_EQ(2u, last.size());

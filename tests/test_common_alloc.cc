@@ -23,6 +23,19 @@ class CommonAlloc : public ::testing::Test
         mdm_alloc_fail_after(-1);
     }
 };
+// mdm_wipe zeroes exactly the bytes it is given.
+TEST(Wipe, ZeroesTheGivenBytesOnly)
+{
+    char buf[16];
+    memset(buf, 'x', sizeof(buf));
+    mdm_wipe(buf + 2, 10);
+    EXPECT_EQ('x', buf[1]);
+    for (size_t i = 2; i < 12; i++)
+        EXPECT_EQ(0, buf[i]) << i;
+    EXPECT_EQ('x', buf[12]);
+    mdm_wipe(buf, 0); // nothing to do, no crash
+}
+
 } // namespace
 
 TEST_F(CommonAlloc, ZeroSizeGivesAUsableDistinctBlock)

@@ -92,3 +92,18 @@ TEST(CommonErr, EveryCodeHasItsOwnName)
     EXPECT_STREQ(mdm_strerror(-1000), "unknown error");
     EXPECT_STREQ(mdm_strerror(1), "unknown error");
 }
+
+// The error table: the values operators and logs have seen stay the same.
+TEST(ErrorTable, CodesNamesAndMessages)
+{
+    EXPECT_EQ(-1, MDM_ENOMEM);
+    EXPECT_EQ(-8, MDM_ENOTFOUND);
+    EXPECT_EQ(-10, MDM_EOF);
+    EXPECT_STREQ("out of memory", mdm_strerror(MDM_ENOMEM));
+    EXPECT_STREQ("malformed input", mdm_strerror(MDM_EPARSE));
+    EXPECT_STREQ("end of input", mdm_strerror(MDM_EOF));
+    EXPECT_STREQ("unknown error", mdm_strerror(-99));
+    EXPECT_STREQ("MDM_EINVAL", mdm_err_name(MDM_EINVAL));
+    EXPECT_STREQ("MDM_OK", mdm_err_name(0));
+    EXPECT_STREQ("MDM_E?", mdm_err_name(-99));
+}

@@ -41,6 +41,25 @@ TEST(CommonText, CopyTerminatesAndCutsOnACharacterBoundary)
     EXPECT_STREQ(dst, "0123456");
 }
 
+// ASCII only: no locale, bytes of UTF-8 characters unchanged.
+TEST(AsciiCase, FoldsOnlyAToZ)
+{
+    EXPECT_EQ('a', mdm_ascii_tolower('A'));
+    EXPECT_EQ('z', mdm_ascii_tolower('Z'));
+    EXPECT_EQ('a', mdm_ascii_tolower('a'));
+    EXPECT_EQ('@', mdm_ascii_tolower('@'));
+    EXPECT_EQ('[', mdm_ascii_tolower('['));
+    EXPECT_EQ(0xC9, mdm_ascii_tolower(0xC9)); // a byte of a UTF-8 sequence
+    EXPECT_EQ('A', mdm_ascii_toupper('a'));
+    EXPECT_EQ('Z', mdm_ascii_toupper('z'));
+    EXPECT_EQ('A', mdm_ascii_toupper('A'));
+    EXPECT_EQ('`', mdm_ascii_toupper('`'));
+    EXPECT_EQ('{', mdm_ascii_toupper('{'));
+    EXPECT_EQ(0xE9, mdm_ascii_toupper(0xE9));
+    EXPECT_TRUE(mdm_ascii_iequal("DM01.Contoso.COM", "dm01.contoso.com"));
+    EXPECT_FALSE(mdm_ascii_iequal("dm01", "dm02"));
+}
+
 TEST(CommonText, IequalFoldsAsciiLettersOnly)
 {
     EXPECT_TRUE(mdm_ascii_iequal("MDM-SERVER01", "mdm-server01"));

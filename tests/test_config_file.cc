@@ -1,4 +1,4 @@
-// test_engine_config.cc - mdmhealth.conf directives and their error messages.
+// test_config_file.cc - mdmhealth.conf directives and their error messages.
 #include <gtest/gtest.h>
 
 #ifndef _WIN32

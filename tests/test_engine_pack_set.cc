@@ -112,17 +112,6 @@ struct Loaded {
     }
 };
 
-std::vector<std::string> split_lines(const std::string &s)
-{
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    std::string line;
-    while (std::getline(in, line))
-        if (!line.empty())
-            out.push_back(line);
-    return out;
-}
-
 // The IDs of every UnitMonitor in the file, read by xmllint.
 std::multiset<std::string> xmllint_monitor_ids(const std::string &path)
 {
@@ -245,7 +234,7 @@ TEST(PackSet, EveryRealPackReportsEverySkippedMonitor)
             mdm_buf_init(&b, 1u << 24);
             for (size_t i = 0; i < l.pack->skip_count; i++)
                 ASSERT_EQ(0, mdm_pack_format_skip(&l.pack->skips[i], &b));
-            skip_lines = split_lines(b.data ? b.data : "");
+            skip_lines = mdmtest::lines_of(b.data ? b.data : "");
             mdm_buf_free(&b);
             EXPECT_EQ(count, l.pack->monitor_count + l.pack->skip_count);
         } else {
@@ -253,7 +242,7 @@ TEST(PackSet, EveryRealPackReportsEverySkippedMonitor)
             EXPECT_EQ(MDM_EUNSUPPORTED, l.rc) << l.err.msg;
             EXPECT_NE(std::string::npos,
                       std::string(l.err.msg).find("no monitor that mdmhealth can evaluate"));
-            skip_lines = split_lines(l.detail_text());
+            skip_lines = mdmtest::lines_of(l.detail_text());
         }
         for (const auto &line : skip_lines) {
             std::string id;
@@ -331,7 +320,7 @@ TEST(PackSet, SkipSummaryGroupsByReason)
     ASSERT_EQ(0, mdm_pack_format_summary(l.pack, true, &b));
     std::string s(b.data, b.len);
     mdm_buf_free(&b);
-    auto lines = split_lines(s);
+    auto lines = mdmtest::lines_of(s);
     ASSERT_GE(lines.size(), 2u) << s;
     EXPECT_EQ("3 monitor(s) loaded, 8 skipped", lines[0]);
     // Most frequent first; the counts add up to the skips.
@@ -368,7 +357,7 @@ TEST(PackSet, StrictRefusesAPackWithSkippedMonitors)
     EXPECT_EQ(nullptr, strict.pack);
     EXPECT_NE(std::string::npos, std::string(strict.err.msg).find("strict: 1 monitor(s) skipped"))
         << strict.err.msg;
-    auto lines = split_lines(strict.detail_text());
+    auto lines = mdmtest::lines_of(strict.detail_text());
     ASSERT_EQ(1u, lines.size());
     EXPECT_NE(std::string::npos,
               lines[0].find("spa5603-GenericServiceMonitoring.xml:417: skipped monitor"))
@@ -438,7 +427,7 @@ TEST(PackSet, OverridePackLoadedAlongsideIsAppliedAndReported)
     mdm_buf_init(&b, 1u << 20);
     for (size_t i = 0; i < l.pack->override_count; i++)
         ASSERT_EQ(0, mdm_pack_format_override(&l.pack->overrides[i], &b));
-    auto lines = split_lines(std::string(b.data, b.len));
+    auto lines = mdmtest::lines_of(std::string(b.data, b.len));
     mdm_buf_free(&b);
     ASSERT_EQ(5u, lines.size());
     EXPECT_EQ(ovr + ":8: override O.Disable380 (Monitor=DAR!F12.HR.Monitor.NTEvent.2State.380: "
@@ -694,7 +683,7 @@ TEST(PackSet, NothingEvaluableIsAnErrorListingEverySkip)
     EXPECT_NE(std::string::npos,
               std::string(err.msg).find("no monitor that mdmhealth can evaluate: 2 skipped"))
         << err.msg;
-    auto lines = split_lines(std::string(details.data, details.len));
+    auto lines = mdmtest::lines_of(std::string(details.data, details.len));
     mdm_buf_free(&details);
     ASSERT_EQ(2u, lines.size());
     EXPECT_EQ("pack.xml:5: skipped monitor Test.Monitor (type "

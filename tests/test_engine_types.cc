@@ -511,27 +511,6 @@ TEST_F(TypesTest, TimerTypeWithoutItsWaitIsAnError)
 namespace
 {
 
-std::string json_field(const std::string &json, const std::string &name)
-{
-    std::string key = "\"" + name + "\":";
-    size_t p = json.find(key);
-    if (p == std::string::npos)
-        return "<absent>";
-    p += key.size();
-    std::string v;
-    if (json[p] == '"') {
-        for (size_t i = p + 1; i < json.size() && json[i] != '"'; i++) {
-            if (json[i] == '\\' && i + 1 < json.size())
-                i++;
-            v += json[i];
-        }
-        return v;
-    }
-    for (size_t i = p; i < json.size() && json[i] != ',' && json[i] != '}'; i++)
-        v += json[i];
-    return v;
-}
-
 const char *alert_word(mdm_alert_action a)
 {
     switch (a) {
@@ -616,11 +595,12 @@ TEST(TypesReplay, ReplayJsonEqualsTheEngineDrivenByASimulatedClock)
     std::istringstream in(r.out);
     for (std::string line; std::getline(in, line);)
         if (!line.empty())
-            replayed.push_back(json_field(line, "monitor") + "|" + json_field(line, "computer") +
-                               "|" + json_field(line, "from") + "|" + json_field(line, "to") + "|" +
-                               json_field(line, "alert") + "|" + json_field(line, "time") + "|" +
-                               json_field(line, "record_id") + "|" +
-                               json_field(line, "description"));
+            replayed.push_back(
+                mdmtest::json_field(line, "monitor") + "|" + mdmtest::json_field(line, "computer") +
+                "|" + mdmtest::json_field(line, "from") + "|" + mdmtest::json_field(line, "to") +
+                "|" + mdmtest::json_field(line, "alert") + "|" + mdmtest::json_field(line, "time") +
+                "|" + mdmtest::json_field(line, "record_id") + "|" +
+                mdmtest::json_field(line, "description"));
 
     // The same events, one at a time, with a clock that ticks every second
     // between them (as `run`'s event loop would call mdm_engine_advance).

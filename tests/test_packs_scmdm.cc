@@ -248,27 +248,6 @@ bool skipped_as_unsupported(const std::string &path, const std::string &id, std:
     return false;
 }
 
-// The value of a top-level field of one of replay's flat JSON lines.
-std::string field(const std::string &json, const std::string &name)
-{
-    std::string key = "\"" + name + "\":";
-    size_t p = json.find(key);
-    if (p == std::string::npos)
-        return "<absent>";
-    p += key.size();
-    if (json[p] == '"') {
-        std::string v;
-        for (size_t i = p + 1; i < json.size() && json[i] != '"'; i++) {
-            if (json[i] == '\\' && i + 1 < json.size())
-                i++;
-            v += json[i];
-        }
-        return v;
-    }
-    size_t e = json.find_first_of(",}", p);
-    return json.substr(p, e - p);
-}
-
 // An empty configuration: built-in defaults, packs from the command line.
 std::string empty_conf()
 {
@@ -288,7 +267,7 @@ std::vector<std::string> replay_transitions(const std::string &pack, const std::
     EXPECT_EQ(0, r.status) << r.err;
     std::vector<std::string> out;
     for (const auto &line : lines_of(r.out))
-        if (!line.empty() && field(line, "monitor") == id)
+        if (!line.empty() && mdmtest::json_field(line, "monitor") == id)
             out.push_back(line);
     return out;
 }
@@ -307,12 +286,12 @@ void expect_transitions(const std::vector<std::string> &got, const std::vector<W
     }();
     for (size_t i = 0; i < got.size(); i++) {
         SCOPED_TRACE(got[i]);
-        EXPECT_EQ(want[i].computer, field(got[i], "computer"));
-        EXPECT_EQ(want[i].from, field(got[i], "from"));
-        EXPECT_EQ(want[i].to, field(got[i], "to"));
-        EXPECT_EQ(want[i].alert, field(got[i], "alert"));
-        EXPECT_EQ(want[i].record, field(got[i], "record_id"));
-        EXPECT_EQ(want[i].event, field(got[i], "event_id"));
+        EXPECT_EQ(want[i].computer, mdmtest::json_field(got[i], "computer"));
+        EXPECT_EQ(want[i].from, mdmtest::json_field(got[i], "from"));
+        EXPECT_EQ(want[i].to, mdmtest::json_field(got[i], "to"));
+        EXPECT_EQ(want[i].alert, mdmtest::json_field(got[i], "alert"));
+        EXPECT_EQ(want[i].record, mdmtest::json_field(got[i], "record_id"));
+        EXPECT_EQ(want[i].event, mdmtest::json_field(got[i], "event_id"));
     }
 }
 
@@ -395,8 +374,8 @@ TEST(ShippedPacks, EnrollmentConnection10FollowsItsPublishedDefinition)
                                 {"DM02.contoso.com", "error", "healthy", "resolved", "208", "1004"},
                             });
     for (const auto &t : got) {
-        if (field(t, "to") == "error") {
-            EXPECT_EQ("critical", field(t, "severity")) << t;
+        if (mdmtest::json_field(t, "to") == "error") {
+            EXPECT_EQ("critical", mdmtest::json_field(t, "severity")) << t;
         }
     }
 }

@@ -70,4 +70,35 @@ std::string event_xml(const std::string &provider, unsigned event_id, unsigned l
     return x.str();
 }
 
+std::vector<std::string> lines_of(const std::string &text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (!line.empty())
+            out.push_back(line);
+    return out;
+}
+
+std::string json_field(const std::string &json, const std::string &name)
+{
+    std::string key = "\"" + name + "\":";
+    size_t p = json.find(key);
+    if (p == std::string::npos)
+        return "<absent>";
+    p += key.size();
+    if (json[p] == '"') {
+        std::string v;
+        for (size_t i = p + 1; i < json.size() && json[i] != '"'; i++) {
+            if (json[i] == '\\' && i + 1 < json.size())
+                i++;
+            v += json[i];
+        }
+        return v;
+    }
+    size_t e = json.find_first_of(",}", p);
+    return json.substr(p, e - p);
+}
+
 } // namespace mdmtest

@@ -25,6 +25,14 @@ void remove_tree(const std::string &path);
  * next to the source tree. Tests skip when it is absent.
  */
 std::string shared_evtx_dir();
+/* The non-empty lines of text (a program's output, a buffer). */
+std::vector<std::string> lines_of(const std::string &text);
+/*
+ * The value of a top-level field of one of our flat JSON lines (`replay
+ * --json`): strings unescaped minimally, other values as written;
+ * "<absent>" when the field is not there.
+ */
+std::string json_field(const std::string &json, const std::string &name);
 /* True when path exists. */
 bool file_exists(const std::string &path);
 /*

@@ -783,7 +783,7 @@ static int parse_element_once(struct bx *b, uint32_t *pos, uint32_t end, bool de
     if (++b->r->nodes > BX_NODES_MAX)
         return REFUSE(b, p, "too many elements");
     has_attrs = (c[p] & 0x40) != 0;
-    p += 1 + (dep_ids ? 2 : 0) + 4; /* token, dependency id, data size */
+    p += 1u + (dep_ids ? 2u : 0u) + 4u; /* token, dependency id, data size */
     if (p + 4 > end)
         return REFUSE(b, p, "element out of bounds");
     name_off = le32(c + p);

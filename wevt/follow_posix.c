@@ -4,6 +4,7 @@
 #include "wevt/follow.h"
 
 #include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,7 +20,7 @@ struct mdm_follow {
 int mdm_follow_open(struct mdm_follow **out, const char *path, struct mdm_err *err)
 {
     struct mdm_follow *f = mdm_calloc(1, sizeof(*f));
-    char dir[4096];
+    char dir[MDM_PATH_MAX];
     const char *slash = strrchr(path, '/');
     size_t len;
 

@@ -17,6 +17,7 @@
 #include "wevt/follow.h"
 
 #include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
 #include "agent/os/mdm_wakeup.h"
 #include "agent/os/win_util.h"
 
@@ -51,8 +52,8 @@ static DWORD WINAPI watcher(LPVOID arg)
 int mdm_follow_open(struct mdm_follow **out, const char *path, struct mdm_err *err)
 {
     struct mdm_follow *f = mdm_calloc(1, sizeof(*f));
-    char dir[4096];
-    wchar_t wdir[4096];
+    char dir[MDM_PATH_MAX];
+    wchar_t wdir[MDM_PATH_MAX];
     const char *slash = strrchr(path, '\\');
     const char *fwd = strrchr(path, '/');
     int rc;
@@ -73,7 +74,7 @@ int mdm_follow_open(struct mdm_follow **out, const char *path, struct mdm_err *e
         memcpy(dir, path, len);
         dir[len] = '\0';
     }
-    if (mdm_win_utf8_to_wide(dir, wdir, 4096) != 0) {
+    if (mdm_win_utf8_to_wide(dir, wdir, MDM_PATH_MAX) != 0) {
         mdm_free(f);
         return mdm_err_set(err, MDM_EINVAL, "%s: path not representable", path);
     }

@@ -78,20 +78,23 @@ bool mdm_cli_config_arg(int argc, char **argv, int *i, const char **path);
  * Telling the operator, one rule (docs/operators.md, "Running the agent"):
  *   - a command (check, replay, diagnose, resolve, init, service, and the
  *     argument errors of run) is run from a terminal or a script: its errors
- *     go to stderr through mdm_cli_error(), the one function for them, and
+ *     go to stderr (mdm_cli_error() in the commands themselves), and
  *     its exit status says the outcome;
  *   - the agent (`run` once it started, in the foreground or as a service)
- *     is watched through its log: everything goes through mdm_log()
- *     (mdm_log.h: stderr with a timestamp under -f, else syslog or the
- *     Windows Event Log). An error that stops it from starting goes to the
- *     log and, when the log is not the terminal, to stderr as well, where the
- *     operator who typed the command waits for an answer.
- * Layers below cli return an MDM_E* code with a message in struct mdm_err
- * and the command or the agent tells it by this rule; the only ones that
- * log themselves (the state store setting a damaged file aside, the SNMP
- * layer) do so inside the agent, where the log is the channel.
+ *     is watched through its log.
+ * One function says both, mdm_log() (agent/os/mdm_log.h): the process is a
+ * command until `run` calls mdm_log_open(), and every line of every layer
+ * takes the destination and the format of what the process is (a command's
+ * "mdmhealth: [warning: ]MESSAGE" on stderr; the agent's log: stderr with a
+ * timestamp under -f, else syslog or the Windows Event Log). An error that
+ * stops the agent from starting goes to the log and, when the log is not
+ * the terminal, to stderr as well, where the operator who typed the command
+ * waits for an answer. Layers below cli return an MDM_E* code with a
+ * message in struct mdm_err and the command or the agent tells it; the few
+ * that log themselves (the state store setting a damaged file aside, the
+ * SNMP layer relaying Net-SNMP) go through mdm_log too.
  *
- * mdm_cli_error prints "mdmhealth: " and a formatted message to stderr.
+ * mdm_cli_error is mdm_log(MDM_LOG_ERROR, ...), the commands' name for it.
  */
 void mdm_cli_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 

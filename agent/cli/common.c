@@ -12,11 +12,9 @@ void mdm_cli_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("mdmhealth: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    mdm_vlog(MDM_LOG_ERROR, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 bool mdm_cli_is_config_option(const char *arg)

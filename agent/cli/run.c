@@ -168,13 +168,13 @@ struct run_options {
 
 /*
  * A start-up error (configuration, pack, state directory): to the agent's
- * log, which is the Event Log or syslog for a service (a service has no
- * stderr), and also to stderr when the log is not stderr already, for an
- * operator who started `mdmhealth run` from a terminal.
+ * log, and by mdm_log's rule to stderr as well while the agent starts and
+ * its log is not stderr (a service has no stderr: there it is the Event Log
+ * alone).
  */
-static void start_error(const struct run_options *ro, const char *fmt, ...) MDM_PRINTF_FORMAT(2, 3);
+static void start_error(const char *fmt, ...) MDM_PRINTF_FORMAT(1, 2);
 
-static void start_error(const struct run_options *ro, const char *fmt, ...)
+static void start_error(const char *fmt, ...)
 {
     char msg[MDM_ERR_MSG_MAX + 256];
     va_list ap;
@@ -183,8 +183,6 @@ static void start_error(const struct run_options *ro, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     mdm_log(MDM_LOG_ERROR, "cannot start: %s", msg);
-    if (!ro->foreground)
-        mdm_cli_error("%s", msg);
 }
 
 /*
@@ -192,7 +190,7 @@ static void start_error(const struct run_options *ro, const char *fmt, ...)
  * failure the reason, and every skipped monitor when the set was refused
  * because of them (--strict, pack-strict), go where start_error sends them.
  */
-static int load_at_start(const struct run_options *ro, struct agent *a)
+static int load_at_start(struct agent *a)
 {
     struct mdm_buf details;
     struct mdm_err err;
@@ -203,12 +201,12 @@ static int load_at_start(const struct run_options *ro, struct agent *a)
     mdm_buf_init(&details, 4u * 1024u * 1024u);
     rc = mdm_cli_load_packs_ex(a->config_path, &a->packs, &a->cfg, &a->pack, &err, &details);
     if (rc != 0) {
-        start_error(ro, "%s", err.msg);
+        start_error("%s", err.msg);
         for (line = details.data; line != NULL && *line != '\0'; line = *end ? end + 1 : end) {
             end = strchr(line, '\n');
             if (end == NULL)
                 end = line + strlen(line);
-            start_error(ro, "%.*s", (int)(end - line), line);
+            start_error("%.*s", (int)(end - line), line);
         }
     }
     mdm_buf_free(&details);
@@ -222,7 +220,7 @@ static int run_agent(void *ctx)
     struct agent a;
     struct mdm_snmp_options opt;
     struct mdm_err err;
-    char persist[SAVE_PATH_MAX];
+    char persist[MDM_PATH_MAX];
     const char *drop;
     int rc, status = MDM_EXIT_FAILURE;
 
@@ -233,13 +231,13 @@ static int run_agent(void *ctx)
     /* The log first, so that a service reports a bad configuration where it can be read. */
     mdm_log_open(ro->foreground, ro->debug);
     a.packs.strict = ro->strict;
-    if (load_at_start(ro, &a) != 0) {
+    if (load_at_start(&a) != 0) {
         mdm_log_close();
         return MDM_EXIT_USAGE;
     }
     mdm_cli_log_pack_summary(a.pack);
     if (mdm_loop_new(&a.loop, &err) != 0) {
-        start_error(ro, "%s", err.msg);
+        start_error("%s", err.msg);
         goto out;
     }
     mdm_loop_io_init(a.loop, &a.signal_io, on_signal, &a);
@@ -251,24 +249,24 @@ static int run_agent(void *ctx)
     a.diag_drop_reports = drop != NULL ? strtol(drop, NULL, 10) : 0;
     if ((size_t)snprintf(persist, sizeof(persist), "%s/snmp", a.cfg->state_dir) >=
         sizeof(persist)) {
-        start_error(ro, "%s: the state directory name is too long", a.config_path);
+        start_error("%s: the state directory name is too long", a.config_path);
         goto out;
     }
     if (mdm_fs_mkdirs(persist, &err) != 0) {
-        start_error(ro, "%s: cannot create the state directory: %s", a.config_path, err.msg);
+        start_error("%s: cannot create the state directory: %s", a.config_path, err.msg);
         goto out;
     }
     rc = mdm_outbox_init(&a.outbox, 0);
     if (rc != 0) {
-        start_error(ro, "%s", mdm_strerror(rc));
+        start_error("%s", mdm_strerror(rc));
         goto out;
     }
     if (mdm_run_new_engine(&a, a.cfg, a.pack, true, &a.engine, &err) != 0) {
-        start_error(ro, "%s", err.msg);
+        start_error("%s", err.msg);
         goto out;
     }
     if (mdm_run_build_sources(&a, a.cfg) != 0) {
-        start_error(ro, "out of memory");
+        start_error("out of memory");
         goto out;
     }
     a.status.start_ms = mdm_os_now_ms();
@@ -284,16 +282,16 @@ static int run_agent(void *ctx)
         opt.has_agentx_socket = opt.has_agentx_socket || mdm_ascii_iequal(d, "agentXSocket");
     }
     if (mdm_signal_open(&err) != 0) {
-        start_error(ro, "%s", err.msg);
+        start_error("%s", err.msg);
         goto out;
     }
     if ((a.diag_lock = mdm_waitgroup_new()) == NULL) {
-        start_error(ro, "out of memory");
+        start_error("out of memory");
         goto out_signals;
     }
     rc = mdm_snmp_start(&opt, a.engine, &a.status, &a.outbox, &err);
     if (rc != 0) {
-        start_error(ro, "%s", err.msg);
+        start_error("%s", err.msg);
         status = rc == MDM_EINVAL ? MDM_EXIT_USAGE : MDM_EXIT_FAILURE;
         goto out_signals;
     }
@@ -308,11 +306,12 @@ static int run_agent(void *ctx)
         rc = mdm_run_open_source(&a, &a.sources[i], &err);
     if (rc == MDM_EUNSUPPORTED) {
         /* Not something waiting would fix: e.g. the Windows channel on Linux. */
-        start_error(ro, "%s: %s", a.config_path, err.msg);
+        start_error("%s: %s", a.config_path, err.msg);
         status = MDM_EXIT_USAGE;
     } else {
         mdm_run_plan_periodic(&a); /* rows restored in error are re-diagnosed too */
         mdm_run_engine_timer_plan(&a);
+        mdm_log_agent_started();
         status = run_loop(&a);
     }
     mdm_run_snmp_stop(&a);

@@ -30,7 +30,6 @@
 #define PUMP_BATCH       512 /* events per loop turn over all sources, so SNMP stays responsive */
 #define PUMP_SHARE_MIN   16  /* events per source and loop turn, at least */
 #define SOURCE_RETRY_MS  10000
-#define SAVE_PATH_MAX    4096
 #define POSITION_KEYWORD "source-position"
 
 #define SAVE_RETRY_FIRST_MS 1000

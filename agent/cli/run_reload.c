@@ -8,6 +8,7 @@
 #include "agent/cli/run_internal.h"
 
 #include "agent/common/mdm_alloc.h"
+#include "agent/os/mdm_fs.h"
 #include "agent/os/mdm_log.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 void mdm_run_reload(struct agent *a)
 {
-    char persist[SAVE_PATH_MAX];
+    char persist[MDM_PATH_MAX];
     struct mdm_config *cfg = NULL;
     struct mdm_pack *pack = NULL;
     struct mdm_engine *engine = NULL;

@@ -3,8 +3,8 @@
  * outbox, the positions of the remote sources), saving it, and the engine
  * built from it.
  *
- * Order of work for each batch of events (the ConfirmDelivery rule of
- * DESIGN.md section 4): events are evaluated, their notices are put in the
+ * Order of work for each batch of events (docs/operators.md, "Delivery
+ * guarantees"): events are evaluated, their notices are put in the
  * outbox, then the state file (states, outbox, position after the batch) is
  * replaced atomically, and only then are notices sent. A kill before the
  * write re-reads the batch on restart from the old position and old states

@@ -32,6 +32,11 @@ int mdm_ascii_tolower(int c)
     return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
 
+int mdm_ascii_toupper(int c)
+{
+    return (c >= 'a' && c <= 'z') ? c - ('a' - 'A') : c;
+}
+
 bool mdm_ascii_iequal_n(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -20,6 +20,8 @@ void mdm_utf8_copy(char *dst, size_t size, const char *s);
 
 /* c with A-Z folded to a-z; any other value unchanged (no locale). */
 int mdm_ascii_tolower(int c);
+/* c with a-z folded to A-Z; any other value unchanged (no locale). */
+int mdm_ascii_toupper(int c);
 
 /* ASCII case-insensitive equality (Windows computer and channel names). */
 bool mdm_ascii_iequal(const char *a, const char *b);

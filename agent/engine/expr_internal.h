@@ -85,6 +85,7 @@
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 
+#include "agent/common/mdm_text.h"
 #include "agent/engine/expr.h"
 
 #include <libxml/tree.h>
@@ -215,14 +216,15 @@ static inline bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static inline uint32_t ascii_lower(uint32_t c)
+/* mdm_text's ASCII case folding on a code point (those above ASCII unchanged). */
+static inline uint32_t ascii_lower(uint32_t cp)
 {
-    return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+    return cp < 0x80 ? (uint32_t)mdm_ascii_tolower((int)cp) : cp;
 }
 
-static inline uint32_t ascii_upper(uint32_t c)
+static inline uint32_t ascii_upper(uint32_t cp)
 {
-    return c >= 'a' && c <= 'z' ? c - ('a' - 'A') : c;
+    return cp < 0x80 ? (uint32_t)mdm_ascii_toupper((int)cp) : cp;
 }
 
 /* Skips leading whitespace; returns the first other character. */

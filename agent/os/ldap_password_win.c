@@ -5,8 +5,11 @@
  */
 #include "agent/os/mdm_ldap.h"
 
+#include "agent/os/ldap_password.h"
+
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_err.h"
+#include "agent/os/mdm_fs.h"
 #include "agent/os/win_util.h"
 
 #include <windows.h>
@@ -14,8 +17,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-#define PATH_WIDE_MAX 4096
 
 /* The groups too broad to be let near a password, with the names used in messages. */
 static const struct {
@@ -93,14 +94,14 @@ out:
 
 int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct mdm_err *err)
 {
-    wchar_t wpath[PATH_WIDE_MAX];
+    wchar_t wpath[MDM_PATH_MAX];
     char buf[MDM_LDAP_PASSWORD_MAX + 2];
     char text[256];
     HANDLE h = INVALID_HANDLE_VALUE;
-    size_t len = 0, line;
+    size_t len = 0;
     int rc;
 
-    if (mdm_win_utf8_to_wide(path, wpath, PATH_WIDE_MAX) != 0) {
+    if (mdm_win_utf8_to_wide(path, wpath, MDM_PATH_MAX) != 0) {
         rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s is not a usable path", path);
         goto out;
     }
@@ -130,24 +131,7 @@ int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct
         len += got;
     }
     buf[len] = '\0';
-    line = strcspn(buf, "\r\n");
-    if (line == len && len == sizeof(buf) - 1) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "ldap-password-file %s: the password is longer than %u bytes", path,
-                         MDM_LDAP_PASSWORD_MAX);
-        goto out;
-    }
-    if (line == 0) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the first line is empty", path);
-        goto out;
-    }
-    if (line >= size) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the password is too long", path);
-        goto out;
-    }
-    memcpy(out, buf, line);
-    out[line] = '\0';
-    rc = 0;
+    rc = mdm_ldap_password_first_line(path, buf, len, len == sizeof(buf) - 1, out, size, err);
 out:
     mdm_wipe(buf, sizeof(buf));
     if (h != INVALID_HANDLE_VALUE)

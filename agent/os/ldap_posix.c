@@ -7,6 +7,8 @@
 
 #include "agent/os/mdm_ldap.h"
 
+#include "agent/os/ldap_password.h"
+
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_err.h"
 #include "agent/os/mdm_os.h"
@@ -380,7 +382,7 @@ int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct
 {
     char buf[MDM_LDAP_PASSWORD_MAX + 2];
     struct stat st;
-    size_t len = 0, line;
+    size_t len = 0;
     int fd, rc;
 
     /* O_NONBLOCK: a FIFO in its place must not hang the check (it is refused below). */
@@ -415,24 +417,7 @@ int mdm_ldap_read_password_file(const char *path, char *out, size_t size, struct
         len += (size_t)n;
     }
     buf[len] = '\0';
-    line = strcspn(buf, "\r\n");
-    if (line == len && len == sizeof(buf) - 1) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "ldap-password-file %s: the password is longer than %u bytes", path,
-                         MDM_LDAP_PASSWORD_MAX);
-        goto out;
-    }
-    if (line == 0) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the first line is empty", path);
-        goto out;
-    }
-    if (line >= size) {
-        rc = mdm_err_set(err, MDM_EINVAL, "ldap-password-file %s: the password is too long", path);
-        goto out;
-    }
-    memcpy(out, buf, line);
-    out[line] = '\0';
-    rc = 0;
+    rc = mdm_ldap_password_first_line(path, buf, len, len == sizeof(buf) - 1, out, size, err);
 out:
     mdm_wipe(buf, sizeof(buf));
     if (fd >= 0)

@@ -1,54 +1,46 @@
-/* log_posix.c - mdm_log.h on POSIX: stderr with a UTC timestamp, or syslog. */
+/* log_posix.c - log_internal.h on POSIX: syslog and the clock. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "agent/os/mdm_log.h"
+#include "agent/os/log_internal.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <syslog.h>
 #include <time.h>
 
-static bool log_foreground = true;
-static bool log_debug;
+static bool syslog_open;
 
-void mdm_log_open(bool foreground, bool debug)
+void mdm_log_system_open(void)
 {
-    log_foreground = foreground;
-    log_debug = debug;
-    if (!foreground)
-        openlog("mdmhealth", LOG_PID, LOG_DAEMON);
+    openlog("mdmhealth", LOG_PID, LOG_DAEMON);
+    syslog_open = true;
 }
 
-void mdm_log_close(void)
+void mdm_log_system_close(void)
 {
-    if (!log_foreground)
+    if (syslog_open)
         closelog();
+    syslog_open = false;
 }
 
-void mdm_log(enum mdm_log_level level, const char *fmt, ...)
+bool mdm_log_system_write(enum mdm_log_level level, const char *msg)
 {
-    static const char *const names[] = {"error", "warning", "info", "debug"};
     static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-    char msg[2048];
-    va_list ap;
 
-    if (level == MDM_LOG_DEBUG && !log_debug)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (log_foreground) {
-        char stamp[32];
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
-            strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-            snprintf(stamp, sizeof(stamp), "%lld", (long long)ts.tv_sec); /* a clock out of range */
-        fprintf(stderr, "%s.%03ldZ mdmhealth: %s: %s\n", stamp, ts.tv_nsec / 1000000L, names[level],
-                msg);
-        fflush(stderr);
-    } else {
-        syslog(priorities[level], "%s", msg);
-    }
+    if (!syslog_open)
+        return false;
+    syslog(priorities[level], "%s", msg);
+    return true;
+}
+
+void mdm_log_utc_stamp(char *stamp, size_t size)
+{
+    char seconds[32];
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (gmtime_r(&ts.tv_sec, &tm) == NULL ||
+        strftime(seconds, sizeof(seconds), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        snprintf(seconds, sizeof(seconds), "%lld", (long long)ts.tv_sec); /* a clock out of range */
+    snprintf(stamp, size, "%s.%03ldZ", seconds, ts.tv_nsec / 1000000L);
 }

@@ -70,7 +70,8 @@ static void ignore_directive(const char *token, char *line)
 
 /*
  * Net-SNMP's log messages arrive here: configuration errors are counted (the
- * first is kept for the caller), and everything goes to our log.
+ * first is kept for the caller), and everything else goes through mdm_log,
+ * so that in a command (`check`, `init`) they read as the command's own.
  */
 static bool answering_requests;
 
@@ -119,9 +120,16 @@ static int log_callback(int major, int minor, void *server_arg, void *client_arg
                                      "other access line is: every SNMP request will be refused");
         return 0;
     }
+    /*
+     * The first configuration error is the caller's to tell (the error of
+     * `check`, of the start or of the reload); the log says only the others,
+     * the "more errors" that message points at.
+     */
     if (capture_errors && m->priority <= LOG_ERR && strstr(text, ": line ") != NULL) {
-        if (config_errors++ == 0)
+        if (config_errors++ == 0) {
             snprintf(first_error, sizeof(first_error), "%s", text);
+            return 0;
+        }
     }
     /* Net-SNMP's informational chatter (one line per request) is debug output here. */
     mdm_log(m->priority <= LOG_ERR       ? MDM_LOG_ERROR

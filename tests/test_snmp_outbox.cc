@@ -1,4 +1,4 @@
-// The notification outbox (agent/snmp/outbox.c): per-destination order and
+// test_snmp_outbox.cc - the notification outbox (agent/snmp/outbox.c): per-destination order and
 // completion, the bound and its overflow counter, persistence through the
 // state-file lines, and remapping when destinations change across restarts.
 #include <gtest/gtest.h>

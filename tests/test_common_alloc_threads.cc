@@ -1,4 +1,4 @@
-// test_cli_alloc_threads.cc - the allocator's counters and failure hook
+// test_common_alloc_threads.cc - the allocator's counters and failure hook
 // when several threads allocate at once (the diagnoser's checks run on
 // worker threads). Real threads (mdm_thread_start, the product's own), real
 // allocations; the ThreadSanitizer stage of scripts/test runs this too.

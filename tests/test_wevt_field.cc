@@ -1,4 +1,4 @@
-// test_engine_field.cc - XPathQuery names (wevt/field.c): parsing, reading a
+// test_wevt_field.cc - XPathQuery names (wevt/field.c): parsing, reading a
 // field of an event, and formatting a value.
 #include <gtest/gtest.h>
 
