@@ -52,8 +52,9 @@ std::string str(const char *s)
     return s ? std::string("\"") + s + "\"" : std::string("(null)");
 }
 
-// Every field of the event model, as text, for a readable comparison.
-std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
+// Every field of the event model, as text, for a readable comparison (unused
+// in builds without libevtx, where there is nothing to compare with).
+[[maybe_unused]] std::vector<std::pair<std::string, std::string>> fields(const mdm_event &ev)
 {
     std::vector<std::pair<std::string, std::string>> f = {
         {"provider", str(ev.provider)},

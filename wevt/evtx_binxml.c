@@ -399,9 +399,9 @@ const char *mdm_evtx_reader_chunk_damage(const struct mdm_evtx_reader *r, uint32
     if (c >= r->chunks || r->damage_at[c] == 0)
         return NULL;
     *offset = EVTX_HEADER_SIZE + (uint64_t)c * EVTX_CHUNK_SIZE + r->damage_at[c] - 1;
-    return r->damage[c] == DAMAGE_NO_SIGNATURE ? "no chunk signature"
-                                               : "no sound record header where the chunk header "
-                                                 "lists one; the rest of the chunk is not read";
+    return r->damage[c] == DAMAGE_NO_SIGNATURE
+               ? "no chunk signature"
+               : "no sound record header where the chunk header lists one";
 }
 
 uint64_t mdm_evtx_reader_offset(const struct mdm_evtx_reader *r, size_t i)

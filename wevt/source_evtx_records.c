@@ -237,8 +237,8 @@ int mdm_evtx_reader_source_next(struct mdm_source *src, struct mdm_event *ev, st
         if (why != NULL)
             return mdm_err_set(err, MDM_EBADRECORD,
                                "%s: offset %" PRIu64 ": chunk %" PRIu32
-                               ": %s; its records are not read: this mdmhealth reads .evtx "
-                               "without libevtx, which may recover some",
+                               ": %s; the chunk's records from there on are not read: this "
+                               "mdmhealth reads .evtx without libevtx, which may recover some",
                                s->path, at, c, why);
     }
     return MDM_EOF;
