@@ -880,7 +880,7 @@ TEST(EvtxSource, DamagedRecordsOfAFuzzedFileAreReportedAndTheRestRead)
     // leak is libevtx's own). libevtx's evtxexport gives up at the first
     // unreadable record (92); the evtx source reports each damaged record
     // with the file and reads every other one to the end. Without libevtx
-    // the reader reports them with their offsets.
+    // the reader reports each record it cannot read with its offset.
     std::string path = std::string(MDM_TEST_DATA_DIR) + "/fuzz/evtx-libevtx-leak.evtx";
     struct mdm_source *src = nullptr;
     struct mdm_err err;
@@ -888,7 +888,13 @@ TEST(EvtxSource, DamagedRecordsOfAFuzzedFileAreReportedAndTheRestRead)
     Outcome o = drain(src);
     mdm_source_close(src);
     EXPECT_EQ(MDM_EOF, o.last);
-    EXPECT_GT(o.records.size(), 92u); // past the record where evtxexport stops
+    // Past the record where evtxexport stops. Without libevtx, every chunk of
+    // this file fails its CRC-32 check: each record is reported, none read.
+    if (kHaveLibevtx) {
+        EXPECT_GT(o.records.size(), 92u);
+    } else {
+        EXPECT_GT(o.records.size() + o.errors.size(), 92u);
+    }
     EXPECT_FALSE(o.errors.empty());
     for (const std::string &e : o.errors)
         EXPECT_EQ(0u, e.find(path + (kHaveLibevtx ? ": record " : ": offset "))) << e;
