@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -239,16 +240,15 @@ TEST(CliCheck, PackPathIsRelativeToTheConfig)
 /* ---- real .evtx files ---------------------------------------------------------------- */
 
 /*
- * The binary reads .evtx through libevtx when the build found it; the Windows
- * build never has it (mdmhealth reads the live channel there) and says so.
+ * The binary reads .evtx with its own reader, with libevtx's XML as the
+ * fallback when the build found libevtx; the Windows build never has it and
+ * reports the records its reader refuses (docs/replay.md).
  */
 #ifdef MDM_HAVE_LIBEVTX
 constexpr bool kHaveLibevtx = true;
 #else
 constexpr bool kHaveLibevtx = false;
 #endif
-const char *const kNoLibevtx = "this mdmhealth has no libevtx (always so on Windows); "
-                               "NotAnEvtxFileIsAClearError tests what it says instead";
 
 bool have_evtx_dir()
 {
@@ -274,20 +274,36 @@ std::string eventlog_pack()
 TEST(CliReplayEvtx, SystemLogMatchesAnIndependentReader)
 {
     std::string file = kEvtxDir + "/system.evtx";
-    if (!kHaveLibevtx)
-        GTEST_SKIP() << kNoLibevtx;
     if (!have_evtx_dir())
         GTEST_SKIP() << kEvtxDir << " is absent; real .evtx tests skipped";
     std::string dir = mdmtest::make_temp_dir("evtx");
     mdmtest::write_file(dir + "/pack.xml", eventlog_pack());
     auto r = run_program({kBinary, "replay", "--json", "--pack", dir + "/pack.xml", file});
-    ASSERT_EQ(0, r.status) << r.err;
-    EXPECT_NE(std::string::npos, r.err.find("1881 events read")) << r.err;
+    if (kHaveLibevtx) {
+        ASSERT_EQ(0, r.status) << r.err;
+        EXPECT_NE(std::string::npos, r.err.find("1881 events read")) << r.err;
+    } else {
+        // Without libevtx: the records our reader refuses (a few: value
+        // forms it leaves to libevtx) are reported and counted as damaged,
+        // each named with the file; with the events read they make 1881.
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(r.err, m,
+                                      std::regex("(\\d+) events read, .* (\\d+) damaged records")))
+            << r.err;
+        unsigned long events = std::stoul(m[1]), damaged = std::stoul(m[2]);
+        EXPECT_EQ(1881u, events + damaged) << r.err;
+        EXPECT_GE(events, 1850u);
+        EXPECT_EQ(damaged == 0 ? 0 : 1, r.status) << r.err;
+        if (damaged > 0) {
+            EXPECT_NE(std::string::npos, r.err.find(file + ": offset ")) << r.err;
+        }
+    }
 
-    // The independent reader: libevtx's own evtxexport, scanned for 6005/6006 by EventLog.
+    // The independent reader: libevtx's own evtxexport, scanned for 6005/6006 by EventLog
+    // (not there under Wine, which cannot start a Linux program).
     auto x = run_program({"/usr/bin/evtxexport", "-f", "xml", file});
     if (x.status != 0)
-        GTEST_SKIP() << "evtxexport is not available";
+        GTEST_SKIP() << "evtxexport is not available: the state changes are not compared";
     // Each computer in the file is a target of its own, with its own state.
     struct Change {
         std::string record, to, computer;
@@ -331,8 +347,6 @@ TEST(CliReplayEvtx, SystemLogMatchesAnIndependentReader)
 
 TEST(CliReplayEvtx, CorruptFilesNeverCrash)
 {
-    if (!kHaveLibevtx)
-        GTEST_SKIP() << kNoLibevtx;
     if (!have_evtx_dir())
         GTEST_SKIP() << kEvtxDir << " is absent; real .evtx tests skipped";
     std::string dir = mdmtest::make_temp_dir("evtx");
@@ -362,17 +376,10 @@ TEST(CliReplayEvtx, NotAnEvtxFileIsAClearError)
     EXPECT_EQ(1, r.status);
     auto missing = run_program({kBinary, "replay", dir + "/absent.evtx"});
     EXPECT_EQ(1, missing.status);
-    if (kHaveLibevtx) {
-        EXPECT_NE(std::string::npos, r.err.find(path + ": not a readable .evtx file")) << r.err;
-        EXPECT_NE(std::string::npos, missing.err.find("absent.evtx: cannot open")) << missing.err;
-    } else {
-        // Without libevtx any .evtx input is refused with the way out.
-        EXPECT_NE(std::string::npos,
-                  r.err.find(path + ": this mdmhealth was built without libevtx"))
-            << r.err;
-        EXPECT_NE(std::string::npos, r.err.find("wevtutil qe LOG /f:xml")) << r.err;
-        EXPECT_NE(std::string::npos, r.err.find("1 unreadable inputs")) << r.err;
-    }
+    // The same words with or without libevtx.
+    EXPECT_NE(std::string::npos, r.err.find(path + ": not a readable .evtx file")) << r.err;
+    EXPECT_NE(std::string::npos, r.err.find("1 unreadable inputs")) << r.err;
+    EXPECT_NE(std::string::npos, missing.err.find("absent.evtx: cannot open")) << missing.err;
     mdmtest::remove_tree(dir);
 }
 

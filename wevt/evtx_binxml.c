@@ -52,6 +52,10 @@
 #define BX_SCRATCH_MAX     (8u * 1024u * 1024u)
 #define BX_BLOCK           (64u * 1024u)
 
+/* Why a chunk holds data its record list does not cover (mdm_evtx_reader_chunk_damage()). */
+#define DAMAGE_NO_SIGNATURE  1u
+#define DAMAGE_RECORD_HEADER 2u
+
 struct rec {
     uint64_t number;
     uint32_t chunk;
@@ -71,6 +75,12 @@ struct mdm_evtx_reader {
     struct rec *recs;
     size_t count;
     uint8_t *chunk_ok; /* per chunk: 1 when both CRC-32 match */
+    /*
+     * Per chunk: where data lies that the record list does not cover (in the
+     * chunk, plus one; 0 when none) and why (chunk_damage()).
+     */
+    uint32_t *damage_at;
+    uint8_t *damage;
     uint32_t chunks;
     long loaded; /* chunk in buf, or -1 */
     uint8_t buf[EVTX_CHUNK_SIZE];
@@ -204,8 +214,16 @@ static int list_chunk(struct mdm_evtx_reader *r, uint32_t chunk, bool intact, si
     size_t off = 512;
     uint64_t at = EVTX_HEADER_SIZE + (uint64_t)chunk * EVTX_CHUNK_SIZE;
 
-    if (all_zero(c, EVTX_CHUNK_SIZE) || memcmp(c, "ElfChnk", 8) != 0)
-        return 0; /* an unused or corrupt chunk: no records in libevtx's list either */
+    if (all_zero(c, EVTX_CHUNK_SIZE))
+        return 0; /* an unused chunk */
+    if (memcmp(c, "ElfChnk", 8) != 0) {
+        /* A corrupt chunk: no records in libevtx's list either (its scan may recover some). */
+        if (intact) {
+            r->damage[chunk] = DAMAGE_NO_SIGNATURE;
+            r->damage_at[chunk] = 1;
+        }
+        return 0;
+    }
     if (le32(c + 40) != 128)
         return mdm_err_set(err, MDM_EPARSE, "%s: offset %" PRIu64 ": chunk header size %" PRIu32,
                            r->path, at + 40, le32(c + 40));
@@ -221,14 +239,23 @@ static int list_chunk(struct mdm_evtx_reader *r, uint32_t chunk, bool intact, si
         crc == le32(c + 124) && crc32_update(0, c + 512, free_space - 512) == le32(c + 52);
     while (off <= last_record) {
         const uint8_t *h = c + off;
-        size_t room = EVTX_CHUNK_SIZE - off, size;
+        size_t room = EVTX_CHUNK_SIZE - off, size = 0;
 
         if (off >= EVTX_CHUNK_SIZE || room < EVTX_RECORD_HEADER + 4 ||
-            all_zero(h, EVTX_RECORD_HEADER) || memcmp(h, "**\0\0", 4) != 0)
+            all_zero(h, EVTX_RECORD_HEADER) || memcmp(h, "**\0\0", 4) != 0 ||
+            (size = le32(h + 4)) < EVTX_RECORD_HEADER || size > room - 4 ||
+            le32(h + size - 4) != size) {
+            /*
+             * No sound record header where the chunk header says one is: the
+             * records from here to the last one are not listed (as libevtx).
+             */
+            if (intact) {
+                r->damage[chunk] = DAMAGE_RECORD_HEADER;
+                r->damage_at[chunk] =
+                    (uint32_t)(off < EVTX_CHUNK_SIZE ? off : EVTX_CHUNK_SIZE - 1) + 1;
+            }
             break;
-        size = le32(h + 4);
-        if (size < EVTX_RECORD_HEADER || size > room - 4 || le32(h + size - 4) != size)
-            break;
+        }
         if (intact) {
             if (r->count >= max)
                 return mdm_err_set(err, MDM_ETOOBIG, "%s: more than %zu records", r->path, max);
@@ -303,7 +330,9 @@ int mdm_evtx_reader_open(struct mdm_evtx_reader **out, const char *path, size_t 
     }
     r->chunks = (uint32_t)((r->file_size - EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE);
     r->chunk_ok = mdm_calloc(r->chunks ? r->chunks : 1, 1);
-    if (r->chunk_ok == NULL) {
+    r->damage = mdm_calloc(r->chunks ? r->chunks : 1, 1);
+    r->damage_at = mdm_calloc(r->chunks ? r->chunks : 1, sizeof(*r->damage_at));
+    if (r->chunk_ok == NULL || r->damage == NULL || r->damage_at == NULL) {
         rc = mdm_err_set(err, MDM_ENOMEM, "out of memory");
         goto out;
     }
@@ -338,6 +367,8 @@ void mdm_evtx_reader_close(struct mdm_evtx_reader *r)
     }
     mdm_free(r->recs);
     mdm_free(r->chunk_ok);
+    mdm_free(r->damage);
+    mdm_free(r->damage_at);
     mdm_free((char *)r->path);
     mdm_free(r);
 }
@@ -355,6 +386,29 @@ uint64_t mdm_evtx_reader_number(const struct mdm_evtx_reader *r, size_t i)
 bool mdm_evtx_reader_readable(const struct mdm_evtx_reader *r, size_t i)
 {
     return i < r->count && (r->ignore_crc || r->chunk_ok[r->recs[i].chunk]);
+}
+
+uint32_t mdm_evtx_reader_chunks(const struct mdm_evtx_reader *r)
+{
+    return r->chunks;
+}
+
+const char *mdm_evtx_reader_chunk_damage(const struct mdm_evtx_reader *r, uint32_t c,
+                                         uint64_t *offset)
+{
+    if (c >= r->chunks || r->damage_at[c] == 0)
+        return NULL;
+    *offset = EVTX_HEADER_SIZE + (uint64_t)c * EVTX_CHUNK_SIZE + r->damage_at[c] - 1;
+    return r->damage[c] == DAMAGE_NO_SIGNATURE
+               ? "no chunk signature"
+               : "no sound record header where the chunk header lists one";
+}
+
+uint64_t mdm_evtx_reader_offset(const struct mdm_evtx_reader *r, size_t i)
+{
+    return i < r->count
+               ? EVTX_HEADER_SIZE + (uint64_t)r->recs[i].chunk * EVTX_CHUNK_SIZE + r->recs[i].offset
+               : 0;
 }
 
 void mdm_evtx_reader_ignore_crc(struct mdm_evtx_reader *r)

@@ -49,6 +49,22 @@ uint64_t mdm_evtx_reader_number(const struct mdm_evtx_reader *r, size_t i);
  */
 bool mdm_evtx_reader_readable(const struct mdm_evtx_reader *r, size_t i);
 
+/* The file offset of record i's header. */
+uint64_t mdm_evtx_reader_offset(const struct mdm_evtx_reader *r, size_t i);
+
+/*
+ * Damage the record list does not cover, for a source that has no other way
+ * to read it (source_evtx_records.c without libevtx): chunk c (of
+ * mdm_evtx_reader_chunks()) within the file header's chunk count has no
+ * chunk signature, or a record header that breaks its record list off.
+ * Returns NULL when there is none, else the cause (static text), and sets
+ * *offset to the file offset of the damage. libevtx's scan may recover
+ * records from such a chunk; this reader does not.
+ */
+uint32_t mdm_evtx_reader_chunks(const struct mdm_evtx_reader *r);
+const char *mdm_evtx_reader_chunk_damage(const struct mdm_evtx_reader *r, uint32_t c,
+                                         uint64_t *offset);
+
 /*
  * Makes the reader parse the records of chunks whose CRC-32 does not match
  * too. Only for the fuzz harness (tests/fuzz/fuzz_evtx_source.c): mutated

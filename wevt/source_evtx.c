@@ -32,7 +32,7 @@
  *     record whose EventRecordID was returned already is a copy and is
  *     skipped; intact records are never skipped as copies (an export of
  *     several channels may hold the same EventRecordID twice).
- * The list costs 16 bytes a record and is capped at EVTX_RECORDS_MAX records.
+ * The list costs 16 bytes a record and is capped at MDM_EVTX_RECORDS_MAX records.
  *
  * Every record libevtx lists but cannot render is reported, as evtxexport
  * does; so the events returned and the records reported add up to what
@@ -44,11 +44,17 @@
  * Positions are the key of the last event returned ("record-id:N", the
  * EventRecordID in a log Windows wrote); after mdm_source_seek() records up
  * to that key are skipped.
+ *
+ * What this source shares with the reader-only source of builds without
+ * libevtx (the record list, its order, the reading through our reader, the
+ * position and the resume) is in source_evtx_records.c; what is here is
+ * libevtx's part: opening and counting with libevtx, keying and reading
+ * what our reader refuses and the recovered records.
  */
-#include "wevt/source_impl.h"
+#include "wevt/source_evtx_records.h"
 
-#include "wevt/evtx_reader.h"
 #include "wevt/libevtx_load.h" /* libevtx, loaded on the first open */
+
 #include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
@@ -58,9 +64,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* At most this many records (intact and recovered) are listed: 128 MiB. */
-#define EVTX_RECORDS_MAX (8u * 1024u * 1024u)
-
 /*
  * The rendering buffer: at least this large, grown to the largest event
  * (MDM_EVENT_XML_MAX at most) plus EVTX_XML_SLACK bytes kept unused.
@@ -68,40 +71,20 @@
 #define EVTX_XML_INITIAL 16384u
 #define EVTX_XML_SLACK   16u
 
-struct entry {
-    uint64_t key; /* the sorting key: see the top of the file */
-    int index;    /* libevtx's index among the intact or the recovered records */
-    bool recovered;
-    /* No key of its own: sorted after the record before it (intact) or by its header number. */
-    bool damaged;
-};
-
 struct evtx_source {
-    const char *path; /* owned by struct mdm_source */
-    libevtx_file_t *file;
     /*
-     * Our own reader (evtx_binxml.c), when it lists the very records libevtx
-     * lists as intact: those it reads are read without XML, the others
-     * through libevtx as before. NULL when it cannot be used for this file.
+     * First (see struct mdm_evtx_records). Its reader is ours
+     * (evtx_binxml.c) when it lists the very records libevtx lists as
+     * intact: those it reads are read without XML, the others through
+     * libevtx as before. NULL when it cannot be used for this file.
      */
-    struct mdm_evtx_reader *reader;
+    struct mdm_evtx_records s;
+    libevtx_file_t *file;
     int records;   /* intact records */
     int recovered; /* recovered record candidates */
 
-    struct entry *list; /* every record, sorted by key */
-    size_t list_len, next;
-    bool listed;
-
-    uint64_t last_key; /* key of the last event returned */
-    bool have_last;
-
-    uint64_t resume_after; /* skip records with keys up to this one */
-    bool resume;
-
     char *xml; /* rendering buffer, grown up to MDM_EVENT_XML_MAX + EVTX_XML_SLACK */
     size_t xml_size;
-
-    struct mdm_event scratch; /* the listing's event, for EventRecordIDs */
 };
 
 static struct evtx_source *impl(struct mdm_source *src)
@@ -124,18 +107,6 @@ static const char *evtx_error_text(libevtx_error_t **error, char *buf, size_t si
     if (buf[0] == '\0')
         snprintf(buf, size, "unknown libevtx error");
     return buf;
-}
-
-static int cmp_entry(const void *a, const void *b)
-{
-    const struct entry *x = a, *y = b;
-    if (x->key != y->key)
-        return x->key < y->key ? -1 : 1;
-    if (x->recovered != y->recovered)
-        return x->recovered ? 1 : -1; /* the intact record first */
-    if (x->damaged != y->damaged)
-        return x->damaged ? 1 : -1;
-    return x->index - y->index;
 }
 
 /*
@@ -170,12 +141,12 @@ static int render_xml(struct evtx_source *x, libevtx_record_t *record, const cha
         }
     }
     if (libevtx_record_get_utf8_xml_string_size(record, &size, &error) != 1 || size == 0)
-        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
+        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->s.path,
                            what, index, evtx_error_text(&error, text, sizeof(text)));
     if (size > MDM_EVENT_XML_MAX)
         return mdm_err_set(err, MDM_EBADRECORD,
                            "%s: %s %d: the event renders to %zu bytes, over the 1 MiB limit",
-                           x->path, what, index, size);
+                           x->s.path, what, index, size);
     if (size + EVTX_XML_SLACK > x->xml_size) {
         /* Room for the next events too (rendered without asking their size). */
         size_t want =
@@ -187,7 +158,7 @@ static int render_xml(struct evtx_source *x, libevtx_record_t *record, const cha
         x->xml_size = want;
     }
     if (libevtx_record_get_utf8_xml_string(record, (uint8_t *)x->xml, size, &error) != 1)
-        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->path,
+        return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: cannot render the event: %s", x->s.path,
                            what, index, evtx_error_text(&error, text, sizeof(text)));
     /* The size libevtx reports includes the terminating NUL. */
     nul = memchr(x->xml, '\0', size);
@@ -211,11 +182,11 @@ static int render(struct evtx_source *x, libevtx_record_t *record, const char *w
     if (rc == MDM_ENOMEM)
         return rc;
     if (rc != 0) {
-        mdm_err_prefix(err, "%s: %s %d: ", x->path, what, index);
+        mdm_err_prefix(err, "%s: %s %d: ", x->s.path, what, index);
         err->code = MDM_EBADRECORD;
         return MDM_EBADRECORD;
     }
-    ev->origin = x->path;
+    ev->origin = x->s.path;
     ev->offset = (uint64_t)index;
     ev->line = 0;
     return 0;
@@ -260,7 +231,7 @@ static int rendered_record_id(struct evtx_source *x, libevtx_record_t *record, i
  * record: see the top of the file), or MDM_ENOMEM.
  */
 static int key_record(struct evtx_source *x, int index, bool recovered, bool by_event_id,
-                      uint64_t previous, struct entry *e)
+                      uint64_t previous, struct mdm_evtx_entry *e)
 {
     libevtx_record_t *record = NULL;
     uint64_t number = 0;
@@ -269,22 +240,22 @@ static int key_record(struct evtx_source *x, int index, bool recovered, bool by_
     e->index = index;
     e->recovered = recovered;
     e->damaged = false;
-    if (!recovered && x->reader != NULL && mdm_evtx_reader_readable(x->reader, (size_t)index)) {
+    if (!recovered && x->s.reader != NULL && mdm_evtx_reader_readable(x->s.reader, (size_t)index)) {
         /*
          * The header number straight from the chunk, without libevtx's parse
          * of the whole record; with recovered records, the EventRecordID of
          * the event our reader reads (libevtx's XML below when it refuses).
          */
         struct mdm_err err;
-        e->key = mdm_evtx_reader_number(x->reader, (size_t)index);
+        e->key = mdm_evtx_reader_number(x->s.reader, (size_t)index);
         if (!by_event_id)
             return 0;
-        mdm_event_reset(&x->scratch);
-        rc = mdm_evtx_reader_event(x->reader, (size_t)index, &x->scratch, &err);
+        mdm_event_reset(&x->s.scratch);
+        rc = mdm_evtx_reader_event(x->s.reader, (size_t)index, &x->s.scratch, &err);
         if (rc == MDM_ENOMEM)
             return rc;
-        if (rc == 0 && x->scratch.record_id != 0) {
-            e->key = x->scratch.record_id;
+        if (rc == 0 && x->s.scratch.record_id != 0) {
+            e->key = x->s.scratch.record_id;
             return 0;
         }
     }
@@ -330,12 +301,11 @@ static int list_records(struct evtx_source *x, struct mdm_err *err)
     uint64_t previous = 0;
     bool by_event_id;
 
-    x->listed = true;
+    x->s.listed = true;
+    if (mdm_evtx_records_alloc(&x->s, total, err) != 0)
+        return MDM_ENOMEM;
     if (total == 0)
         return 0;
-    x->list = mdm_calloc(total, sizeof(*x->list));
-    if (x->list == NULL)
-        return mdm_err_set(err, MDM_ENOMEM, "out of memory");
     /*
      * The recovered records first: only when libevtx can read one of them
      * are the intact records keyed by their rendered EventRecordID (a second
@@ -343,39 +313,34 @@ static int list_records(struct evtx_source *x, struct mdm_err *err)
      * records (79 in a healthy 1881-record System log), and cost nothing.
      */
     for (int i = 0; i < x->recovered; i++) {
-        int rc = key_record(x, i, true, true, 0, &x->list[x->list_len]);
+        int rc = key_record(x, i, true, true, 0, &x->s.list[x->s.list_len]);
         if (rc == MDM_ENOMEM)
             return mdm_err_set(err, MDM_ENOMEM, "out of memory");
         if (rc == 0)
-            x->list_len++;
+            x->s.list_len++;
     }
-    by_event_id = x->list_len > 0;
+    by_event_id = x->s.list_len > 0;
     for (int i = 0; i < x->records; i++) {
-        struct entry *e = &x->list[x->list_len++];
+        struct mdm_evtx_entry *e = &x->s.list[x->s.list_len++];
         if (key_record(x, i, false, by_event_id, previous, e) == MDM_ENOMEM)
             return mdm_err_set(err, MDM_ENOMEM, "out of memory");
         previous = e->key;
     }
-    /* Most logs neither wrapped nor hold recovered records: already in order. */
-    for (size_t i = 1; i < x->list_len; i++)
-        if (cmp_entry(&x->list[i - 1], &x->list[i]) > 0) {
-            qsort(x->list, x->list_len, sizeof(*x->list), cmp_entry);
-            break;
-        }
+    mdm_evtx_records_sort(&x->s);
     return 0;
 }
 
 static int evtx_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_err *err)
 {
     struct evtx_source *x = impl(src);
+    struct mdm_evtx_entry e;
 
-    if (!x->listed) {
+    if (!x->s.listed) {
         int rc = list_records(x, err);
         if (rc != 0)
             return rc;
     }
-    while (x->next < x->list_len) {
-        struct entry e = x->list[x->next++];
+    if (mdm_evtx_records_take(&x->s, &e)) {
         const char *what = e.recovered ? "recovered record" : "record";
         libevtx_error_t *error = NULL;
         libevtx_record_t *record = NULL;
@@ -383,47 +348,27 @@ static int evtx_next(struct mdm_source *src, struct mdm_event *ev, struct mdm_er
         uint64_t id = 0;
         int rc;
 
-        /*
-         * Skipped: a recovered copy of the record returned last, and what
-         * lies before the resume point.
-         */
-        if (e.recovered && !e.damaged && x->have_last && e.key == x->last_key)
-            continue;
-        if (x->resume && e.key <= x->resume_after)
-            continue;
-        if (!e.recovered && x->reader != NULL) {
+        if (!e.recovered && x->s.reader != NULL) {
             /* Our reader first; what it refuses goes the libevtx way below. */
-            rc = mdm_evtx_reader_event(x->reader, (size_t)e.index, ev, err);
-            if (rc == MDM_ENOMEM)
+            rc = mdm_evtx_records_read(&x->s, &e, ev, err);
+            if (rc != MDM_EUNSUPPORTED)
                 return rc;
-            if (rc == 0) {
-                ev->origin = x->path;
-                ev->offset = (uint64_t)e.index;
-                ev->line = 0;
-                if (!e.damaged) {
-                    x->last_key = e.key;
-                    x->have_last = true;
-                }
-                return 0;
-            }
         }
         rc = e.recovered
                  ? libevtx_file_get_recovered_record_by_index(x->file, e.index, &record, &error)
                  : libevtx_file_get_record_by_index(x->file, e.index, &record, &error);
         if (rc != 1)
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: %s", x->path, what, e.index,
+            return mdm_err_set(err, MDM_EBADRECORD, "%s: %s %d: %s", x->s.path, what, e.index,
                                evtx_error_text(&error, text, sizeof(text)));
         if (!e.recovered && libevtx_record_get_identifier(record, &id, &error) != 1) {
             libevtx_record_free(&record, NULL);
-            return mdm_err_set(err, MDM_EBADRECORD, "%s: record %d: no EventRecordID: %s", x->path,
-                               e.index, evtx_error_text(&error, text, sizeof(text)));
+            return mdm_err_set(err, MDM_EBADRECORD, "%s: record %d: no EventRecordID: %s",
+                               x->s.path, e.index, evtx_error_text(&error, text, sizeof(text)));
         }
         rc = render(x, record, what, e.index, ev, err);
         libevtx_record_free(&record, NULL);
-        if (rc == 0 && !e.damaged) {
-            x->last_key = e.key;
-            x->have_last = true;
-        }
+        if (rc == 0)
+            mdm_evtx_records_returned(&x->s, &e);
         return rc;
     }
     return MDM_EOF;
@@ -434,25 +379,14 @@ static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *e
     struct evtx_source *x = mdm_calloc(1, sizeof(*x));
     libevtx_error_t *error = NULL;
     char text[MDM_ERR_MSG_MAX];
-    FILE *probe;
     int rc;
 
     if (x == NULL)
         return mdm_err_set(err, MDM_ENOMEM, "out of memory");
-    x->path = src->path;
-    if (strcmp(path, "-") == 0) {
-        rc = mdm_err_set(err, MDM_EINVAL,
-                         "an .evtx file cannot be read from standard input; name the file");
-        goto out;
-    }
+    mdm_evtx_records_init(&x->s, src->path);
     /* Tell "missing" from "not an .evtx file": libevtx's message does not. */
-    probe = fopen(path, "rb");
-    if (probe == NULL) {
-        rc = mdm_err_set(err, errno == ENOENT ? MDM_ENOTFOUND : MDM_EIO, "%s: cannot open: %s",
-                         path, strerror(errno));
+    if ((rc = mdm_evtx_records_check_path(path, err)) != 0)
         goto out;
-    }
-    fclose(probe);
     rc = mdm_libevtx_load(err);
     if (rc != 0) {
         mdm_err_prefix(err, "%s: ", path);
@@ -475,11 +409,11 @@ static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *e
         goto out;
     }
     if (x->records < 0 || x->recovered < 0 ||
-        (uint64_t)x->records + (uint64_t)x->recovered > EVTX_RECORDS_MAX) {
+        (uint64_t)x->records + (uint64_t)x->recovered > MDM_EVTX_RECORDS_MAX) {
         rc = mdm_err_set(err, MDM_ETOOBIG,
                          "%s: %d records and %d recovered records, more than the %u this reader "
                          "orders; export the log in parts",
-                         path, x->records, x->recovered, EVTX_RECORDS_MAX);
+                         path, x->records, x->recovered, MDM_EVTX_RECORDS_MAX);
         goto out;
     }
     /*
@@ -491,63 +425,28 @@ static int evtx_open(struct mdm_source *src, const char *path, struct mdm_err *e
      */
     {
         struct mdm_err reader_err;
-        rc = mdm_evtx_reader_open(&x->reader, path, EVTX_RECORDS_MAX, &reader_err);
+        rc = mdm_evtx_reader_open(&x->s.reader, path, MDM_EVTX_RECORDS_MAX, &reader_err);
         if (rc == MDM_ENOMEM) {
             rc = mdm_err_set(err, rc, "out of memory");
             goto out;
         }
-        if (rc == 0 && mdm_evtx_reader_count(x->reader) != (size_t)x->records) {
-            mdm_evtx_reader_close(x->reader);
-            x->reader = NULL;
+        if (rc == 0 && mdm_evtx_reader_count(x->s.reader) != (size_t)x->records) {
+            mdm_evtx_reader_close(x->s.reader);
+            x->s.reader = NULL;
         }
         rc = 0;
     }
-    mdm_event_init(&x->scratch);
     src->impl = x;
     return 0;
 
 out:
-    mdm_evtx_reader_close(x->reader);
+    mdm_evtx_records_free(&x->s);
     if (x->file != NULL) {
         libevtx_file_close(x->file, NULL);
         libevtx_file_free(&x->file, NULL);
     }
     mdm_free(x);
     return rc;
-}
-
-static int evtx_position(struct mdm_source *src, char *buf, size_t size)
-{
-    struct evtx_source *x = impl(src);
-
-    if (x->have_last)
-        snprintf(buf, size, "record-id:%" PRIu64, x->last_key);
-    else if (x->resume)
-        snprintf(buf, size, "record-id:%" PRIu64, x->resume_after);
-    else
-        snprintf(buf, size, "record-id:0");
-    return 0;
-}
-
-static int evtx_seek(struct mdm_source *src, const char *position, struct mdm_err *err)
-{
-    struct evtx_source *x = impl(src);
-    const char *digits = position;
-    char *end = NULL;
-    unsigned long long id;
-
-    if (strncmp(digits, "record-id:", 10) == 0)
-        digits += 10;
-    errno = 0;
-    id = strtoull(digits, &end, 10);
-    if (errno != 0 || end == digits || *end != '\0')
-        return mdm_err_set(err, MDM_EINVAL, "%s: invalid resume position \"%s\"", x->path,
-                           position);
-    x->resume = true;
-    x->resume_after = id;
-    x->next = 0;
-    x->have_last = false;
-    return 0;
 }
 
 static void evtx_close(struct mdm_source *src)
@@ -558,14 +457,13 @@ static void evtx_close(struct mdm_source *src)
         return;
     libevtx_file_close(x->file, NULL);
     libevtx_file_free(&x->file, NULL);
-    mdm_evtx_reader_close(x->reader);
-    mdm_event_free(&x->scratch);
-    mdm_free(x->list);
+    mdm_evtx_records_free(&x->s);
     mdm_free(x->xml);
     mdm_free(x);
     src->impl = NULL;
 }
 
 const struct mdm_source_ops mdm_source_evtx_ops = {
-    "evtx", evtx_open, evtx_next, NULL, NULL, evtx_position, evtx_seek, evtx_close,
+    "evtx",     evtx_open, evtx_next, NULL, NULL, mdm_evtx_source_position, mdm_evtx_source_seek,
+    evtx_close,
 };
