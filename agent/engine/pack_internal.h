@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <libxml/tree.h>
 
@@ -175,5 +176,24 @@ int pack_collect_overrides(struct loader *ld, struct pack_doc *doc, const xmlNod
                            size_t *override_cap);
 /* pack_overrides.c */
 void pack_free_override_rec(struct override_rec *o);
+
+/* A management pack larger than this is refused rather than parsed. */
+#define PACK_MAX_BYTES (64u * 1024u * 1024u)
+
+/* One source of the set: a buffer, or a regular file read in pieces. */
+struct pack_input {
+    const char *origin;
+    const char *data; /* when file is NULL */
+    size_t len;
+    FILE *file; /* read again for each pass */
+};
+/* pack_unit_monitor.c: compiles the <UnitMonitor> um or records why it is skipped. */
+int pack_process_unit_monitor(struct loader *ld, xmlNode *um);
+/* pack_stream.c: the first pass over one source: its skeleton, Manifest and DisplayString index. */
+int pack_parse_source(struct loader *ld, const struct pack_input *in, struct pack_doc *doc,
+                      struct mdm_err *err);
+/* pack_stream.c: the second pass over one source: compiles its monitors in document order. */
+int pack_load_monitors(struct loader *ld, const struct pack_input *in, struct pack_doc *doc,
+                       struct mdm_err *err);
 
 #endif
