@@ -67,7 +67,7 @@ char *pack_attr_of(const xmlNode *node, const char *name)
 /* ---- pack loading ---------------------------------------------------------- */
 long pack_line_of(const xmlNode *node)
 {
-    /* pack.c's start-element handler keeps the start line of each element in psvi. */
+    /* pack_stream.c's start-element handler keeps the start line of each element in psvi. */
     if (node->type == XML_ELEMENT_NODE && node->psvi != NULL)
         return (long)(uintptr_t)node->psvi;
     return xmlGetLineNo(node);
