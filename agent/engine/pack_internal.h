@@ -2,9 +2,13 @@
  * pack_internal.h - what the loader's files share (not a public interface).
  *
  * The loader is split by concern:
- *   pack.c           - the pack set: files, Manifest, UnitMonitors in order,
- *                      skips, unique IDs, the public entry points;
+ *   pack.c           - the pack set: files, skips, unique IDs, the public
+ *                      entry points;
+ *   pack_stream.c    - reading one pack file in two streaming passes;
+ *   pack_unit_monitor.c - one <UnitMonitor>: compiled or skipped;
  *   pack_monitor.c   - compiling one <UnitMonitor> into a mdm_monitor_def;
+ *   pack_xml.c       - XML helpers, health states and alert parameters;
+ *   pack_display.c   - the DisplayString index and a monitor's names;
  *   pack_types.c     - monitor types: references, the member modules of
  *                      types the packs define, why a type is not evaluated;
  *   pack_overrides.c - overrides (read, scoped, applied) and the report lines.
@@ -14,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include <libxml/tree.h>
 
@@ -91,34 +96,34 @@ struct loader {
 /* pack_compose.c: the <Configuration> of a library type with spec->special. */
 int pack_load_special_configuration(struct loader *ld, const xmlNode *config,
                                     const struct pack_type_spec *spec, struct mdm_monitor_def *def);
-/* pack_monitor.c */
+/* pack_xml.c */
 bool pack_is_element(const xmlNode *node, const char *name);
-/* pack_monitor.c */
+/* pack_xml.c */
 xmlNode *pack_child(const xmlNode *parent, const char *name);
-/* pack_monitor.c */
+/* pack_xml.c */
 char *pack_text_of(const xmlNode *node);
-/* pack_monitor.c */
+/* pack_xml.c */
 char *pack_attr_of(const xmlNode *node, const char *name);
 /*
- * pack_monitor.c: the line where node's start tag begins (the loader records
+ * pack_xml.c: the line where node's start tag begins (the loader records
  * it while parsing; libxml2's own line is where the start tag ends, and stops
  * at 65535).
  */
 long pack_line_of(const xmlNode *node);
-/* pack_monitor.c */
+/* pack_xml.c */
 int pack_fail(struct loader *ld, const xmlNode *node, int code, const char *what);
 /* pack_monitor.c */
 int pack_load_unit_monitor(struct loader *ld, const xmlNode *um, const struct pack_type_spec *spec,
                            struct mdm_monitor_def *def);
-/* pack_monitor.c: appends one DisplayString to doc's index (the texts are copied). */
+/* pack_display.c: appends one DisplayString to doc's index (the texts are copied). */
 int pack_add_display_string(struct pack_doc *doc, const xmlNode *ds, bool preferred);
-/* pack_monitor.c: whether a LanguagePack element is the preferred one. */
+/* pack_display.c: whether a LanguagePack element is the preferred one. */
 bool pack_language_pack_preferred(const xmlNode *lp);
-/* pack_monitor.c: sorts doc's DisplayString index for look-ups. */
+/* pack_display.c: sorts doc's DisplayString index for look-ups. */
 void pack_sort_display_strings(struct pack_doc *doc);
-/* pack_monitor.c */
+/* pack_display.c */
 void pack_free_display_strings(struct pack_doc *doc);
-/* pack_monitor.c */
+/* pack_display.c */
 int pack_load_display_strings(const struct loader *ld, struct mdm_monitor_def *def);
 /* pack_monitor.c: frees what a parameter owns (its text and field). */
 void pack_free_param(struct mdm_param *param);
@@ -150,7 +155,7 @@ int pack_classify_type(struct loader *ld, const char *type_ref, char **reason_ou
 /* pack_compose.c: compiles a monitor of ld->composed_type (see the file's comment). */
 int pack_compose_monitor(struct loader *ld, const xmlNode *um, const xmlNode *config,
                          const xmlNode *states, struct mdm_monitor_def *def);
-/* pack_monitor.c */
+/* pack_xml.c */
 int pack_parse_param(struct loader *ld, const xmlNode *node, const char *text,
                      struct mdm_param *param);
 int pack_parse_health(struct loader *ld, const xmlNode *node, const char *s, enum mdm_health *out);
@@ -175,5 +180,24 @@ int pack_collect_overrides(struct loader *ld, struct pack_doc *doc, const xmlNod
                            size_t *override_cap);
 /* pack_overrides.c */
 void pack_free_override_rec(struct override_rec *o);
+
+/* A management pack larger than this is refused rather than parsed. */
+#define PACK_MAX_BYTES (64u * 1024u * 1024u)
+
+/* One source of the set: a buffer, or a regular file read in pieces. */
+struct pack_input {
+    const char *origin;
+    const char *data; /* when file is NULL */
+    size_t len;
+    FILE *file; /* read again for each pass */
+};
+/* pack_unit_monitor.c: compiles the <UnitMonitor> um or records why it is skipped. */
+int pack_process_unit_monitor(struct loader *ld, xmlNode *um);
+/* pack_stream.c: the first pass over one source: its skeleton, Manifest and DisplayString index. */
+int pack_parse_source(struct loader *ld, const struct pack_input *in, struct pack_doc *doc,
+                      struct mdm_err *err);
+/* pack_stream.c: the second pass over one source: compiles its monitors in document order. */
+int pack_load_monitors(struct loader *ld, const struct pack_input *in, struct pack_doc *doc,
+                       struct mdm_err *err);
 
 #endif
