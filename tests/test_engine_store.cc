@@ -239,3 +239,238 @@ TEST_F(StoreTest, UnwritableDirectoryIsAClearError)
 }
 
 } // namespace
+
+// --- the journal (store.c, top): one flush per save, crash and power-loss leftovers ---
+
+// Saves positions p1..pN in order; returns the state file's text after each save.
+static std::vector<std::string> save_positions(const std::string &dir, mdm_engine *e, int n)
+{
+    std::vector<std::string> texts;
+    mdm_err err;
+    mdm_err_clear(&err);
+    for (int i = 1; i <= n; i++) {
+        std::string pos = "p" + std::to_string(i);
+        EXPECT_EQ(0, mdm_store_save(dir.c_str(), e, pos.c_str(), &err)) << err.msg;
+        texts.push_back(mdmtest::read_file(dir + "/state"));
+    }
+    return texts;
+}
+
+static std::string load_position(const std::string &dir, mdm_engine *e, int *rc)
+{
+    char position[4096] = "";
+    mdm_err err;
+    mdm_err_clear(&err);
+    *rc = mdm_store_load(dir.c_str(), e, position, sizeof(position), nullptr, &err);
+    return position;
+}
+
+TEST_F(StoreTest, EverySaveIsAJournalRecordAndTheStateFileStaysCurrent)
+{
+    mdm_engine *a = engine();
+    feed(a, 1003, "DM01", 2, "broken");
+    auto texts = save_positions(dir, a, 3);
+    EXPECT_NE(std::string::npos, texts[2].find("\nposition p3\n"));
+    const std::string journal = mdmtest::read_file(dir + "/state.journal");
+    EXPECT_EQ(0u, journal.find("mdmhealth-journal 1 1 "));
+    EXPECT_NE(std::string::npos, journal.find("mdmhealth-journal 1 3 "));
+    EXPECT_EQ(texts[2].size(), journal.size() - journal.rfind(texts[2]));
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("p3", load_position(dir, b, &rc));
+    EXPECT_EQ(0, rc);
+    EXPECT_EQ(MDM_HEALTH_ERROR, mdm_engine_instance(b, 0)->state.health);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+// A crash after the journal append, before the state file was replaced: the state file
+// is the previous save's text, and the newest record is loaded (rows too).
+TEST_F(StoreTest, StaleStateFileAfterACrashBetweenAppendAndReplaceLoadsTheNewestRecord)
+{
+    mdm_engine *a = engine();
+    auto texts = save_positions(dir, a, 2);
+    feed(a, 1003, "DM01", 2, "broken after the second save");
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "p3", &err)) << err.msg;
+    mdmtest::write_file(dir + "/state", texts[1]); // the replacement never happened
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("p3", load_position(dir, b, &rc));
+    ASSERT_EQ(0, rc);
+    ASSERT_EQ(1u, mdm_engine_instance_count(b));
+    EXPECT_STREQ("broken after the second save", mdm_engine_instance(b, 0)->state.last_description);
+    // A power loss may bring back any older text: the newest record still wins.
+    mdmtest::write_file(dir + "/state", texts[0]);
+    mdm_engine *c = engine();
+    EXPECT_EQ("p3", load_position(dir, c, &rc));
+    EXPECT_EQ(0, rc);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+    mdm_engine_free(c);
+}
+
+// A torn or garbled last record is ignored (checksum, length), never a crash, and the
+// next save writes over it.
+TEST_F(StoreTest, TornOrGarbledJournalTailIsIgnoredAndOverwritten)
+{
+    mdm_engine *a = engine();
+    auto texts = save_positions(dir, a, 3);
+    const std::string journal = mdmtest::read_file(dir + "/state.journal");
+    const size_t last = journal.rfind("mdmhealth-journal 1 3 ");
+    ASSERT_NE(std::string::npos, last);
+    const std::string tails[] = {
+        journal + "mdmhealth-journal 1 4 9999 0000",        // header cut short
+        journal + "mdmhealth-journal 1 4 10 00000000\nabc", // record cut short
+        journal + "mdmhealth-journal 1 4 3 00000000\nabc",  // wrong checksum
+        journal + std::string("\0\0\0\0\0\0\0\0", 8),       // zeros after a power loss
+        journal + "garbage\n",                              // not a record
+        journal.substr(0, journal.size() - 5),              // the newest record torn
+    };
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        SCOPED_TRACE(i);
+        mdmtest::write_file(dir + "/state.journal", tails[i]);
+        // The newest complete record: p3, or p2 when p3 itself is torn (and the state
+        // file was not replaced yet: the save of p3 had not returned).
+        const bool p3_torn = i == 5;
+        mdmtest::write_file(dir + "/state", p3_torn ? texts[1] : texts[2]);
+        int rc;
+        mdm_engine *b = engine();
+        EXPECT_EQ(p3_torn ? "p2" : "p3", load_position(dir, b, &rc));
+        EXPECT_EQ(0, rc);
+        mdm_engine_free(b);
+    }
+    // The next save appends after the last valid record: the torn bytes are gone.
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "p9", &err)) << err.msg;
+    const std::string after = mdmtest::read_file(dir + "/state.journal");
+    EXPECT_EQ(journal.substr(0, last), after.substr(0, last));
+    EXPECT_NE(std::string::npos, after.find("mdmhealth-journal 1 3 ", last)); // re-appended
+    int rc;
+    mdm_engine *c = engine();
+    EXPECT_EQ("p9", load_position(dir, c, &rc));
+    EXPECT_EQ(0, rc);
+    mdm_engine_free(a);
+    mdm_engine_free(c);
+}
+
+// A record garbled in the middle ends the valid records; the state file, equal to no
+// valid record, is the newer text and is loaded.
+TEST_F(StoreTest, GarbledRecordInTheMiddleFallsBackToTheStateFile)
+{
+    mdm_engine *a = engine();
+    save_positions(dir, a, 4);
+    std::string journal = mdmtest::read_file(dir + "/state.journal");
+    const size_t r3 = journal.find("mdmhealth-journal 1 3 ");
+    ASSERT_NE(std::string::npos, r3);
+    journal[journal.find("position p3", r3) + 10] = '7';
+    mdmtest::write_file(dir + "/state.journal", journal);
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("p4", load_position(dir, b, &rc));
+    EXPECT_EQ(0, rc);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+// A damaged state file (power loss, or by hand) is moved aside as before, and the newest
+// journal record becomes the state file again.
+TEST_F(StoreTest, DamagedStateFileIsMovedAsideAndRestoredFromTheJournal)
+{
+    mdm_engine *a = engine();
+    feed(a, 1003, "DM01", 2, "broken");
+    save_positions(dir, a, 2);
+    for (const std::string &damage :
+         {std::string(), std::string("mdmhealth-state 1\nrow 0 x\n"), std::string(64, '\0')}) {
+        mdmtest::write_file(dir + "/state", damage);
+        int rc;
+        mdm_engine *b = engine();
+        load_position(dir, b, &rc);
+        mdm_engine_free(b);
+        if (damage.empty()) {
+            // An empty state file parses as an empty state: equal to no record, loaded.
+            EXPECT_EQ(0, rc);
+            continue;
+        }
+        EXPECT_EQ(MDM_EPARSE, rc);
+        char moved[4200];
+        ASSERT_EQ(0, mdm_store_set_aside(dir.c_str(), "damaged", moved, sizeof(moved), &err));
+        EXPECT_EQ(damage, mdmtest::read_file(moved));
+        mdm_engine *c = engine();
+        EXPECT_EQ("p2", load_position(dir, c, &rc));
+        EXPECT_EQ(0, rc);
+        EXPECT_EQ(MDM_HEALTH_ERROR, mdm_engine_instance(c, 0)->state.health);
+        mdm_engine_free(c);
+    }
+    mdm_engine_free(a);
+}
+
+// A state file edited while the agent was stopped (equal to no record) is loaded as it
+// is; a missing state file is a fresh start whatever the journal holds.
+TEST_F(StoreTest, HandEditedStateWinsAndAMissingStateFileIsAFreshStart)
+{
+    mdm_engine *a = engine();
+    auto texts = save_positions(dir, a, 2);
+    std::string edited = texts[1];
+    edited.replace(edited.find("position p2"), 11, "position pX");
+    mdmtest::write_file(dir + "/state", edited);
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("pX", load_position(dir, b, &rc));
+    EXPECT_EQ(0, rc);
+    ASSERT_EQ(0, remove((dir + "/state").c_str()));
+    mdm_engine *c = engine();
+    load_position(dir, c, &rc);
+    EXPECT_EQ(MDM_ENOTFOUND, rc);
+    // The first save after it makes the state durable and restarts the journal.
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "p5", &err)) << err.msg;
+    const std::string journal = mdmtest::read_file(dir + "/state.journal");
+    EXPECT_EQ(std::string::npos, journal.find("mdmhealth-journal 1 2 ")) << journal;
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+    mdm_engine_free(c);
+}
+
+// A state directory of an earlier version (a state file, no journal) loads unchanged; its
+// first save compacts: the journal starts with that save as record 1.
+TEST_F(StoreTest, StateFileWithoutJournalLoadsAndTheFirstSaveStartsTheJournal)
+{
+    mdmtest::write_file(dir + "/state", "mdmhealth-state 1\nposition old\ntarget DM01\n"
+                                        "row 0 Test.Monitor 3 1 3 0 1 0 1003 1 0 y\n");
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("old", load_position(dir, b, &rc));
+    ASSERT_EQ(0, rc);
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), b, "new", &err)) << err.msg;
+    const std::string journal = mdmtest::read_file(dir + "/state.journal");
+    EXPECT_EQ(0u, journal.find("mdmhealth-journal 1 1 "));
+    EXPECT_NE(std::string::npos, journal.find("\nposition new\n"));
+    mdm_engine *c = engine();
+    EXPECT_EQ("new", load_position(dir, c, &rc));
+    EXPECT_EQ(MDM_HEALTH_ERROR, mdm_engine_instance(c, 0)->state.health);
+    mdm_engine_free(b);
+    mdm_engine_free(c);
+}
+
+// The journal stays bounded: past its limit a save compacts (record 1 again).
+TEST_F(StoreTest, JournalIsCompactedPastItsLimit)
+{
+    mdm_engine *a = engine();
+    std::string big(3000, 'x');
+    size_t max_size = 0, compactions = 0, prev = 0;
+    for (int i = 0; i < 600; i++) {
+        std::string pos = big + std::to_string(i);
+        ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, pos.c_str(), &err)) << err.msg;
+        struct stat st;
+        ASSERT_EQ(0, stat((dir + "/state.journal").c_str(), &st));
+        max_size = std::max(max_size, (size_t)st.st_size);
+        compactions += (size_t)st.st_size < prev;
+        prev = (size_t)st.st_size;
+    }
+    EXPECT_LE(max_size, 1024u * 1024u);
+    EXPECT_GE(compactions, 1u);
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ(big + "599", load_position(dir, b, &rc));
+    EXPECT_EQ(0, rc);
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}

@@ -3,7 +3,9 @@
  *
  * One file, `state-dir`/state, holds every monitor x target row and the
  * event source position (bookmark) together, so that they can never
- * disagree. It is replaced atomically (mdm_fs_write_atomic); the caller saves
+ * disagree. A save is made durable with one flush, as a record appended to
+ * `state-dir`/state.journal, and then replaces the state file (see the top of
+ * store.c for why a crash or power loss at any instant loses nothing); the caller saves
  * only after the notifications for the events up to that position were
  * acknowledged or durably queued (see "Delivery guarantees" in docs/operators.md).
  */
@@ -21,6 +23,7 @@ extern "C" {
 #endif
 
 #define MDM_STORE_FILE         "state"
+#define MDM_STORE_JOURNAL      "state.journal"
 #define MDM_STORE_MAX_BYTES    (16u * 1024u * 1024u)
 #define MDM_STORE_POSITION_MAX 4096u
 
@@ -61,7 +64,10 @@ int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *po
  * block the start: it is moved aside to STATE-DIR/state.corrupt-YYYYMMDDTHHMMSSZ
  * (never over an existing file; -2, -3... within one second), for support,
  * and a warning naming the file, the cause (why) and the new name is logged
- * (the Event Log of a service). The caller then starts as with no state file.
+ * (the Event Log of a service). When the journal's newest record is another
+ * text than the damaged file, it is the last save's state and becomes the
+ * state file again (logged); else the caller starts as with no state file
+ * (in both cases the caller loads again).
  * Returns 0 (moved_to, size bytes, receives the new path when not NULL) or
  * MDM_EIO when it cannot be moved, which is logged as an error too.
  */

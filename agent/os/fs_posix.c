@@ -6,6 +6,7 @@
 #include "agent/common/mdm_alloc.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,13 @@ static void sync_parent_dir(const char *path)
     }
 }
 
-int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err)
+/*
+ * Writes data to "path.tmp" and renames it over path. With flush, the file
+ * is flushed before the rename and the directory after it (durable against
+ * power loss); without, the replacement is atomic for processes only.
+ */
+static int replace_file(const char *path, const void *data, size_t len, bool flush,
+                        struct mdm_err *err)
 {
     char tmp[MDM_PATH_MAX];
     const char *p = data;
@@ -64,7 +71,7 @@ int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct m
         p += n;
         len -= (size_t)n;
     }
-    if (fsync(fd) != 0) {
+    if (flush && fsync(fd) != 0) {
         rc = mdm_err_set(err, MDM_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
         goto out;
     }
@@ -78,13 +85,77 @@ int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct m
         rc = mdm_err_set(err, MDM_EIO, "%s: cannot replace: %s", path, strerror(errno));
         goto out;
     }
-    sync_parent_dir(path);
+    if (flush)
+        sync_parent_dir(path);
     rc = 0;
 out:
     if (fd >= 0)
         close(fd);
     if (rc != 0)
         unlink(tmp);
+    return rc;
+}
+
+int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err)
+{
+    return replace_file(path, data, len, true, err);
+}
+
+int mdm_fs_replace_unflushed(const char *path, const void *data, size_t len, struct mdm_err *err)
+{
+    return replace_file(path, data, len, false, err);
+}
+
+int mdm_fs_write_at_flushed(const char *path, uint64_t offset, const void *data, size_t len,
+                            struct mdm_err *err)
+{
+    const char *p = data;
+    uint64_t at = offset;
+    struct stat st;
+    bool created = false;
+    int fd, rc;
+
+    if (offset > (uint64_t)INT64_MAX - len)
+        return mdm_err_set(err, MDM_EINVAL, "%s: offset too large", path);
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        created = fd >= 0;
+    }
+    if (fd < 0)
+        return mdm_err_set(err, MDM_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        goto out;
+    }
+    /* Anything after the new data (a torn record, an older generation) is cut first. */
+    if ((uint64_t)st.st_size > offset + len && ftruncate(fd, (off_t)(offset + len)) != 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: cannot truncate: %s", path, strerror(errno));
+        goto out;
+    }
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)at);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            rc = mdm_err_set(err, MDM_EIO, "%s: write failed: %s", path, strerror(errno));
+            goto out;
+        }
+        p += n;
+        at += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    /* fdatasync: the data and the size, not the times; one flush. */
+    if (fdatasync(fd) != 0) {
+        rc = mdm_err_set(err, MDM_EIO, "%s: fdatasync failed: %s", path, strerror(errno));
+        goto out;
+    }
+    /* A new file's name is durable only once its directory is flushed (once per file). */
+    if (created)
+        sync_parent_dir(path);
+    rc = 0;
+out:
+    close(fd);
     return rc;
 }
 

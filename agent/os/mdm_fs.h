@@ -31,6 +31,24 @@ extern "C" {
 int mdm_fs_write_atomic(const char *path, const void *data, size_t len, struct mdm_err *err);
 
 /*
+ * Replaces the file at path with data like mdm_fs_write_atomic, but flushes
+ * nothing: a process crash at any instant leaves the old or the new file,
+ * a power loss may leave the old one, the new one, or a damaged one. For
+ * callers that keep the same data durable elsewhere (the state journal).
+ */
+int mdm_fs_replace_unflushed(const char *path, const void *data, size_t len, struct mdm_err *err);
+
+/*
+ * Writes data at byte offset of path, cuts the file right after it when it
+ * was longer, and flushes the file's data and size to disk before returning
+ * (POSIX fdatasync, Windows FlushFileBuffers): one flush. A missing file is
+ * created owner-only and its directory flushed too (POSIX). Used to append
+ * to a journal: a crash during the call may leave the written range torn.
+ */
+int mdm_fs_write_at_flushed(const char *path, uint64_t offset, const void *data, size_t len,
+                            struct mdm_err *err);
+
+/*
  * Reads a whole regular file (mdm_fs_open_regular) of at most max bytes. On
  * success *out (NUL-terminated, owned by the caller, mdm_free) and *len are
  * set. MDM_ENOTFOUND when the file does not exist, MDM_EINVAL when it is not
