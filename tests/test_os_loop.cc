@@ -315,6 +315,10 @@ TEST_F(LoopTest, AFailedHeapGrowthLeavesTheTimerAsItWas)
     mdm_alloc_fail_after(-1);
     EXPECT_EQ(rc, 0);
     EXPECT_EQ(mdm_loop_timer_start(&extra, 10, 0), 0);
+    /* The timers end with this test, before the loop does (TearDown). */
+    for (auto &t : timers)
+        mdm_loop_timer_stop(&t);
+    mdm_loop_timer_stop(&extra);
 }
 
 /* --- the order of a turn, hooks, timers added during dispatch ----------------- */

@@ -192,7 +192,11 @@ std::vector<Socket> process_sockets(pid_t pid)
             std::istringstream f(line);
             std::string sl, local, remote, st, queues, timer, retr, uid, timeout, inode;
             f >> sl >> local >> remote >> st >> queues >> timer >> retr >> uid >> timeout >> inode;
-            if (!inodes.count(inode))
+            /*
+             * A socket's line can be read twice when the kernel's table
+             * changes during the read of /proc/PID/net/tcp: one inode, one socket.
+             */
+            if (!inodes.count(inode) || found.count(inode))
                 continue;
             Socket s;
             s.proto = proto;

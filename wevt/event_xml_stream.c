@@ -194,6 +194,12 @@ static const char *scratch_at(const struct mdm_event_stream *s, size_t off)
 static void keep_attr(struct mdm_event_stream *s, const xmlChar **attrs, int count,
                       const char *name, struct span *out)
 {
+    /*
+     * After a give-up (xmlStopParser) libxml2 2.9 has freed the input buffer
+     * the attribute values point into: they may not be read any more.
+     */
+    if (s->give_up)
+        return;
     for (int i = 0; i < count; i++) {
         const xmlChar **a = attrs + 5 * i;
         const char *v = (const char *)a[3], *end = (const char *)a[4];

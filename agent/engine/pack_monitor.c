@@ -356,7 +356,8 @@ static int load_alert_parameters(struct loader *ld, const xmlNode *list,
             pack_free_param(&params[i]);
         return rc;
     }
-    memcpy(def->alert_params, params, count * sizeof(*params));
+    if (count > 0)
+        memcpy(def->alert_params, params, count * sizeof(*params));
     def->alert_param_count = count;
     return 0;
 }
