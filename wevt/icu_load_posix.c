@@ -10,7 +10,7 @@
  * encoding a document declares (libxml2 2.9 encoding.c: iconv first, ICU
  * second), which in the Event XML of Windows (UTF-8, UTF-16) never happens.
  * mdmhealth (the program, not the tests) links libxml2.a with this file
- * (CMakeLists.txt, MDM_STATIC_LIBXML2); ICU's header renames each function
+ * (CMakeLists.txt, MDM_STATIC_LIBS); ICU's header renames each function
  * to its versioned symbol (ucnv_open_72 ...), the very names libxml2.a
  * refers to. When libicuuc cannot be loaded, ucnv_open fails as ICU does
  * when it has no such converter, and libxml2 reports the encoding as

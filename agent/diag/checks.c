@@ -6,6 +6,7 @@
  * The OS specifics live behind mdm_net.h, mdm_services.h and mdm_registry.h.
  */
 #include "agent/diag/checks.h"
+#include "agent/diag/libssl_load.h"
 #include "agent/diag/tls_texts.h"
 
 #include "agent/os/mdm_net.h"
@@ -14,7 +15,6 @@
 #include "agent/common/mdm_text.h"
 
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <stdarg.h>
@@ -189,6 +189,7 @@ static void https_check(const char *host, unsigned port, const char *role, int t
     intptr_t sock = -1;
     SSL_CTX *ctx = NULL;
     SSL *ssl = NULL;
+    struct mdm_err load_err;
     int rc;
 
     if (mdm_net_resolve(host, addrs, ADDRS_MAX, &n, why, sizeof(why)) != 0) {
@@ -199,6 +200,10 @@ static void https_check(const char *host, unsigned port, const char *role, int t
     if (rc != 0) {
         set(r, MDM_CHECK_FAIL, "%s: TCP stage: %s", role, why);
         return;
+    }
+    if (mdm_libssl_load(&load_err) != 0) {
+        set(r, MDM_CHECK_ERROR, "%s: %s", role, load_err.msg);
+        goto out;
     }
     mdm_tls_load_error_texts(); /* the agent defers them: see tls_texts.h */
     ctx = SSL_CTX_new(TLS_client_method());

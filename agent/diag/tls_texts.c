@@ -8,17 +8,18 @@
  * libcrypto 3 (deprecated, declared in cryptoerr_legacy.h) and load the same
  * tables; ERR_load_ERR_strings brings the library names and the system
  * (errno) reasons. libssl's texts are loaded by OPENSSL_init_ssl as usual,
- * on the first SSL_CTX_new. What these loaders do not cover (the provider,
+ * on the first SSL_CTX_new (libssl itself is loaded on first use:
+ * libssl_load.h). What these loaders do not cover (the provider,
  * HTTP, CMP, ESS and encoder libraries, no part of a TLS handshake's
  * errors) keeps its library name and reads "reason(N)".
  */
 #define OPENSSL_SUPPRESS_DEPRECATED /* the per-library loaders: see above */
 
 #include "agent/diag/tls_texts.h"
+#include "agent/diag/libssl_load.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/ssl.h>
 
 static CRYPTO_ONCE texts_once = CRYPTO_ONCE_STATIC_INIT;
 
@@ -53,7 +54,8 @@ static void load_texts(void)
     ERR_load_UI_strings();
     ERR_load_X509V3_strings();
     ERR_load_X509_strings();
-    OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
+    if (mdm_libssl_load(NULL) == 0)
+        OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, NULL);
 }
 
 void mdm_tls_defer_error_texts(void)
