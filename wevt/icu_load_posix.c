@@ -20,7 +20,8 @@
 #include <unicode/ucnv_err.h>
 #include <unicode/uvernum.h>
 
-#include <dlfcn.h>
+#include "agent/os/mdm_dl.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -54,20 +55,17 @@ static bool icu_loaded;
 
 static void load_icu(void)
 {
-    void *lib = dlopen(ICU_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *sym;
+    char why[200];
+    const struct mdm_dl_symbol symbols[] = {
+#define ICU_SYMBOL_ENTRY(name) {ICU_SYMBOL(name), &icu.name},
+        ICU_CALLS(ICU_SYMBOL_ENTRY)
+#undef ICU_SYMBOL_ENTRY
+    };
 
-    if (lib == NULL)
+    /* No ICU: libxml2 is told the converter does not exist (see above). */
+    if (mdm_dl_load(ICU_SONAME, symbols, sizeof(symbols) / sizeof(symbols[0]), why, sizeof(why)) !=
+        0)
         return;
-        /* A function pointer from dlsym's void *: copied, as POSIX allows. */
-#define ICU_LOAD(name)                                                                             \
-    if ((sym = dlsym(lib, ICU_SYMBOL(name))) == NULL) {                                            \
-        dlclose(lib);                                                                              \
-        return;                                                                                    \
-    }                                                                                              \
-    memcpy(&icu.name, &sym, sizeof(sym));
-    ICU_CALLS(ICU_LOAD)
-#undef ICU_LOAD
     icu_loaded = true;
 }
 

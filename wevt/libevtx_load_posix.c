@@ -5,11 +5,10 @@
 #define MDM_LIBEVTX_LOADER /* this file fills the table: no call redirected */
 #include "wevt/libevtx_load.h"
 
-#include <dlfcn.h>
+#include "agent/os/mdm_dl.h"
+
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 
 struct mdm_libevtx_api mdm_libevtx_api;
 
@@ -20,23 +19,15 @@ static char libevtx_error[256];
 static void load_libevtx(void)
 {
     struct mdm_libevtx_api api;
-    void *lib = dlopen(MDM_LIBEVTX_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *sym;
+    const struct mdm_dl_symbol symbols[] = {
+#define MDM_LIBEVTX_SYMBOL(name) {#name, &api.name},
+        MDM_LIBEVTX_CALLS(MDM_LIBEVTX_SYMBOL)
+#undef MDM_LIBEVTX_SYMBOL
+    };
 
-    if (lib == NULL) {
-        snprintf(libevtx_error, sizeof(libevtx_error), "%s", dlerror());
+    if (mdm_dl_load(MDM_LIBEVTX_SONAME, symbols, sizeof(symbols) / sizeof(symbols[0]),
+                    libevtx_error, sizeof(libevtx_error)) != 0)
         return;
-    }
-    /* A function pointer from dlsym's void *: copied, as POSIX allows. */
-#define MDM_LIBEVTX_LOAD(name)                                                                     \
-    if ((sym = dlsym(lib, #name)) == NULL) {                                                       \
-        snprintf(libevtx_error, sizeof(libevtx_error), "it has no %s", #name);                     \
-        dlclose(lib);                                                                              \
-        return;                                                                                    \
-    }                                                                                              \
-    memcpy(&api.name, &sym, sizeof(sym));
-    MDM_LIBEVTX_CALLS(MDM_LIBEVTX_LOAD)
-#undef MDM_LIBEVTX_LOAD
     mdm_libevtx_api = api;
     libevtx_loaded = true;
 }

@@ -5,11 +5,10 @@
 #define MDM_LIBSSL_LOADER /* this file fills the table: no call redirected */
 #include "agent/diag/libssl_load.h"
 
-#include <dlfcn.h>
+#include "agent/os/mdm_dl.h"
+
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <string.h>
 
 struct mdm_libssl_api mdm_libssl_api;
 
@@ -20,23 +19,15 @@ static char libssl_error[256];
 static void load_libssl(void)
 {
     struct mdm_libssl_api api;
-    void *lib = dlopen(MDM_LIBSSL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *sym;
+    const struct mdm_dl_symbol symbols[] = {
+#define MDM_LIBSSL_SYMBOL(name) {#name, &api.name},
+        MDM_LIBSSL_CALLS(MDM_LIBSSL_SYMBOL)
+#undef MDM_LIBSSL_SYMBOL
+    };
 
-    if (lib == NULL) {
-        snprintf(libssl_error, sizeof(libssl_error), "%s", dlerror());
+    if (mdm_dl_load(MDM_LIBSSL_SONAME, symbols, sizeof(symbols) / sizeof(symbols[0]), libssl_error,
+                    sizeof(libssl_error)) != 0)
         return;
-    }
-    /* A function pointer from dlsym's void *: copied, as POSIX allows. */
-#define MDM_LIBSSL_LOAD(name)                                                                      \
-    if ((sym = dlsym(lib, #name)) == NULL) {                                                       \
-        snprintf(libssl_error, sizeof(libssl_error), "it has no %s", #name);                       \
-        dlclose(lib);                                                                              \
-        return;                                                                                    \
-    }                                                                                              \
-    memcpy(&api.name, &sym, sizeof(sym));
-    MDM_LIBSSL_CALLS(MDM_LIBSSL_LOAD)
-#undef MDM_LIBSSL_LOAD
     mdm_libssl_api = api;
     libssl_loaded = true;
 }

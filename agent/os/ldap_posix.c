@@ -11,12 +11,12 @@
 
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_err.h"
+#include "agent/os/mdm_dl.h"
 #include "agent/os/mdm_os.h"
 #include "agent/common/mdm_text.h"
 
 #include <ldap.h>
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -68,22 +68,19 @@ static char ldap_api_error[256];
 
 static void load_ldap_api(void)
 {
-    void *lib = dlopen(MDM_LDAP_SONAME, RTLD_NOW | RTLD_LOCAL);
-    void *sym;
+    char why[200];
+    const struct mdm_dl_symbol symbols[] = {
+#define LDAP_CALL_SYMBOL(name) {#name, &ldap_api.name},
+        LDAP_CALLS(LDAP_CALL_SYMBOL)
+#undef LDAP_CALL_SYMBOL
+    };
 
-    if (lib == NULL) {
+    if (mdm_dl_load(MDM_LDAP_SONAME, symbols, sizeof(symbols) / sizeof(symbols[0]), why,
+                    sizeof(why)) != 0) {
         snprintf(ldap_api_error, sizeof(ldap_api_error), "cannot load %s: %s", MDM_LDAP_SONAME,
-                 dlerror());
+                 why);
         return;
     }
-#define LDAP_CALL_LOAD(name)                                                                       \
-    if ((sym = dlsym(lib, #name)) == NULL) {                                                       \
-        snprintf(ldap_api_error, sizeof(ldap_api_error), "%s has no %s", MDM_LDAP_SONAME, #name);  \
-        return;                                                                                    \
-    }                                                                                              \
-    memcpy(&ldap_api.name, &sym, sizeof(sym));
-    LDAP_CALLS(LDAP_CALL_LOAD)
-#undef LDAP_CALL_LOAD
     ldap_api_loaded = true;
 }
 
