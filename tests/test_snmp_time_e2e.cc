@@ -31,6 +31,7 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <algorithm>
 #include <chrono>
@@ -255,6 +256,21 @@ std::vector<Trap> traps_of(const std::vector<Notification> &ns)
                        date_and_time_ms(column_value(n, oids::kLastChange, false)), n.raw});
     }
     return out;
+}
+
+/*
+ * True when process pid is asleep in poll(): the agent waiting in its loop
+ * with nothing to do (/proc/PID/wchan; a kernel that hides it gives "0", and
+ * then the sleeping state alone is taken).
+ */
+bool asleep_in_poll(pid_t pid)
+{
+    std::string stat = snmptest::read_text("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'S')
+        return false;
+    std::string wchan = snmptest::read_text("/proc/" + std::to_string(pid) + "/wchan");
+    return wchan.find("poll") != std::string::npos || wchan == "0" || wchan.empty();
 }
 
 class TimeE2ETest : public snmptest::AgentTest
@@ -647,6 +663,99 @@ TEST_F(TimeE2ETest, RestartFiresWhatCameDueWhileStoppedOnceAndReplayAgrees)
                     expect("Test.Missing", "healthy", "error", "raised", 0, period_end(2))});
     expect_same_changes(live(), replayed);
     // One notification each (none repeated by the restart), with the due time.
+    expect_traps_match(replayed);
+}
+
+/*
+ * An event written before a timer is due but read after it (the agent was
+ * busy, descheduled, or here stopped with SIGSTOP) is evaluated before the
+ * timer fires, as replay evaluates it: a repeat of the timer-reset monitor's
+ * state, which does not restart its timer. The agent used to fire the timer
+ * first, on its loop timer, and then take the event as a new failure with a
+ * timer of its own: two changes replay never gives.
+ */
+TEST_F(TimeE2ETest, EventWrittenBeforeATimerIsDueCountsBeforeItWhenReadAfter)
+{
+    ASSERT_EQ("", start_all());
+    const long long t_timer = append({200});
+    dues_.push_back(t_timer + kTimerMs);
+    ASSERT_TRUE(wait_change("Test.Timer", "error"));
+    ASSERT_TRUE(queue_drained());
+    const pid_t pid = agent_->process().pid();
+    ASSERT_TRUE(wait_until([&] { return asleep_in_poll(pid); }, kWaitMs));
+
+    // The agent cannot read while stopped: the repeat, written 3 s before the
+    // due time, and the due time itself are both there when it wakes.
+    agent_->process().signal(SIGSTOP);
+    const long long t_repeat = append({200});
+    ASSERT_LT(t_repeat, t_timer + kTimerMs - kMarginMs);
+    while (wall_ms() < t_timer + kTimerMs + kMarginMs)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    agent_->process().signal(SIGCONT);
+
+    ASSERT_TRUE(wait_change("Test.Timer", "healthy"));
+    // The target's first period of the schedule held no 900: Test.Missing's error ends the story.
+    ASSERT_TRUE(wait_change("Test.Missing", "error"));
+    ASSERT_TRUE(
+        wait_until([&] { return read_to_end() && pending_line("Test.Timer").empty(); }, kWaitMs))
+        << snmptest::read_text(agent_->state_file());
+    const long long end = wall_ms();
+    ASSERT_TRUE(queue_drained());
+    EXPECT_EQ(0, agent_->stop());
+
+    std::string err;
+    auto replayed = replay(end, &err);
+    SCOPED_TRACE("replay --until " + iso_ms(end) + ":\n" + listing(replayed) + err);
+    expect_monitor(replayed, "Test.Timer",
+                   {expect("Test.Timer", "unknown", "error", "raised", 1, t_timer),
+                    expect("Test.Timer", "error", "healthy", "resolved", 0, t_timer + kTimerMs)});
+    expect_same_changes(live(), replayed);
+    expect_traps_match(replayed);
+}
+
+/*
+ * The same at start: events written while the agent was stopped, more than
+ * one turn of the loop reads (512), the last a repeat written before the
+ * timer's due time. The agent reads them all before it fires what came due
+ * while it was down; it used to fire the timer after the first batch.
+ */
+TEST_F(TimeE2ETest, BacklogReadAtStartIsEvaluatedBeforeTheTimersItPrecedes)
+{
+    ASSERT_EQ("", start_all());
+    const long long t_timer = append({200});
+    dues_.push_back(t_timer + kTimerMs);
+    ASSERT_TRUE(wait_change("Test.Timer", "error"));
+    ASSERT_TRUE(queue_drained());
+    EXPECT_EQ(0, agent_->stop());
+    ASSERT_EQ(0u, count_live("Test.Timer", "healthy"))
+        << "the agent stopped only after its timer was due (an overloaded machine?)\n"
+        << agent_->log();
+
+    // While it is down: 600 events no monitor matches, then the repeat.
+    const long long t_backlog = append(std::vector<unsigned>(600, 1));
+    const long long t_repeat = append({200});
+    ASSERT_LT(t_repeat, t_timer + kTimerMs - kMarginMs) << "the backlog took too long to write";
+    // Down past the timer and the first period of Test.Missing's schedule.
+    while (wall_ms() < t_timer + kPeriodMs + kMarginMs)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ("", start_agent());
+    ASSERT_TRUE(wait_change("Test.Timer", "healthy"));
+    ASSERT_TRUE(wait_change("Test.Missing", "error"));
+    ASSERT_TRUE(
+        wait_until([&] { return read_to_end() && pending_line("Test.Timer").empty(); }, kWaitMs))
+        << snmptest::read_text(agent_->state_file());
+    const long long end = wall_ms();
+    ASSERT_TRUE(queue_drained());
+    EXPECT_EQ(0, agent_->stop());
+
+    std::string err;
+    auto replayed = replay(end, &err);
+    SCOPED_TRACE("replay --until " + iso_ms(end) + ":\n" + listing(replayed) + err);
+    EXPECT_LE(t_backlog, t_repeat);
+    expect_monitor(replayed, "Test.Timer",
+                   {expect("Test.Timer", "unknown", "error", "raised", 1, t_timer),
+                    expect("Test.Timer", "error", "healthy", "resolved", 0, t_timer + kTimerMs)});
+    expect_same_changes(live(), replayed);
     expect_traps_match(replayed);
 }
 
