@@ -9,7 +9,8 @@
  * periodic diagnosis, notification back-off, Net-SNMP's deadlines, the
  * engine's deadlines), so an idle agent uses no CPU. Every turn of the loop
  * (turn_prepare) reads a bounded batch from the sources and evaluates it,
- * saves the state, and delivers what the saved outbox holds, in that order
+ * fires the engine's timers due by now once the sources have nothing more
+ * ready, saves the state, and delivers what the saved outbox holds, in that order
  * (the ConfirmDelivery rule, run_state.c); its parts live in:
  *
  *   run_sources.c      the event sources: open, retry, read, evaluate
@@ -100,19 +101,26 @@ static void on_signal(struct mdm_loop_io *io, void *ctx)
 }
 
 /*
- * The start of every turn: read and evaluate a batch of events, save, then
- * deliver what is durably queued; last, Net-SNMP's descriptors and deadline
- * for the wait.
+ * The start of every turn: read and evaluate a batch of events, fire the
+ * engine's timers due by now (after the events: run_engine_timer.c), save,
+ * then deliver what is durably queued; last, Net-SNMP's descriptors and
+ * deadline for the wait.
  */
 static void turn_prepare(struct mdm_loop *loop, void *ctx)
 {
     struct agent *a = ctx;
+    bool more = false;
 
     mdm_run_watch_sources(a);
     /* While the state cannot be saved, events stay unread in their log (run_state.c). */
-    if (!a->save_failing && mdm_run_pump(a))
+    if (!a->save_failing && mdm_run_pump(a)) {
+        more = true;
         mdm_loop_dont_wait(loop); /* more events are ready: read them in the next turn */
-    mdm_run_watch_sources(a);     /* a source read may have failed and closed */
+    }
+    mdm_run_watch_sources(a); /* a source read may have failed and closed */
+    /* The timers due by now, once every event written before them is evaluated. */
+    if (!more)
+        mdm_run_engine_advance(a);
     mdm_run_engine_timer_plan(a);
     if (mdm_snmp_outbox_changed())
         a->dirty = true;

@@ -10,7 +10,21 @@
  * (engine_wall0 + loop now - engine_loop0): a clock step (NTP, a DST change
  * on a badly configured server) neither fires a timer early nor holds it
  * back. A timer that came due while the agent was down is due at once: the
- * first plan after start fires it in the first turn.
+ * first turn fires it.
+ *
+ * The engine is advanced to the wall clock at the start of a turn, after the
+ * sources were read and only when they have nothing more ready
+ * (mdm_run_engine_advance, from turn_prepare), never from the loop timer's
+ * callback: the loop runs the timers of a wait after its watchers, and the
+ * events of a wake-up are read at the next turn, so an event written before
+ * a due time (its TimeCreated before it) but not yet read - the agent was
+ * busy, descheduled, starting with a backlog - would otherwise be evaluated
+ * after the timer fired, and at the engine's later time: what replay, which
+ * orders both by time, never does. The loop timer only ends the wait at the
+ * due time. (While a backlog is read, its events' own times advance the
+ * engine and fire what comes due between them, as in replay.) While the
+ * state cannot be saved no event is read, and no timer fires either; both
+ * resume together when saving does.
  *
  * Transitions go through mdm_run_on_transition like those of events, and the
  * state is marked to save, so their notices are saved before they leave, as
@@ -35,17 +49,27 @@ int64_t mdm_run_engine_now(const struct agent *a)
     return a->engine_wall0 + (mdm_loop_now(a->loop) - a->engine_loop0);
 }
 
+/* A due time came: the wait ends, and the turn that follows advances the engine. */
 static void on_engine_timer(struct mdm_loop_timer *t, void *ctx)
 {
-    struct agent *a = ctx;
-    struct mdm_err err;
-
     (void)t;
+    (void)ctx;
+}
+
+void mdm_run_engine_advance(struct agent *a)
+{
+    struct mdm_err err;
+    int64_t now;
+
+    if (a->engine == NULL || a->save_failing)
+        return;
+    now = mdm_run_engine_now(a);
+    if (mdm_engine_next_deadline(a->engine) > now)
+        return;
     mdm_err_clear(&err);
-    if (mdm_engine_advance(a->engine, mdm_run_engine_now(a), mdm_run_on_transition, a, &err) != 0)
+    if (mdm_engine_advance(a->engine, now, mdm_run_on_transition, a, &err) != 0)
         mdm_log(MDM_LOG_ERROR, "monitor timers: %s", err.msg);
     a->dirty = true;
-    mdm_run_engine_timer_plan(a);
 }
 
 /* What a reset changed, for the operator's answer. */
@@ -175,7 +199,9 @@ void mdm_run_engine_timer_plan(struct agent *a)
 {
     int64_t due, loop_due;
 
-    if (a->engine == NULL || (due = mdm_engine_next_deadline(a->engine)) == INT64_MAX) {
+    /* While saving fails nothing is due: the save retry wakes the loop (file comment). */
+    if (a->engine == NULL || a->save_failing ||
+        (due = mdm_engine_next_deadline(a->engine)) == INT64_MAX) {
         mdm_loop_timer_stop(&a->engine_timer);
         return;
     }

@@ -198,6 +198,12 @@ void mdm_run_snmp_stop(struct agent *a);
 /* run_engine_timer.c */
 void mdm_run_engine_timer_init(struct agent *a);
 void mdm_run_engine_timer_plan(struct agent *a);
+/*
+ * Fires the engine's timers due by now (turn_prepare calls it once the
+ * sources have nothing more ready, so that events written before a due time
+ * are evaluated before it, as in replay); nothing while saving fails.
+ */
+void mdm_run_engine_advance(struct agent *a);
 int64_t mdm_run_engine_now(const struct agent *a);
 /*
  * Resets monitor_id on target (NULL: every target) now, as `mdmhealth reset`
