@@ -240,7 +240,7 @@ TEST_F(StoreTest, UnwritableDirectoryIsAClearError)
 
 } // namespace
 
-// --- the journal (store.c, top): one flush per save, crash and power-loss leftovers ---
+// --- the journal (store_journal.c, top): one flush per save, crash and power-loss leftovers ---
 
 // Saves positions p1..pN in order; returns the state file's text after each save.
 static std::vector<std::string> save_positions(const std::string &dir, mdm_engine *e, int n)
@@ -473,4 +473,83 @@ TEST_F(StoreTest, JournalIsCompactedPastItsLimit)
     EXPECT_EQ(0, rc);
     mdm_engine_free(a);
     mdm_engine_free(b);
+}
+
+// --- the deferred state file (store_journal.c, top): durable before the state file ---
+
+static void save_deferred(const std::string &dir, mdm_engine *e, const char *pos)
+{
+    mdm_err err;
+    mdm_err_clear(&err);
+    EXPECT_EQ(0, mdm_store_save_deferred(dir.c_str(), e, pos, nullptr, &err)) << err.msg;
+}
+
+// A deferred save is durable when it returns (a load, as after a crash, finds it in the
+// journal) while the state file is still the previous save's; publishing writes it.
+TEST_F(StoreTest, DeferredSaveIsDurableBeforeTheStateFileIsPublished)
+{
+    mdm_engine *a = engine();
+    auto texts = save_positions(dir, a, 2);
+    feed(a, 1003, "DM01", 2, "broken after the second save");
+    save_deferred(dir, a, "p3");
+    EXPECT_TRUE(mdm_store_deferred_pending());
+    EXPECT_EQ(texts[1], mdmtest::read_file(dir + "/state")); // not yet written
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("p3", load_position(dir, b, &rc));
+    ASSERT_EQ(0, rc);
+    ASSERT_EQ(1u, mdm_engine_instance_count(b));
+    EXPECT_EQ(MDM_HEALTH_ERROR, mdm_engine_instance(b, 0)->state.health);
+
+    ASSERT_EQ(0, mdm_store_publish(&err)) << err.msg;
+    EXPECT_FALSE(mdm_store_deferred_pending());
+    const std::string published = mdmtest::read_file(dir + "/state");
+    EXPECT_NE(std::string::npos, published.find("\nposition p3\n"));
+    const std::string journal = mdmtest::read_file(dir + "/state.journal");
+    EXPECT_EQ(published.size(), journal.size() - journal.rfind(published)); // the newest record
+    EXPECT_EQ(0, mdm_store_publish(&err)); // nothing pending: nothing to do
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+// Several deferred saves before a publish (or a crash: dropped): the newest wins.
+TEST_F(StoreTest, OnlyTheNewestDeferredSaveIsPublishedAndACrashLosesNone)
+{
+    mdm_engine *a = engine();
+    auto texts = save_positions(dir, a, 1);
+    save_deferred(dir, a, "p2");
+    save_deferred(dir, a, "p3");
+    mdm_store_drop_deferred(); // the agent stops here without writing the state file
+    EXPECT_EQ(texts[0], mdmtest::read_file(dir + "/state"));
+    int rc;
+    mdm_engine *b = engine();
+    EXPECT_EQ("p3", load_position(dir, b, &rc));
+    EXPECT_EQ(0, rc);
+    save_deferred(dir, a, "p4");
+    save_deferred(dir, a, "p5");
+    ASSERT_EQ(0, mdm_store_publish(&err)) << err.msg;
+    EXPECT_NE(std::string::npos, mdmtest::read_file(dir + "/state").find("\nposition p5\n"));
+    // A save that publishes at once also replaces what a deferred one left.
+    save_deferred(dir, a, "p6");
+    ASSERT_EQ(0, mdm_store_save(dir.c_str(), a, "p7", &err)) << err.msg;
+    EXPECT_FALSE(mdm_store_deferred_pending());
+    EXPECT_NE(std::string::npos, mdmtest::read_file(dir + "/state").find("\nposition p7\n"));
+    mdm_engine_free(a);
+    mdm_engine_free(b);
+}
+
+// A compaction writes the state file durably itself; an older deferred one is not
+// written over it afterwards.
+TEST_F(StoreTest, CompactionSupersedesAPendingDeferredStateFile)
+{
+    mdm_engine *a = engine();
+    save_positions(dir, a, 1);
+    save_deferred(dir, a, "deferred");
+    ASSERT_EQ(0,
+              remove((dir + "/state.journal").c_str())); // no valid record: the next save compacts
+    save_deferred(dir, a, "compacted");
+    EXPECT_FALSE(mdm_store_deferred_pending());
+    ASSERT_EQ(0, mdm_store_publish(&err)) << err.msg;
+    EXPECT_NE(std::string::npos, mdmtest::read_file(dir + "/state").find("\nposition compacted\n"));
+    mdm_engine_free(a);
 }

@@ -102,9 +102,11 @@ static void on_signal(struct mdm_loop_io *io, void *ctx)
 
 /*
  * The start of every turn: read and evaluate a batch of events, fire the
- * engine's timers due by now (after the events: run_engine_timer.c), save,
- * then deliver what is durably queued; last, Net-SNMP's descriptors and
- * deadline for the wait.
+ * engine's timers due by now (after the events: run_engine_timer.c), save
+ * (durable, in the journal), then deliver what is durably queued, then write
+ * the state file for readers (not needed for durability, and as slow as the
+ * save on ext4: store.h); last, Net-SNMP's descriptors and deadline for the
+ * wait.
  */
 static void turn_prepare(struct mdm_loop *loop, void *ctx)
 {
@@ -129,6 +131,7 @@ static void turn_prepare(struct mdm_loop *loop, void *ctx)
     else if (a->dirty)
         (void)mdm_run_save_state(a);
     mdm_run_deliver(a);
+    mdm_run_publish_state(a); /* after the sends: not needed for durability (store.h) */
     mdm_run_snmp_prepare(a);
 }
 
@@ -164,8 +167,10 @@ static int run_loop(struct agent *a)
     mdm_log(MDM_LOG_INFO, "stopping: saving the state");
     if (mdm_run_save_state_ex(a, true) != 0) {
         mdm_run_log_save_summary(a, "stopping");
+        mdm_run_publish_state(a); /* an earlier save's, if any */
         return MDM_EXIT_FAILURE;
     }
+    mdm_run_publish_state(a);
     return MDM_EXIT_OK;
 }
 

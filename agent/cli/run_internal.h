@@ -103,6 +103,7 @@ struct agent {
     int save_backoff_ms;
     struct mdm_loop_timer save_timer; /* the next attempt while saving fails */
     char save_error[MDM_ERR_MSG_MAX]; /* the cause, as logged */
+    bool publish_failing;             /* the state file could not be updated (run_state.c) */
 
     /*
      * The diagnoser runs on its own thread after an alert is raised; its
@@ -160,6 +161,7 @@ struct agent {
 /* run_state.c */
 int mdm_run_save_state(struct agent *a);
 int mdm_run_save_state_ex(struct agent *a, bool force);
+void mdm_run_publish_state(struct agent *a);
 void mdm_run_log_save_summary(struct agent *a, const char *what);
 void mdm_run_free_saved(struct agent *a);
 int mdm_run_new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack *pack, bool restore,

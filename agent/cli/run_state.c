@@ -149,9 +149,9 @@ int mdm_run_save_state_ex(struct agent *a, bool force)
     if (a->save_failing && !force)
         return MDM_EAGAIN;
     mdm_err_clear(&err);
-    rc = mdm_store_save_ex(a->cfg->state_dir, a->engine,
-                           a->source_count > 0 ? a->sources[0].position : a->saved_main, &extra,
-                           &err);
+    rc = mdm_store_save_deferred(a->cfg->state_dir, a->engine,
+                                 a->source_count > 0 ? a->sources[0].position : a->saved_main,
+                                 &extra, &err);
     if (rc != 0) {
         if (!a->save_failing) {
             mdm_log(MDM_LOG_ERROR,
@@ -204,6 +204,32 @@ int mdm_run_save_state_ex(struct agent *a, bool force)
 int mdm_run_save_state(struct agent *a)
 {
     return mdm_run_save_state_ex(a, false);
+}
+
+/*
+ * Writes the state file of the turn's save, once what the save allowed has
+ * been sent (store.h, mdm_store_save_deferred). A failure here loses nothing
+ * (the journal holds the state) and stops nothing; it is logged when it
+ * begins and when it ends.
+ */
+void mdm_run_publish_state(struct agent *a)
+{
+    struct mdm_err err;
+
+    if (!mdm_store_deferred_pending())
+        return;
+    mdm_err_clear(&err);
+    if (mdm_store_publish(&err) != 0) {
+        if (!a->publish_failing)
+            mdm_log(MDM_LOG_WARNING,
+                    "cannot update the state file for readers: %s; the state is saved in %s/%s "
+                    "and loaded from there at the next start",
+                    err.msg, a->cfg->state_dir, MDM_STORE_JOURNAL);
+        a->publish_failing = true;
+    } else if (a->publish_failing) {
+        mdm_log(MDM_LOG_INFO, "the state file is updated again");
+        a->publish_failing = false;
+    }
 }
 
 /* save_timer: the next attempt while saving fails. */

@@ -5,13 +5,14 @@
  * event source position (bookmark) together, so that they can never
  * disagree. A save is made durable with one flush, as a record appended to
  * `state-dir`/state.journal, and then replaces the state file (see the top of
- * store.c for why a crash or power loss at any instant loses nothing); the caller saves
+ * store_journal.c for why a crash or power loss at any instant loses nothing); the caller saves
  * only after the notifications for the events up to that position were
  * acknowledged or durably queued (see "Delivery guarantees" in docs/operators.md).
  */
 #ifndef MDM_STORE_H
 #define MDM_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/common/mdm_buf.h"
@@ -58,6 +59,26 @@ int mdm_store_save_ex(const char *state_dir, struct mdm_engine *engine, const ch
                       const struct mdm_store_extra *extra, struct mdm_err *err);
 int mdm_store_load_ex(const char *state_dir, struct mdm_engine *engine, char *position, size_t size,
                       size_t *dropped, const struct mdm_store_extra *extra, struct mdm_err *err);
+
+/*
+ * As mdm_store_save_ex, but the state file for readers is replaced only by
+ * mdm_store_publish: the state is durable (in the journal) when this returns,
+ * and the notifications it allows can leave before the state file is
+ * written, which costs about as much as the save (store_journal.c). Until
+ * then a load takes the journal's newest record, as after a crash.
+ */
+int mdm_store_save_deferred(const char *state_dir, struct mdm_engine *engine, const char *position,
+                            const struct mdm_store_extra *extra, struct mdm_err *err);
+/*
+ * Writes the state file of the last deferred save if not done yet (no
+ * flush). Returns 0 (also when nothing is pending) or the write's error, with
+ * err set; the state stays durable in the journal either way.
+ */
+int mdm_store_publish(struct mdm_err *err);
+/* Whether a deferred state file waits for mdm_store_publish. */
+bool mdm_store_deferred_pending(void);
+/* Forgets a deferred state file without writing it (as a crash would). */
+void mdm_store_drop_deferred(void);
 
 /*
  * A damaged state file (mdm_store_load_ex returned MDM_EPARSE) must never
