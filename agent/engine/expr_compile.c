@@ -48,9 +48,15 @@ void mdm_expr_free(struct mdm_expr *expr)
     mdm_free(expr->cmp.left.ref);
     mdm_free(expr->cmp.right.ref);
     mdm_free(expr->field);
-    mdm_free(expr->cmp.glob.toks);
-    mdm_free(expr->cmp.glob.ranges);
-    expr_regex_free(&expr->cmp.re);
+    if (expr->cmp.glob != NULL) {
+        mdm_free(expr->cmp.glob->toks);
+        mdm_free(expr->cmp.glob->ranges);
+        mdm_free(expr->cmp.glob);
+    }
+    if (expr->cmp.re != NULL) {
+        expr_regex_free(expr->cmp.re);
+        mdm_free(expr->cmp.re);
+    }
     mdm_free(expr);
 }
 
@@ -384,15 +390,18 @@ static int compile_compare(const struct compiler *cc, xmlNode *expr_node, xmlNod
     switch (c->op) {
     case OP_LIKE:
     case OP_NOT_LIKE:
-        rc = expr_glob_compile(cc, rsrc.node, c->right.text, true, &c->glob);
-        break;
     case OP_WILDCARD:
     case OP_NOT_WILDCARD:
-        rc = expr_glob_compile(cc, rsrc.node, c->right.text, false, &c->glob);
+        c->glob = mdm_calloc(1, sizeof(*c->glob));
+        rc = c->glob == NULL ? expr_fail_nomem(cc, rsrc.node)
+                             : expr_glob_compile(cc, rsrc.node, c->right.text,
+                                                 c->op == OP_LIKE || c->op == OP_NOT_LIKE, c->glob);
         break;
     case OP_REGEX:
     case OP_NOT_REGEX:
-        rc = expr_regex_compile(cc, rsrc.node, c->right.text, &c->re);
+        c->re = mdm_calloc(1, sizeof(*c->re));
+        rc = c->re == NULL ? expr_fail_nomem(cc, rsrc.node)
+                           : expr_regex_compile(cc, rsrc.node, c->right.text, c->re);
         break;
     default:
         /* ContainsSubstring and its negation use the texts as they are. */

@@ -158,7 +158,7 @@ static bool parse_bool(const char *s, uint64_t *out)
 }
 
 /* Converts text to type t; false when it does not convert. */
-bool expr_convert_text(const char *s, enum value_type t, struct typed *out)
+bool expr_convert_text(const char *s, enum value_type t, union typed *out)
 {
     switch (t) {
     case TYPE_INTEGER:
@@ -215,7 +215,7 @@ static bool operand_text(const struct operand *o, const struct mdm_event *ev, ch
 
 /* The operand converted to type t; false when missing or not convertible. */
 static bool operand_typed(const struct operand *o, enum value_type t, const struct mdm_event *ev,
-                          char *buf, struct typed *out)
+                          char *buf, union typed *out)
 {
     struct mdm_value v;
 
@@ -258,7 +258,7 @@ static bool operand_typed(const struct operand *o, enum value_type t, const stru
 }
 
 /* Three-way comparison of two values of type t. */
-static int compare_typed(enum value_type t, const struct typed *a, const struct typed *b)
+static int compare_typed(enum value_type t, const union typed *a, const union typed *b)
 {
     switch (t) {
     case TYPE_INTEGER:
@@ -287,7 +287,7 @@ static bool is_negative(enum op op)
 static bool eval_compare(const struct compare *c, const struct mdm_event *ev)
 {
     char lbuf[TEXT_BUF_SIZE], rbuf[TEXT_BUF_SIZE];
-    struct typed l, r;
+    union typed l, r;
     const char *ls, *rs;
     bool match;
     int cmp;
@@ -329,13 +329,13 @@ static bool eval_compare(const struct compare *c, const struct mdm_event *ev)
     case OP_NOT_WILDCARD:
         if (!operand_text(&c->left, ev, lbuf, &ls))
             return false;
-        match = expr_glob_match(&c->glob, ls);
+        match = expr_glob_match(c->glob, ls);
         break;
     case OP_REGEX:
     case OP_NOT_REGEX:
         if (!operand_text(&c->left, ev, lbuf, &ls))
             return false;
-        cmp = expr_regex_match(&c->re, ls);
+        cmp = expr_regex_match(c->re, ls);
         if (cmp < 0)
             return false;
         match = cmp == 1;

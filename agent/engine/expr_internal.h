@@ -141,8 +141,12 @@ enum op {
     OP_NOT_REGEX,
 };
 
-/* A value converted to the comparison type; only the member of that type is set. */
-struct typed {
+/*
+ * A value converted to the comparison type: only the member of that type is
+ * set or read (a union: a pack of thousands of monitors holds two per
+ * comparison).
+ */
+union typed {
     const char *s; /* TYPE_STRING */
     int64_t i;     /* TYPE_INTEGER, TYPE_DATETIME (ms since 1970 UTC) */
     uint64_t u;    /* TYPE_UNSIGNED, TYPE_BOOLEAN (0 or 1) */
@@ -154,7 +158,7 @@ struct operand {
     struct mdm_field_ref *ref; /* is_field: owned (allocated only for fields: a pack of
                                   thousands of monitors holds thousands of constants) */
     char *text;                /* constant text (owned), NULL for fields */
-    struct typed value;        /* constant converted to the comparison type */
+    union typed value;         /* constant converted to the comparison type */
 };
 
 /* One position of a compiled Like or MatchesWildcard pattern. */
@@ -197,8 +201,9 @@ struct compare {
     enum op op;
     enum value_type type;
     struct operand left, right;
-    struct glob glob; /* Like, MatchesWildcard and their negations */
-    struct regex re;  /* MatchesRegularExpression and its negation */
+    /* The compiled pattern, allocated only for the operators that have one. */
+    struct glob *glob; /* Like, MatchesWildcard and their negations */
+    struct regex *re;  /* MatchesRegularExpression and its negation */
 };
 
 struct mdm_expr {
@@ -242,7 +247,7 @@ static inline bool only_space(const char *s)
 }
 
 /* Converts text to type t; false when it does not convert (expr_eval.c). */
-bool expr_convert_text(const char *s, enum value_type t, struct typed *out);
+bool expr_convert_text(const char *s, enum value_type t, union typed *out);
 
 /* ------------------------------------------------------------------------- */
 /* Compilation context and its error reporting (expr_compile.c)                */
