@@ -317,6 +317,24 @@ TEST(Pack, DuplicateMonitorIdIsRefusedNamingBothLines)
     EXPECT_NE(std::string::npos, msg.find("pack.xml:5)")) << msg;
 }
 
+// A sealed pack (.mp: a .NET assembly, "MZ" first) is refused with what to do, not
+// as malformed XML.
+TEST(Pack, SealedPackIsRefusedWithHowToExportIt)
+{
+    const std::string dir = mdmtest::make_temp_dir("packsealed");
+    const std::string mp = dir + "/Microsoft.Windows.Server.2016.Monitoring.mp";
+    mdmtest::write_file(mp, std::string("MZ\x90\x00\x03\x00\x00\x00\x04\x00", 10) +
+                                std::string(500, '\0'));
+    mdm_pack *pack = nullptr;
+    mdm_err err;
+    mdm_err_clear(&err);
+    EXPECT_EQ(MDM_EPARSE, mdm_pack_load_file(mp.c_str(), &pack, &err));
+    EXPECT_EQ(nullptr, pack);
+    EXPECT_EQ(0u, std::string(err.msg).find(mp + ": a sealed management pack (.mp")) << err.msg;
+    EXPECT_NE(std::string::npos, std::string(err.msg).find("Export-SCOMManagementPack")) << err.msg;
+    mdmtest::remove_tree(dir);
+}
+
 #ifndef _WIN32
 // A FIFO named as the pack is refused at once: opening it for reading used to wait for
 // a writer forever. (Before the fix the load is unblocked by the test after 5 s and the

@@ -316,6 +316,20 @@ int mdm_pack_load_memory(const char *data, size_t len, const char *origin, struc
 }
 
 /*
+ * Whether f starts as a Windows executable image ("MZ"), as a sealed .mp
+ * file does; f is left at its start.
+ */
+static bool is_sealed_pack(FILE *f)
+{
+    unsigned char magic[2];
+    bool sealed =
+        fread(magic, 1, sizeof(magic), f) == sizeof(magic) && magic[0] == 'M' && magic[1] == 'Z';
+
+    rewind(f);
+    return sealed;
+}
+
+/*
  * Opens a pack file for reading (it is read in pieces, once per pass, never
  * held whole); a file larger than the cap is refused before it is parsed.
  * *out is owned by the caller (fclose).
@@ -341,6 +355,14 @@ static int open_pack_file(const char *path, FILE **out, struct mdm_err *err)
         fclose(f);
         return mdm_err_set(err, MDM_ETOOBIG, "%s: management pack larger than %u MiB", path,
                            PACK_MAX_BYTES / (1024u * 1024u));
+    }
+    if (is_sealed_pack(f)) {
+        fclose(f);
+        return mdm_err_set(err, MDM_EPARSE,
+                           "%s: a sealed management pack (.mp, a .NET assembly), not XML: export "
+                           "it to XML first (Operations Manager Shell: Get-SCOMManagementPack "
+                           "-Name NAME | Export-SCOMManagementPack -Path DIR) and load the .xml",
+                           path);
     }
     *out = f;
     return 0;
