@@ -931,4 +931,47 @@ TEST(EvtxSource, CommittedSampleIsReadInEveryBuild)
         EXPECT_EQ(4624u, id);
 }
 
+// replay's inputs are told apart by their content first: an .evtx under another name
+// is read as one, an Event XML file as XML whatever its name, and a Windows Server
+// 2003 log (.evt) is refused with how to convert it, instead of being parsed as XML.
+TEST(SourceKind, GuessedFromTheSignatureThenTheName)
+{
+    const std::string dir = mdmtest::make_temp_dir("kind");
+    const std::string evtx =
+        std::string(MDM_TEST_DATA_DIR) + "/evtx-public/DE_RDP_Tunneling_4624.evtx";
+    const std::string renamed = dir + "/exported.xml";
+    mdmtest::write_file(renamed, mdmtest::read_file(evtx));
+    const std::string xml = dir + "/events.evtx"; // Event XML under an .evtx name: XML
+    mdmtest::write_file(xml, event_xml("Device Manager", 1004, 1, "DM01"));
+    // The header of a Windows Server 2003 .evt file: size 0x30, then "LfLe".
+    const std::string evt = dir + "/Application.evt";
+    mdmtest::write_file(evt,
+                        std::string("\x30\0\0\0LfLe\1\0\0\0\1\0\0\0", 16) + std::string(64, '\0'));
+    struct {
+        std::string path;
+        int rc;
+        mdm_source_kind kind;
+    } cases[] = {
+        {evtx, 0, MDM_SOURCE_EVTX},
+        {renamed, 0, MDM_SOURCE_EVTX},
+        {xml, 0, MDM_SOURCE_XML},
+        {dir + "/missing.EVTX", 0, MDM_SOURCE_EVTX}, // unreadable: by its name
+        {dir + "/missing.xml", 0, MDM_SOURCE_XML},
+        {"-", 0, MDM_SOURCE_XML},
+        {evt, MDM_EUNSUPPORTED, MDM_SOURCE_XML},
+    };
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.path);
+        mdm_source_kind kind = MDM_SOURCE_CHANNEL;
+        mdm_err err;
+        mdm_err_clear(&err);
+        EXPECT_EQ(c.rc, mdm_source_kind_guess(c.path.c_str(), &kind, &err)) << err.msg;
+        if (c.rc == 0)
+            EXPECT_EQ(c.kind, kind);
+        else
+            EXPECT_NE(std::string::npos, std::string(err.msg).find("wevtutil epl")) << err.msg;
+    }
+    mdmtest::remove_tree(dir);
+}
+
 } // namespace

@@ -3,7 +3,10 @@
 
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_text.h"
+#include "agent/os/mdm_fs.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out)
@@ -21,13 +24,45 @@ int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out)
     return 0;
 }
 
-enum mdm_source_kind mdm_source_kind_guess(const char *path)
+/* Whether the first len bytes of a file are the start of XML text: '<' after an optional UTF-8 byte
+ * order mark and blanks. */
+static bool starts_as_xml(const unsigned char *head, size_t len)
 {
-    size_t len = strlen(path);
+    size_t i = len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 
-    if (len >= 5 && mdm_ascii_iequal(path + len - 5, ".evtx"))
-        return MDM_SOURCE_EVTX;
-    return MDM_SOURCE_XML;
+    while (i < len && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n'))
+        i++;
+    return i < len && head[i] == '<';
+}
+
+int mdm_source_kind_guess(const char *path, enum mdm_source_kind *out, struct mdm_err *err)
+{
+    unsigned char head[8];
+    size_t len = strlen(path), got = 0;
+    FILE *f = NULL;
+    struct mdm_err ignored;
+
+    *out = len >= 5 && mdm_ascii_iequal(path + len - 5, ".evtx") ? MDM_SOURCE_EVTX : MDM_SOURCE_XML;
+    if (strcmp(path, "-") == 0)
+        return 0;
+    /* Unreadable here: the source's own open says why. */
+    mdm_err_clear(&ignored);
+    if (mdm_fs_open_regular(path, &f, &ignored) != 0)
+        return 0;
+    got = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    if (got == sizeof(head) && memcmp(head, "ElfFile", 8) == 0) {
+        *out = MDM_SOURCE_EVTX; /* an .evtx file under another name */
+    } else if (starts_as_xml(head, got)) {
+        *out = MDM_SOURCE_XML; /* Event XML under an .evtx name */
+    } else if (got == sizeof(head) && memcmp(head + 4, "LfLe", 4) == 0) {
+        return mdm_err_set(err, MDM_EUNSUPPORTED,
+                           "%s: an event log of the Windows Server 2003 format (.evt), which "
+                           "mdmhealth does not read; convert it on Windows with: wevtutil epl "
+                           "\"%s\" NEW.evtx /lf:true",
+                           path, path);
+    }
+    return 0;
 }
 
 int mdm_source_open(struct mdm_source **out, enum mdm_source_kind kind, const char *path,

@@ -57,8 +57,16 @@ struct mdm_source {
 
 /* Parses "xml", "xml-follow" or "evtx"; MDM_EINVAL otherwise. */
 int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out);
-/* Picks a kind from a file name: ".evtx" (any case) is evtx, everything else xml. */
-enum mdm_source_kind mdm_source_kind_guess(const char *path);
+/*
+ * Picks the kind of a replay input into *out, by its first bytes first:
+ * evtx for the .evtx signature ("ElfFile"), xml for XML text ('<' after an
+ * optional UTF-8 byte order mark and blanks), whatever the name; otherwise
+ * by the name: ".evtx" (any case) is evtx (its source's open then says what
+ * is wrong with it), anything else xml, '-' (standard input) included. A Windows
+ * Server 2003 event log (.evt: "LfLe" at offset 4) is MDM_EUNSUPPORTED, err
+ * saying how to convert it. Returns 0 or that code.
+ */
+int mdm_source_kind_guess(const char *path, enum mdm_source_kind *out, struct mdm_err *err);
 
 /*
  * Opens a source. On success *out is owned by the caller (mdm_source_close).

@@ -223,8 +223,16 @@ int mdm_cmd_replay(int argc, char **argv)
         rc = replay_input(engine, cfg->source_kind, cfg->source_path, &ctx, &totals);
     } else {
         rc = 0;
-        for (int i = 0; rc == 0 && i < ninputs; i++)
-            rc = replay_input(engine, mdm_source_kind_guess(inputs[i]), inputs[i], &ctx, &totals);
+        for (int i = 0; rc == 0 && i < ninputs; i++) {
+            enum mdm_source_kind kind;
+            mdm_err_clear(&err);
+            if (mdm_source_kind_guess(inputs[i], &kind, &err) != 0) {
+                mdm_cli_error("%s", err.msg); /* an input of a format not read: as unreadable */
+                totals.inputs_failed++;
+                continue;
+            }
+            rc = replay_input(engine, kind, inputs[i], &ctx, &totals);
+        }
     }
     if (rc == 0 && has_until) {
         rc = mdm_engine_advance(engine, until_ms, on_transition, &ctx, &err);
