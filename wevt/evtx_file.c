@@ -7,6 +7,7 @@
 
 #include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_crc32.h"
 #include "agent/os/mdm_fs.h"
 #include "agent/common/mdm_text.h"
 
@@ -16,26 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint32_t crc32_table[256];
-static bool crc32_ready;
-
-static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
-{
-    if (!crc32_ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            crc32_table[i] = c;
-        }
-        crc32_ready = true;
-    }
-    crc = ~crc;
-    while (n--)
-        crc = crc32_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return ~crc;
-}
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
@@ -142,10 +123,10 @@ static int list_chunk(struct mdm_evtx_reader *r, uint32_t chunk, bool intact, si
         return mdm_err_set(err, MDM_EPARSE,
                            "%s: offset %" PRIu64 ": free space offset %" PRIu32 " out of bounds",
                            r->path, at + 48, free_space);
-    crc = crc32_update(0, c, 120);
-    crc = crc32_update(crc, c + 128, 384);
+    crc = mdm_crc32(0, c, 120);
+    crc = mdm_crc32(crc, c + 128, 384);
     r->chunk_ok[chunk] =
-        crc == le32(c + 124) && crc32_update(0, c + 512, free_space - 512) == le32(c + 52);
+        crc == le32(c + 124) && mdm_crc32(0, c + 512, free_space - 512) == le32(c + 52);
     while (off <= last_record) {
         const uint8_t *h = c + off;
         size_t room = EVTX_CHUNK_SIZE - off, size = 0;
@@ -227,7 +208,7 @@ int mdm_evtx_reader_open(struct mdm_evtx_reader **out, const char *path, size_t 
         rc = mdm_err_set(err, MDM_EPARSE, "%s: offset 32: unsupported header or block size", path);
         goto out;
     }
-    if (crc32_update(0, header, 120) != le32(header + 124)) {
+    if (mdm_crc32(0, header, 120) != le32(header + 124)) {
         rc = mdm_err_set(err, MDM_EPARSE, "%s: offset 124: file header CRC-32 mismatch", path);
         goto out;
     }

@@ -66,6 +66,7 @@
 #include "agent/engine/store_internal.h"
 
 #include "agent/common/mdm_alloc.h"
+#include "agent/common/mdm_crc32.h"
 #include "agent/os/mdm_fs.h"
 #include "agent/os/mdm_log.h"
 #include "agent/os/mdm_os.h"
@@ -109,28 +110,6 @@ static struct {
     bool pending;
 } deferred;
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32) of data. */
-static uint32_t crc32_of(const void *data, size_t len)
-{
-    static uint32_t table[256];
-    static bool ready;
-    const unsigned char *p = data;
-    uint32_t crc = 0xFFFFFFFFu;
-
-    if (!ready) {
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t c = i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        ready = true;
-    }
-    for (size_t i = 0; i < len; i++)
-        crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
-    return crc ^ 0xFFFFFFFFu;
-}
-
 static char *state_path(const char *state_dir, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/%s", state_dir, MDM_STORE_FILE);
@@ -163,7 +142,7 @@ struct journal_scan {
 static void scan_journal(const char *data, size_t len, const char *text, size_t text_len,
                          struct journal_scan *out)
 {
-    uint32_t text_crc = text != NULL ? crc32_of(text, text_len) : 0;
+    uint32_t text_crc = text != NULL ? mdm_crc32(0, text, text_len) : 0;
     size_t at = 0;
 
     memset(out, 0, sizeof(*out));
@@ -189,7 +168,7 @@ static void scan_journal(const char *data, size_t len, const char *text, size_t 
             break;
         {
             const char *rec = nl + 1;
-            if (crc32_of(rec, (size_t)rec_len) != (uint32_t)crc)
+            if (mdm_crc32(0, rec, (size_t)rec_len) != (uint32_t)crc)
                 break;
             if (text != NULL && out->records > 0 && out->match_last)
                 out->match_earlier = true;
@@ -283,7 +262,7 @@ static int make_record(struct mdm_buf *rec, uint64_t seq, const char *text, size
 
     mdm_buf_reset(rec);
     rc = mdm_buf_printf(rec, JOURNAL_MAGIC " %" PRIu64 " %zu %08" PRIx32 "\n", seq, len,
-                        crc32_of(text, len));
+                        mdm_crc32(0, text, len));
     if (rc == 0)
         rc = mdm_buf_add(rec, text, len);
     return rc;
