@@ -24,8 +24,10 @@ int mdm_source_kind_parse(const char *name, enum mdm_source_kind *out)
     return 0;
 }
 
-/* Whether the first len bytes of a file are the start of XML text: '<' after an optional UTF-8 byte
- * order mark and blanks. */
+/*
+ * Whether the first len bytes of a file are the start of XML text: '<' after
+ * an optional UTF-8 byte order mark and blanks.
+ */
 static bool starts_as_xml(const unsigned char *head, size_t len)
 {
     size_t i = len >= 3 && memcmp(head, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
@@ -38,30 +40,30 @@ static bool starts_as_xml(const unsigned char *head, size_t len)
 int mdm_source_kind_guess(const char *path, enum mdm_source_kind *out, struct mdm_err *err)
 {
     unsigned char head[8];
-    size_t len = strlen(path), got = 0;
+    size_t len = strlen(path), got;
+    enum mdm_source_kind kind =
+        len >= 5 && mdm_ascii_iequal(path + len - 5, ".evtx") ? MDM_SOURCE_EVTX : MDM_SOURCE_XML;
     FILE *f = NULL;
     struct mdm_err ignored;
 
-    *out = len >= 5 && mdm_ascii_iequal(path + len - 5, ".evtx") ? MDM_SOURCE_EVTX : MDM_SOURCE_XML;
-    if (strcmp(path, "-") == 0)
-        return 0;
-    /* Unreadable here: the source's own open says why. */
     mdm_err_clear(&ignored);
-    if (mdm_fs_open_regular(path, &f, &ignored) != 0)
-        return 0;
+    /* '-' is standard input; an unreadable file's own open says why. */
+    if (strcmp(path, "-") == 0 || mdm_fs_open_regular(path, &f, &ignored) != 0)
+        goto out;
     got = fread(head, 1, sizeof(head), f);
     fclose(f);
-    if (got == sizeof(head) && memcmp(head, "ElfFile", 8) == 0) {
-        *out = MDM_SOURCE_EVTX; /* an .evtx file under another name */
-    } else if (starts_as_xml(head, got)) {
-        *out = MDM_SOURCE_XML; /* Event XML under an .evtx name */
-    } else if (got == sizeof(head) && memcmp(head + 4, "LfLe", 4) == 0) {
+    if (got == sizeof(head) && memcmp(head, "ElfFile", 8) == 0)
+        kind = MDM_SOURCE_EVTX; /* an .evtx file under another name */
+    else if (starts_as_xml(head, got))
+        kind = MDM_SOURCE_XML; /* Event XML under an .evtx name */
+    else if (got == sizeof(head) && memcmp(head + 4, "LfLe", 4) == 0)
         return mdm_err_set(err, MDM_EUNSUPPORTED,
                            "%s: an event log of the Windows Server 2003 format (.evt), which "
                            "mdmhealth does not read; convert it on Windows with: wevtutil epl "
                            "\"%s\" NEW.evtx /lf:true",
                            path, path);
-    }
+out:
+    *out = kind;
     return 0;
 }
 
