@@ -974,4 +974,29 @@ TEST(SourceKind, GuessedFromTheSignatureThenTheName)
     mdmtest::remove_tree(dir);
 }
 
+// A real .evt log written by Windows (tests/data/evt-public/SOURCES.md), under its own
+// name and under an .xml name: refused with the conversion command, never parsed as XML.
+TEST(SourceKind, RealEvtFileIsRefusedWithTheConversionCommand)
+{
+    const std::string evt = std::string(MDM_TEST_DATA_DIR) + "/evt-public/Application.evt";
+    const std::string dir = mdmtest::make_temp_dir("realevt");
+    const std::string renamed = dir + "/Application.xml";
+    mdmtest::write_file(renamed, mdmtest::read_file(evt));
+    for (const std::string &path : {evt, renamed}) {
+        SCOPED_TRACE(path);
+        mdm_source_kind kind;
+        mdm_err err;
+        mdm_err_clear(&err);
+        EXPECT_EQ(MDM_EUNSUPPORTED, mdm_source_kind_guess(path.c_str(), &kind, &err));
+        EXPECT_NE(std::string::npos,
+                  std::string(err.msg).find(path + ": an event log of the Windows Server 2003 "
+                                                   "format (.evt)"))
+            << err.msg;
+        EXPECT_NE(std::string::npos,
+                  std::string(err.msg).find("wevtutil epl \"" + path + "\" NEW.evtx /lf:true"))
+            << err.msg;
+    }
+    mdmtest::remove_tree(dir);
+}
+
 } // namespace
