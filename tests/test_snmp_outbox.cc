@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "agent/common/mdm_alloc.h"
 #include "agent/common/mdm_buf.h"
+#include "agent/common/mdm_err.h"
 #include "agent/common/mdm_text.h"
 #include "agent/snmp/outbox.h"
 
@@ -52,6 +54,23 @@ std::vector<std::string> save_lines(mdm_outbox *ob)
         lines.push_back(line);
     mdm_buf_free(&buf);
     return lines;
+}
+
+// An outbox of at most cap notices (0: MDM_OUTBOX_MAX) with one destination, slot 0.
+void init_with_one_destination(mdm_outbox *ob, size_t cap)
+{
+    ASSERT_EQ(0, mdm_outbox_init(ob, cap));
+    uint64_t key = mdm_outbox_dest_key("only");
+    ASSERT_EQ(0, mdm_outbox_set_destinations(ob, &key, 1));
+}
+
+// Queues notices for records first..last.
+void push_records(mdm_outbox *ob, unsigned first, unsigned last)
+{
+    for (unsigned r = first; r <= last; r++) {
+        mdm_notice n = make_notice(r);
+        ASSERT_EQ(0, mdm_outbox_push(ob, &n)) << r;
+    }
 }
 
 TEST(Outbox, NothingIsQueuedWithoutDestinations)
@@ -129,16 +148,98 @@ TEST(Outbox, ChangesAreUnsavedUntilTheOutboxIsSaved)
 TEST(Outbox, FullOutboxDropsTheOldestAndCountsIt)
 {
     mdm_outbox ob;
-    ASSERT_EQ(0, mdm_outbox_init(&ob, 3));
-    uint64_t key = mdm_outbox_dest_key("only");
-    ASSERT_EQ(0, mdm_outbox_set_destinations(&ob, &key, 1));
-    for (unsigned r = 1; r <= 5; r++) {
-        mdm_notice n = make_notice(r);
-        mdm_outbox_push(&ob, &n);
-    }
+    init_with_one_destination(&ob, 3);
+    push_records(&ob, 1, 5);
     EXPECT_EQ(3u, mdm_outbox_count(&ob));
     EXPECT_EQ(2u, ob.overflows);
     EXPECT_EQ(3u, mdm_outbox_next_for(&ob, 0)->record_id);
+    mdm_outbox_free(&ob);
+}
+
+// The agent's idle memory: notices that leave at once must not walk the ring
+// through all MDM_OUTBOX_MAX slots (1.4 MiB), which kept every page of it
+// resident after 1,000 notifications (bench/compare, rss row).
+TEST(Outbox, NoticesThatLeaveAtOnceUseAFewSlots)
+{
+    mdm_outbox ob;
+    init_with_one_destination(&ob, 0);
+    for (unsigned r = 1; r <= 3 * MDM_OUTBOX_MAX; r++) {
+        push_records(&ob, r, r);
+        const mdm_notice *q = mdm_outbox_next_for(&ob, 0);
+        ASSERT_NE(nullptr, q);
+        ASSERT_EQ(r, q->record_id);
+        mdm_outbox_done(&ob, q->seq, 0);
+        // Every notice goes through slot 0 of the smallest ring.
+        ASSERT_EQ(4u, ob.slots);
+        ASSERT_EQ(0u, ob.head);
+    }
+    EXPECT_EQ(0u, mdm_outbox_count(&ob));
+    mdm_outbox_free(&ob);
+}
+
+// A manager away: the ring grows to the cap with the notices in order (also
+// when it grows while its start is not at slot 0), and an emptied outbox gives
+// the memory back.
+TEST(Outbox, GrowsInOrderWhileAManagerIsAwayAndShrinksWhenEmpty)
+{
+    mdm_outbox ob;
+    init_with_one_destination(&ob, 0);
+    uint64_t key = mdm_outbox_dest_key("only");
+    push_records(&ob, 1, 3);
+    unsigned expected = 1, record = MDM_OUTBOX_MAX + 3;
+    for (; expected <= 2; expected++) // served: the ring now starts at slot 2
+        mdm_outbox_done(&ob, mdm_outbox_next_for(&ob, 0)->seq, 0);
+    push_records(&ob, 4, record - 1);
+    EXPECT_EQ(MDM_OUTBOX_MAX, mdm_outbox_count(&ob));
+    EXPECT_EQ(MDM_OUTBOX_MAX, ob.slots);
+    EXPECT_EQ(0u, ob.overflows);
+
+    // It is saved and loaded whole.
+    std::vector<std::string> lines = save_lines(&ob);
+    mdm_outbox back;
+    ASSERT_EQ(0, mdm_outbox_init(&back, 0));
+    for (std::string &l : lines)
+        ASSERT_EQ(0, mdm_outbox_load_line(&back, &l[0])) << l;
+    ASSERT_EQ(0, mdm_outbox_set_destinations(&back, &key, 1));
+    EXPECT_EQ(MDM_OUTBOX_MAX, mdm_outbox_count(&back));
+
+    for (mdm_outbox *box : {&ob, &back}) {
+        for (unsigned r = expected; r < record; r++) {
+            const mdm_notice *q = mdm_outbox_next_for(box, 0);
+            ASSERT_NE(nullptr, q);
+            ASSERT_EQ(r, q->record_id);
+            mdm_outbox_done(box, q->seq, 0);
+        }
+        EXPECT_EQ(0u, mdm_outbox_count(box));
+        EXPECT_EQ(4u, box->slots);
+        EXPECT_EQ(0u, box->head);
+    }
+    // At the cap the oldest is dropped and counted, as before.
+    push_records(&ob, 1, MDM_OUTBOX_MAX + 1);
+    EXPECT_EQ(1u, ob.overflows);
+    EXPECT_EQ(2u, mdm_outbox_next_for(&ob, 0)->record_id);
+    mdm_outbox_free(&ob);
+    mdm_outbox_free(&back);
+}
+
+TEST(Outbox, AGrowthThatFailsChangesNothing)
+{
+    mdm_outbox ob;
+    init_with_one_destination(&ob, 0);
+    push_records(&ob, 1, (unsigned)ob.slots);
+    size_t count = mdm_outbox_count(&ob);
+    uint64_t next_seq = ob.next_seq;
+    mdm_notice n = make_notice(99);
+    mdm_alloc_fail_after(0);
+    int rc = mdm_outbox_push(&ob, &n);
+    mdm_alloc_fail_after(-1);
+    EXPECT_EQ(MDM_ENOMEM, rc);
+    EXPECT_EQ(count, mdm_outbox_count(&ob));
+    EXPECT_EQ(next_seq, ob.next_seq);
+    EXPECT_EQ(0u, ob.overflows);
+    EXPECT_EQ(1u, mdm_outbox_next_for(&ob, 0)->record_id);
+    ASSERT_EQ(0, mdm_outbox_push(&ob, &n)); // and it grows once memory is there
+    EXPECT_EQ(count + 1, mdm_outbox_count(&ob));
     mdm_outbox_free(&ob);
 }
 

@@ -206,7 +206,7 @@ static void publish_diagnosis(struct agent *a, struct mdm_notice n,
         mdm_utf8_copy(n.resolver, sizeof(n.resolver), d->resolver);
         mdm_log(level, "diagnosis for %s: %s%s (%s); resolver: %s", n.target, changed, d->diagnosis,
                 d->because, d->resolver);
-        mdm_outbox_push(&a->outbox, &n);
+        mdm_run_queue_notice(a, &n);
     }
     if (report->diagnosis_count == 0 && report->check_count > 0) {
         /* No cause from the table: report the first check that did not pass. */
@@ -222,7 +222,7 @@ static void publish_diagnosis(struct agent *a, struct mdm_notice n,
                 "diagnosis for %s: %snone of the knowledge article's causes "
                 "found (see mdmDiagTable or mdmhealth diagnose)",
                 n.target, changed);
-        mdm_outbox_push(&a->outbox, &n);
+        mdm_run_queue_notice(a, &n);
     }
 }
 

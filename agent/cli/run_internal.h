@@ -169,6 +169,8 @@ int mdm_run_new_engine(struct agent *a, struct mdm_config *cfg, struct mdm_pack 
 void mdm_run_state_timers_init(struct agent *a);
 
 /* run_sources.c */
+/* Queues n in the outbox; a failure (out of memory) is logged. */
+void mdm_run_queue_notice(struct agent *a, const struct mdm_notice *n);
 /* A state change of the engine: logged, its notice queued, the diagnoser asked for. */
 int mdm_run_on_transition(const struct mdm_transition *t, void *ctx);
 int mdm_run_open_source(struct agent *a, struct agent_source *s, struct mdm_err *err_out);

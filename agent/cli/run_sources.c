@@ -27,6 +27,15 @@ static const char *health_word(enum mdm_health h)
     return mdm_health_name(h);
 }
 
+void mdm_run_queue_notice(struct agent *a, const struct mdm_notice *n)
+{
+    if (mdm_outbox_push(&a->outbox, n) != 0)
+        mdm_log(MDM_LOG_ERROR,
+                "out of memory: the notification of %s for record %llu could not be queued and "
+                "is not sent (mdmMonitorTable shows the state)",
+                n->target, (unsigned long long)n->record_id);
+}
+
 int mdm_run_on_transition(const struct mdm_transition *t, void *ctx)
 {
     struct agent *a = ctx;
@@ -54,7 +63,7 @@ int mdm_run_on_transition(const struct mdm_transition *t, void *ctx)
     mdm_utf8_copy(n.monitor, sizeof(n.monitor), t->def->id);
     mdm_utf8_copy(n.target, sizeof(n.target), t->target);
     mdm_utf8_copy(n.description, sizeof(n.description), t->description ? t->description : "");
-    mdm_outbox_push(&a->outbox, &n);
+    mdm_run_queue_notice(a, &n);
     if (t->alert == MDM_ALERT_RAISED || t->alert == MDM_ALERT_RESOLVED)
         mdm_run_forget_sent(a, n.row);
     if (t->alert == MDM_ALERT_RAISED)

@@ -322,7 +322,13 @@ static int parse_text(const char *path, char *data, size_t len, struct mdm_engin
             continue;
         }
         if (*line != '\0' && !is_store_keyword(line) && extra != NULL && extra->load_line != NULL) {
-            if (extra->load_line(extra->ctx, line) != 0)
+            int line_rc = extra->load_line(extra->ctx, line);
+            if (line_rc == MDM_ENOMEM) {
+                /* Not a damaged file: a file set aside for this would lose its notices. */
+                rc = mdm_err_set(err, MDM_ENOMEM, "%s:%zu: out of memory", path, lineno);
+                goto out;
+            }
+            if (line_rc != 0)
                 goto bad;
             continue;
         }

@@ -50,7 +50,11 @@ int mdm_store_load(const char *state_dir, struct mdm_engine *engine, char *posit
 struct mdm_store_extra {
     /* Appends lines, each starting with "\n" and a keyword, at save. */
     int (*save)(void *ctx, struct mdm_buf *buf);
-    /* Receives each line with a keyword the store does not know, at load. */
+    /*
+     * Receives each line with a keyword the store does not know, at load:
+     * returns 0, MDM_ENOMEM (the load fails with it) or another error (the
+     * line is damaged).
+     */
     int (*load_line)(void *ctx, char *line);
     void *ctx;
 };

@@ -20,11 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The ring's size when empty: what an agent whose notices leave at once uses. */
+#define OUTBOX_SLOTS_MIN 4u
+
 int mdm_outbox_init(struct mdm_outbox *ob, size_t cap)
 {
     memset(ob, 0, sizeof(*ob));
     ob->cap = cap ? cap : MDM_OUTBOX_MAX;
-    ob->items = mdm_calloc(ob->cap, sizeof(*ob->items));
+    ob->slots = ob->cap < OUTBOX_SLOTS_MIN ? ob->cap : OUTBOX_SLOTS_MIN;
+    ob->items = mdm_calloc(ob->slots, sizeof(*ob->items));
     ob->next_seq = 1;
     return ob->items ? 0 : MDM_ENOMEM;
 }
@@ -49,16 +53,71 @@ uint64_t mdm_outbox_dest_key(const char *directive)
 
 static struct mdm_notice *at(const struct mdm_outbox *ob, size_t i)
 {
-    return &ob->items[(ob->head + i) % ob->cap];
+    return &ob->items[(ob->head + i) % ob->slots];
+}
+
+/*
+ * An empty outbox starts again at slot 0 of a ring of OUTBOX_SLOTS_MIN. A
+ * ring that kept moving through all its slots would touch, and keep
+ * resident, every page of them; one that grew during an outage gives the
+ * memory back. If the smaller block cannot be had, the ring stays as it is.
+ */
+static void rewind_if_empty(struct mdm_outbox *ob)
+{
+    struct mdm_notice *smaller;
+
+    if (ob->count != 0)
+        return;
+    ob->head = 0;
+    if (ob->slots <= OUTBOX_SLOTS_MIN)
+        return;
+    smaller = mdm_realloc(ob->items, OUTBOX_SLOTS_MIN * sizeof(*ob->items));
+    if (smaller == NULL)
+        return;
+    ob->items = smaller;
+    ob->slots = OUTBOX_SLOTS_MIN;
+}
+
+/*
+ * Makes room for one more notice at the tail: the ring doubles, up to cap,
+ * with its notices moved to the start of the new block; at cap the oldest
+ * notice is dropped and counted. Returns 0, or MDM_ENOMEM with nothing
+ * changed.
+ */
+static int make_room(struct mdm_outbox *ob)
+{
+    struct mdm_notice *grown;
+    size_t slots;
+
+    if (ob->count == ob->cap) {
+        ob->head = (ob->head + 1) % ob->slots;
+        ob->count--;
+        ob->overflows++;
+        return 0;
+    }
+    if (ob->count < ob->slots)
+        return 0;
+    slots = ob->slots * 2 < ob->cap ? ob->slots * 2 : ob->cap;
+    grown = mdm_malloc(slots * sizeof(*grown));
+    if (grown == NULL)
+        return MDM_ENOMEM;
+    for (size_t i = 0; i < ob->count; i++)
+        grown[i] = *at(ob, i);
+    mdm_free(ob->items);
+    ob->items = grown;
+    ob->slots = slots;
+    ob->head = 0;
+    return 0;
 }
 
 /* Removes fully served notices from the head. */
 static void trim(struct mdm_outbox *ob)
 {
     while (ob->count > 0 && at(ob, 0)->pending == 0) {
-        ob->head = (ob->head + 1) % ob->cap;
+        ob->head = (ob->head + 1) % ob->slots;
         ob->count--;
     }
+    rewind_if_empty(ob);
 }
 
 int mdm_outbox_set_destinations(struct mdm_outbox *ob, const uint64_t *keys, size_t n)
@@ -94,23 +153,22 @@ int mdm_outbox_set_destinations(struct mdm_outbox *ob, const uint64_t *keys, siz
         }
         ob->count = w;
     }
+    rewind_if_empty(ob);
     memcpy(ob->dest_keys, keys, n * sizeof(*keys));
     ob->dest_count = n;
     ob->unsaved = true;
     return 0;
 }
 
-void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
+int mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
 {
     struct mdm_notice *slot;
+    int rc;
 
     if (ob->dest_count == 0)
-        return;
-    if (ob->count == ob->cap) {
-        ob->head = (ob->head + 1) % ob->cap;
-        ob->count--;
-        ob->overflows++;
-    }
+        return 0;
+    if ((rc = make_room(ob)) != 0)
+        return rc;
     slot = at(ob, ob->count);
     *slot = *n;
     mdm_utf8_copy(slot->monitor, sizeof(slot->monitor), n->monitor);
@@ -124,6 +182,7 @@ void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n)
     slot->pending = ob->dest_count == 32 ? 0xFFFFFFFFu : (1u << ob->dest_count) - 1;
     ob->count++;
     ob->unsaved = true;
+    return 0;
 }
 
 const struct mdm_notice *mdm_outbox_next_for(const struct mdm_outbox *ob, size_t slot)
@@ -287,11 +346,8 @@ int mdm_outbox_load_line(struct mdm_outbox *ob, char *line)
     mdm_utf8_copy(nt.monitor, sizeof(nt.monitor), tok[11]);
     mdm_utf8_copy(nt.target, sizeof(nt.target), tok[12]);
     mdm_utf8_copy(nt.description, sizeof(nt.description), tok[13]);
-    if (ob->count == ob->cap) {
-        ob->head = (ob->head + 1) % ob->cap;
-        ob->count--;
-        ob->overflows++;
-    }
+    if (make_room(ob) != 0)
+        return MDM_ENOMEM;
     *at(ob, ob->count) = nt;
     ob->count++;
     if (nt.seq >= ob->next_seq)

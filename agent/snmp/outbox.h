@@ -60,8 +60,14 @@ struct mdm_notice {
 };
 
 struct mdm_outbox {
-    struct mdm_notice *items; /* ring of cap notices */
-    size_t head, count, cap;
+    /*
+     * A ring of `slots` notices, grown by doubling while notices queue up (a
+     * manager away) up to cap, and given back when the outbox is empty
+     * again: a full outbox takes 1.4 MiB, an agent whose notices leave at
+     * once needs a few slots.
+     */
+    struct mdm_notice *items;
+    size_t head, count, slots, cap;
     uint64_t next_seq;
     uint64_t overflows; /* notices dropped because the outbox was full */
     uint64_t dest_keys[MDM_DEST_MAX];
@@ -74,7 +80,10 @@ struct mdm_outbox {
     uint64_t saves; /* successful mdm_outbox_save calls */
 };
 
-/* Initialises an empty outbox holding at most cap notices (0 = MDM_OUTBOX_MAX). */
+/*
+ * Initialises an empty outbox holding at most cap notices (0 =
+ * MDM_OUTBOX_MAX). Returns 0 or MDM_ENOMEM.
+ */
 int mdm_outbox_init(struct mdm_outbox *ob, size_t cap);
 void mdm_outbox_free(struct mdm_outbox *ob);
 
@@ -95,9 +104,10 @@ int mdm_outbox_set_destinations(struct mdm_outbox *ob, const uint64_t *keys, siz
  * Queues a copy of n for every destination (n->seq and n->pending are set
  * here). Text is cut at MDM_NOTICE_TEXT_MAX - 1 octets on a character
  * boundary. With no destinations nothing is queued. When the outbox is full
- * the oldest notice is dropped and counted in overflows.
+ * the oldest notice is dropped and counted in overflows. Returns 0, or
+ * MDM_ENOMEM when the ring could not grow (nothing changed then).
  */
-void mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n);
+int mdm_outbox_push(struct mdm_outbox *ob, const struct mdm_notice *n);
 
 /* The oldest notice still pending for slot, or NULL. Valid until the next change. */
 const struct mdm_notice *mdm_outbox_next_for(const struct mdm_outbox *ob, size_t slot);
