@@ -262,6 +262,43 @@ TEST_F(DeliveryTest, AfterAManagerOutageEveryInformArrivesInOrderWithinTheBackof
     EXPECT_EQ((std::vector<std::string>{"Gauge32: 2", "Gauge32: 3", "Gauge32: 4"}), ids);
 }
 
+// More informs than the outbox's smallest ring (4 slots, agent/snmp/outbox.c) wait
+// for a manager that is not there: the ring grows while one of them is in flight,
+// and Net-SNMP's snmptrapd, once it answers, receives every one in order, each
+// with its own identity.
+TEST_F(DeliveryTest, ADozenInformsQueuedForAnAbsentManagerArriveInOrder)
+{
+    const int port = snmptest::free_udp_port();
+    agent_->configure("notification-backoff-max 2\n"
+                      "trapsess -Ci -t 1 -r 0 -v 2c -c informs 127.0.0.1:" +
+                      std::to_string(port) + "\n");
+    ASSERT_EQ("", agent_->start());
+    std::vector<std::string> expected;
+    for (unsigned long long r = 30; r < 42; r++) {
+        agent_->append(r % 2 == 0 ? failure_event(r) : success_event(r));
+        expected.push_back(std::to_string(r));
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return snmptest::state_file_notices(snmptest::read_text(agent_->state_file())) == 12;
+        },
+        10000))
+        << snmptest::read_text(agent_->state_file()) << agent_->log();
+
+    ASSERT_EQ("",
+              trapd_.start(dir_ + "/trapd", "authCommunity log,execute,net informs\n", "", port));
+    ASSERT_TRUE(
+        trapd_.wait_for([](const std::vector<Notification> &ns) { return ns.size() >= 12; }, 20000))
+        << dump(trapd_.notifications()) << agent_->log();
+    ASSERT_TRUE(queue_drained());
+    EXPECT_EQ(0, agent_->stop());
+    auto ns = trapd_.notifications();
+    SCOPED_TRACE(dump(ns));
+    EXPECT_EQ(expected, records(ns));
+    for (size_t i = 0; i < ns.size(); i++)
+        EXPECT_EQ("Gauge32: " + std::to_string(i + 1), ns[i].typed(kNotificationId));
+}
+
 // --- notification identity -------------------------------------------------------------
 
 TEST_F(DeliveryTest, AQueuedInformKeepsItsNotificationIdAcrossAKillNine)
