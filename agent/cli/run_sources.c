@@ -32,7 +32,7 @@ void mdm_run_queue_notice(struct agent *a, const struct mdm_notice *n)
     if (mdm_outbox_push(&a->outbox, n) != 0)
         mdm_log(MDM_LOG_ERROR,
                 "out of memory: the notification of %s for record %llu could not be queued and "
-                "is not sent (mdmMonitorTable shows the state)",
+                "is not sent (the MIB tables still show the state)",
                 n->target, (unsigned long long)n->record_id);
 }
 
